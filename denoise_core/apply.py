@@ -1,0 +1,49 @@
+"""The image-to-image entry points: add noise, denoise, enhance. One place validates the input,
+resolves parameters through the registry and enforces the output contract (same shape, float32)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import registry
+from .image import check_array
+from .registry import NoiseLevel
+
+
+def add_noise(image: np.ndarray, model: str, params: Mapping[str, Any] | None = None, *,
+              seed: int = 0) -> np.ndarray:
+    """Apply the registered noise ``model`` with a generator seeded by ``seed`` (reproducible)."""
+    image = check_array(image)
+    method = registry.get(model, "noise")
+    out = method.func(image, rng=np.random.default_rng(seed), **method.resolve(params))
+    return _output(out, image, method)
+
+
+def denoise(image: np.ndarray, method: str, params: Mapping[str, Any] | None = None, *,
+            level: NoiseLevel | None = None, auto: bool = True) -> np.ndarray:
+    """Denoise with a registered method; the result is float32 in [0, 1], shaped like ``image``.
+
+    With ``auto`` the parameters not in ``params`` come from the method's rule for the noise
+    ``level`` (``{"sigma": ..., "impulse": ...}``), estimated from the image when not given.
+    The input may stray outside [0, 1] (unclipped Gaussian noise, as in the evaluation protocol).
+    """
+    image = check_array(image)
+    entry = registry.get(method, "denoiser")
+    values = resolve(entry, image, params, level=level, auto=auto)
+    return np.clip(_output(entry.func(image, **values), image, entry), 0.0, 1.0)
+
+
+def resolve(method: registry.Method, image: np.ndarray, params: Mapping[str, Any] | None = None, *,
+            level: NoiseLevel | None = None, auto: bool = True) -> dict:
+    """The parameters ``denoise`` would use: what ``auto`` derives, overridden by ``params``."""
+    if auto and method.auto is not None and level is None:
+        from .estimate import noise_level
+        level = noise_level(image)
+    return method.resolve(params, level if auto else None)
+
+
+def _output(out: np.ndarray, image: np.ndarray, method: registry.Method) -> np.ndarray:
+    if out.shape != image.shape:
+        raise AssertionError(f"{method.kind} '{method.name}' changed the shape {image.shape} -> {out.shape}")
+    return np.asarray(out, dtype=np.float32)

@@ -1,0 +1,25 @@
+"""The one exception family of the library: every expected failure is a ``DenoiseError``.
+
+The UI and the CLI catch ``DenoiseError`` and show its message as one line; anything else
+escaping is a bug. Messages name the bad input and, where there is one, the fix.
+"""
+
+
+class DenoiseError(ValueError):
+    """Base class of every error the library raises on purpose."""
+
+
+class InvalidImageError(DenoiseError):
+    """An image that cannot be read or used: corrupt, empty, too large, wrong type or shape."""
+
+
+class UnknownMethodError(DenoiseError):
+    """A method, noise model or metric name that is not registered."""
+
+
+class InvalidParameterError(DenoiseError):
+    """A parameter name the method does not take, or a value outside its range."""
+
+
+class WeightsError(DenoiseError):
+    """A weights file that is missing, corrupted (sha256 mismatch) or does not fit its model."""

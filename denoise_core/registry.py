@@ -1,0 +1,185 @@
+"""The registry: every denoiser, noise model and metric is one function plus one ``register``.
+
+A method declares its parameters as a schema (``Param`` subclasses). The UI builds its controls
+from the schema, the CLI parses ``--set k=v`` with it, the benchmark records it, and a test checks
+it against the function's signature. ``auto`` maps a noise level to parameter values.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import InvalidParameterError, UnknownMethodError
+
+KINDS = ("denoiser", "noise", "metric", "enhance", "superres")
+
+NoiseLevel = Mapping[str, float]
+"""Estimated or known noise strength: ``{"sigma": std in [0, 1] units, "impulse": fraction}``."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword parameter of a method: its name, default and one-line help."""
+
+    name: str
+    default: Any
+    help: str = ""
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` converted to this parameter's type, or raise if it is out of range."""
+        return value
+
+    def parse(self, text: str) -> Any:
+        """Read a value from its command-line spelling."""
+        return self.check(text)
+
+    def _fail(self, value: Any, expected: str) -> None:
+        raise InvalidParameterError(f"parameter '{self.name}' = {value!r}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class FloatParam(Param):
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float | None = None
+
+    def check(self, value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self._fail(value, f"a number in [{self.lo}, {self.hi}]")
+        if not self.lo <= number <= self.hi:
+            self._fail(value, f"a number in [{self.lo}, {self.hi}]")
+        return number
+
+
+@dataclass(frozen=True)
+class IntParam(Param):
+    lo: int = 0
+    hi: int = 100
+    step: int = 1
+
+    def check(self, value: Any) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self._fail(value, f"an integer in [{self.lo}, {self.hi}]")
+        if number != float(value) or not self.lo <= number <= self.hi:
+            self._fail(value, f"an integer in [{self.lo}, {self.hi}]")
+        if (number - self.lo) % self.step:
+            self._fail(value, f"an integer in [{self.lo}, {self.hi}] in steps of {self.step}")
+        return number
+
+
+@dataclass(frozen=True)
+class ChoiceParam(Param):
+    choices: tuple = ()
+
+    def check(self, value: Any) -> Any:
+        if value not in self.choices:
+            self._fail(value, "one of " + ", ".join(map(str, self.choices)))
+        return value
+
+
+@dataclass(frozen=True)
+class BoolParam(Param):
+    def check(self, value: Any) -> bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        self._fail(value, "true or false")
+
+    def parse(self, text: str) -> bool:
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if str(text).lower() not in words:
+            self._fail(text, "true or false")
+        return words[str(text).lower()]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered function with its schema and how it is shown and compared."""
+
+    name: str
+    kind: str
+    func: Callable
+    params: tuple[Param, ...] = ()
+    family: str = ""
+    title: str = ""
+    auto: Callable[[NoiseLevel], dict] | None = None
+    higher_is_better: bool | None = None
+    value_range: tuple[float, float] | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> str:
+        """The first line of the function's docstring."""
+        return (inspect.getdoc(self.func) or "").splitlines()[0] if self.func.__doc__ else ""
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        valid = ", ".join(p.name for p in self.params) or "none"
+        raise InvalidParameterError(f"{self.kind} '{self.name}' has no parameter '{name}' (valid: {valid})")
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, given: Mapping[str, Any] | None = None, level: NoiseLevel | None = None) -> dict:
+        """Full, checked parameters: defaults, then ``auto(level)`` when a level is given, then ``given``."""
+        values = self.defaults()
+        if level is not None and self.auto is not None:
+            values.update(self.auto(level))
+        for name, value in (given or {}).items():
+            values[name] = self.param(name).check(value)
+        return {name: self.param(name).check(value) for name, value in values.items()}
+
+    def parse(self, assignments: list[str]) -> dict:
+        """Parse CLI ``k=v`` strings with this method's schema."""
+        values = {}
+        for item in assignments:
+            name, sep, text = item.partition("=")
+            if not sep:
+                raise InvalidParameterError(f"'--set {item}': expected NAME=VALUE")
+            values[name] = self.param(name.strip()).parse(text.strip())
+        return values
+
+
+_REGISTRY: dict[tuple[str, str], Method] = {}
+
+
+def register(name: str, *, kind: str, params: list[Param] | tuple = (), family: str = "", title: str = "",
+             auto: Callable[[NoiseLevel], dict] | None = None, higher_is_better: bool | None = None,
+             value_range: tuple[float, float] | None = None, tags: tuple[str, ...] = ()) -> Callable:
+    """Decorator that registers ``func`` under ``(kind, name)`` and returns it unchanged."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+
+    def decorate(func: Callable) -> Callable:
+        if (kind, name) in _REGISTRY:
+            raise ValueError(f"{kind} '{name}' is registered twice")
+        _REGISTRY[kind, name] = Method(name, kind, func, tuple(params), family, title or name, auto,
+                                       higher_is_better, value_range, tuple(tags))
+        return func
+
+    return decorate
+
+
+def get(name: str, kind: str) -> Method:
+    """The method registered as ``name`` of ``kind``; ``UnknownMethodError`` lists the valid names."""
+    try:
+        return _REGISTRY[kind, name]
+    except KeyError:
+        raise UnknownMethodError(f"unknown {kind} '{name}' (valid: {', '.join(names(kind))})") from None
+
+
+def names(kind: str | None = None) -> list[str]:
+    """Registered names of ``kind`` (all kinds when None), in registration order."""
+    return [m.name for m in methods(kind)]
+
+
+def methods(kind: str | None = None) -> list[Method]:
+    return [m for (k, _), m in _REGISTRY.items() if kind is None or k == kind]
