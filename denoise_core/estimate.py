@@ -1,0 +1,172 @@
+"""Noise-level estimation from a single image: Gaussian sigma and impulse (salt-and-pepper) density.
+
+``noise_level(image)`` returns ``{"sigma": ..., "impulse": ...}``, the ``level`` that
+``apply.denoise`` hands to every denoiser's ``auto`` rule.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .image import check_array
+
+# Immerkær's noise-estimation mask, [1, -2, 1] across times [1, -2, 1] down: blind to any
+# quadratic shading. Its L2 norm is 6, so on white noise of std s the response has std 6·s.
+_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_MASK_NORM = 6.0
+_MAD_TO_STD = 0.6745  # median(|N(0, 1)|)
+_FLAT_SHARE = 0.5  # share of the pixels, the flattest by Sobel gradient, whose residual is used
+_EXTREME_TOL = 1 / 1024  # values this close to 0 or 1 can be impulses (8- and 16-bit files too)
+_MIN_JUMP = 4 / 255  # an impulse differs from its 3×3 median by more than max(_MIN_JUMP, 3·local sigma)
+_MIN_SAMPLES = 64
+_BLOCK = 16  # side of the blocks over which the local noise level is measured
+_MIN_BLOCK_SAMPLES = 16
+
+
+def _channels(image: np.ndarray) -> list[np.ndarray]:
+    image = check_array(image)
+    if image.ndim == 2:
+        return [image]
+    return [np.ascontiguousarray(image[..., c]) for c in range(image.shape[2])]
+
+
+def _channel_level(channel: np.ndarray, impulses: bool) -> tuple[float, float]:
+    """(sigma, impulse fraction) of one channel; the fraction is only measured when ``impulses``."""
+    low = np.abs(channel) <= _EXTREME_TOL  # the only values an impulse takes
+    high = np.abs(channel - 1.0) <= _EXTREME_TOL
+    extreme = low | high
+    if min(channel.shape) < 3:
+        diffs = np.abs(np.diff(channel, axis=int(channel.shape[1] > channel.shape[0])))
+        return float(np.median(diffs) / (_MAD_TO_STD * np.sqrt(2.0))), 0.0
+    residual = np.abs(cv2.filter2D(channel, cv2.CV_32F, _MASK)[1:-1, 1:-1])
+    # Leave out every 3×3 window that touches a pixel at 0 or 1: impulses, and clipped noise.
+    touched = cv2.dilate(extreme.astype(np.uint8), np.ones((3, 3), np.uint8))[1:-1, 1:-1].astype(bool)
+    sigma = _sigma(channel, residual, touched, extreme)
+    if not (impulses and extreme.any()):
+        return sigma, 0.0
+    return sigma, _impulses(channel, low, high, _local_sigma(residual, touched, sigma))
+
+
+def _sigma(channel: np.ndarray, residual: np.ndarray, touched: np.ndarray, extreme: np.ndarray) -> float:
+    gradient = (np.abs(cv2.Sobel(channel, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1])
+                + np.abs(cv2.Sobel(channel, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]))
+    if np.count_nonzero(~touched) >= _MIN_SAMPLES:
+        residual, gradient = residual[~touched], gradient[~touched]
+    elif extreme.any():
+        return _sigma_sparse(channel, extreme)
+    # The Sobel gradient is uncorrelated with the residual on white noise: selecting on it removes
+    # edges without biasing the noise estimate.
+    flat = residual[gradient <= np.quantile(gradient, _FLAT_SHARE)]
+    return float(np.median(flat) / (_MAD_TO_STD * _MASK_NORM))
+
+
+def _sigma_sparse(channel: np.ndarray, extreme: np.ndarray) -> float:
+    """Sigma from row and column second differences free of 0/1 pixels (dense impulses)."""
+    samples = []
+    for x, e in ((channel, extreme), (channel.T, extreme.T)):
+        second = np.abs(x[:, :-2] - 2 * x[:, 1:-1] + x[:, 2:])
+        samples.append(second[~(e[:, :-2] | e[:, 1:-1] | e[:, 2:])])
+    samples = np.concatenate(samples)
+    if samples.size < _MIN_SAMPLES:
+        return 0.0  # nothing but 0 and 1: a binary image, or impulses everywhere
+    return float(np.median(samples) / (_MAD_TO_STD * np.sqrt(6.0)))
+
+
+def _local_sigma(residual: np.ndarray, touched: np.ndarray, sigma: float) -> np.ndarray:
+    """Noise sigma per _BLOCK×_BLOCK block, never below the global ``sigma`` (used where samples
+    are few): blocks cut by clipping keep only their quieter windows."""
+    height, width = residual.shape
+    rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
+    padded = np.full((rows * _BLOCK, cols * _BLOCK), np.inf, np.float32)
+    padded[:height, :width] = np.where(touched, np.inf, residual)
+    blocks = np.sort(padded.reshape(rows, _BLOCK, cols, _BLOCK).swapaxes(1, 2).reshape(rows, cols, -1),
+                     axis=-1)
+    count = np.isfinite(blocks).sum(axis=-1)
+    middle = np.take_along_axis(blocks, (np.maximum(count, 1)[..., None] - 1) // 2, axis=-1)[..., 0]
+    local = np.where(count >= _MIN_BLOCK_SAMPLES, middle / (_MAD_TO_STD * _MASK_NORM), 0.0)
+    local = np.maximum(local, sigma).repeat(_BLOCK, axis=0).repeat(_BLOCK, axis=1)[:height, :width]
+    return np.pad(local, 1, mode="edge")
+
+
+def _impulses(channel: np.ndarray, low: np.ndarray, high: np.ndarray, local_sigma: np.ndarray) -> float:
+    median = cv2.medianBlur(channel, 3)
+    # How far from its neighbours a 0/1 pixel must be to count follows the local noise level, so
+    # that clipped noise (Gaussian, speckle, Poisson) in bright or dark areas does not count.
+    jump = np.maximum(_MIN_JUMP, 3.0 * local_sigma)
+    pepper = np.count_nonzero(low & (median - channel > jump))
+    salt = np.count_nonzero(high & (channel - median > jump))
+    # An impulse is only visible where it differs from what it replaced: a black one on a dark
+    # pixel is not. Divide by the share of the pixels where each kind would have been seen.
+    seen_pepper = max(np.count_nonzero(median > jump), 1)
+    seen_salt = max(np.count_nonzero(median < 1.0 - jump), 1)
+    return float(min(1.0, pepper / seen_pepper + salt / seen_salt))
+
+
+def _level(image: np.ndarray, impulses: bool = True) -> tuple[float, float]:
+    levels = np.array([_channel_level(channel, impulses) for channel in _channels(image)])
+    return float(levels[:, 0].mean()), float(levels[:, 1].mean())
+
+
+def estimate_sigma(image: np.ndarray) -> float:
+    """Estimate the standard deviation of additive Gaussian noise, in [0, 1] units.
+
+    Immerkær's mask (two Laplacians' difference, "Fast noise variance estimation", CVIU 1996)
+    removes the image up to quadratic shading; the median absolute response over the flattest
+    half of the pixels (by Sobel gradient, as Tai and Yang 2008 exclude edges) gives a robust
+    sigma. Windows touching a pixel at exactly 0 or 1 are left out, so impulses and clipped noise
+    do not inflate it. Colour channels are estimated separately and averaged.
+
+    Texture reads as noise: on clean photographs the estimate is about 0.5–3/255, so small sigmas
+    are overestimated by that much in quadrature (+5% at 10/255, +1% at 50/255 on
+    ``skimage.data.camera``). Clipped noise is weaker than its nominal sigma and is read so (-8% at
+    50/255 on camera). With impulses denser than about 0.5, only row and column differences free
+    of 0/1 pixels remain and the estimate is rougher.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) or (H, W, 3) image; values may stray outside [0, 1].
+
+    Returns
+    -------
+    float
+        Estimated sigma, ≥ 0.
+    """
+    return _level(image, impulses=False)[0]
+
+
+def impulse_density(image: np.ndarray) -> float:
+    """Estimate the fraction of pixels replaced by salt-and-pepper impulses (exactly 0 or 1).
+
+    A pixel counts as an impulse when it is at 0 (or 1) and its 3×3 median is more than
+    ``max(4/255, 3·sigma)`` above (below) it, ``sigma`` being the noise level of its 16×16 block
+    (at least the global one), so saturated regions of natural images and clipped Gaussian,
+    speckle or Poisson noise do not count. Impulses that land on pixels already near their value
+    are invisible; the count is divided by the share of pixels where each kind would be visible.
+    Colour channels are estimated separately and averaged.
+
+    Measured on ``skimage.data`` camera and astronaut: within 2% for amounts 0.02–0.3, about -7%
+    at 0.5; below 0.001 on clean photographs and on Gaussian noise (clipped or not). Isolated
+    saturated points that are really there (stars, one-pixel black lines on white) count.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) or (H, W, 3) image.
+
+    Returns
+    -------
+    float
+        Estimated impulse fraction in [0, 1]; about 0 for clean or Gaussian-noisy images.
+    """
+    return _level(image)[1]
+
+
+def noise_level(image: np.ndarray) -> dict[str, float]:
+    """Estimate ``{"sigma": Gaussian std in [0, 1] units, "impulse": impulse fraction}`` of an image.
+
+    The ``level`` passed to each denoiser's ``auto`` rule; see ``estimate_sigma`` and
+    ``impulse_density`` for the methods and their accuracy.
+    """
+    sigma, impulse = _level(image)
+    return {"sigma": sigma, "impulse": impulse}
