@@ -1,0 +1,94 @@
+"""The sample images shipped in ``sample_images/``: one catalogue, the paths and a loader.
+
+The files are made by ``scripts/make_samples.py`` from data inside pip packages (scikit-image,
+pydicom, nilearn); that script also writes ``sample_images/README.md`` from :data:`CATALOGUE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidImageError
+from .image import ImageMeta, read_image
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_images"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample image: ``name`` is its short id, ``file`` its file name in ``sample_images/``."""
+
+    name: str
+    file: str
+    title: str
+    modality: str | None  # None for natural photographs, else "X-ray", "CT" or "MRI"
+    color: bool
+    source: str
+    licence: str
+    description: str
+
+
+CATALOGUE: tuple[Sample, ...] = (
+    Sample("camera", "camera.png", "Cameraman", None, False,
+           "scikit-image `skimage.data.camera()` (photograph by Lav Varshney)",
+           "CC0 (no copyright restrictions), per the scikit-image docs",
+           "512×512 8-bit gray photograph: a man with a camera on a tripod; flat sky, fine grass texture."),
+    Sample("astronaut", "astronaut.png", "Astronaut", None, True,
+           "scikit-image `skimage.data.astronaut()` (NASA Great Images database, Eileen Collins)",
+           "Public domain (no known copyright restrictions), per the scikit-image docs",
+           "512×512 8-bit colour portrait: skin, flag stripes, fine fabric detail."),
+    Sample("coffee", "coffee.png", "Coffee cup", None, True,
+           "scikit-image `skimage.data.coffee()` (photograph by Rachel Michetti)",
+           "CC0 (no copyright restrictions), per the scikit-image docs",
+           "600×400 8-bit colour photograph of a cup of coffee: smooth gradients and specular highlights."),
+    Sample("xray", "xray_tibia.dcm", "X-ray (CR) of the lower leg", "X-ray", False,
+           "NEMA WG04 compression test set `RG3_UNCR` as shipped in pydicom-data (`data_store/data/RG3_UNCR.dcm`); "
+           "downsampled from 1760×1760 to 640×640 by area averaging",
+           "pydicom-data is MIT licensed (Copyright (c) 2020 Dicom in Python); the NEMA WG04 sample "
+           "datasets are published by NEMA for public testing",
+           "Computed radiography of the distal tibia, 10-bit stored, MONOCHROME1 (read inverted), with a "
+           "window centre/width; kept as DICOM so the DICOM reader is exercised."),
+    Sample("ct", "ct_small.dcm", "CT slice", "CT", False,
+           "pydicom test file `CT_small.dcm` (`pydicom.data.get_testdata_file`), itself downsized to 128×128 "
+           "from NEMA WG04 `CT1_UNC`",
+           "pydicom is MIT licensed (its test files are distributed under the same licence); NEMA WG04 "
+           "sample datasets are published for public testing",
+           "128×128 16-bit CT slice, RescaleIntercept −1024 so values are Hounsfield units."),
+    Sample("mri", "mri_brain.png", "Brain MRI (T1, MNI152)", "MRI", False,
+           "Axial slice 90 of the ICBM 2009a nonlinear symmetric MNI152 T1 template "
+           "(`nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz` inside the nilearn "
+           "wheel), rotated so the front of the head is up, values × 257 into 16 bits",
+           "Template © 1993–2009 Louis Collins, McConnell Brain Imaging Centre, Montreal Neurological "
+           "Institute, McGill University, under its permissive notice (see below); nilearn itself is "
+           "BSD-3-Clause",
+           "197×233 T1-weighted brain slice at 1 mm: grey/white matter contrast, dark ventricles. Stored as a "
+           "16-bit PNG, but nilearn's copy of the template is 8-bit, so it holds 256 levels (value × 257)."),
+)
+
+
+def samples() -> list[Sample]:
+    """All sample images: natural gray, natural colour, then medical (X-ray, CT, MRI)."""
+    return list(CATALOGUE)
+
+
+def _get(name: str) -> Sample:
+    for sample in CATALOGUE:
+        if sample.name == name:
+            return sample
+    raise InvalidImageError(f"{name}: unknown sample image; valid names: {', '.join(s.name for s in CATALOGUE)}")
+
+
+def sample_path(name: str) -> Path:
+    """Path of a sample image file; raises InvalidImageError naming the valid names for an unknown one."""
+    return SAMPLE_DIR / _get(name).file
+
+
+def load_sample(name: str) -> tuple[np.ndarray, ImageMeta]:
+    """A sample image read with :func:`denoise_core.image.read_image` (float32 in [0, 1], meta)."""
+    sample = _get(name)
+    path = SAMPLE_DIR / sample.file
+    if not path.exists():
+        raise InvalidImageError(f"{sample.file}: sample image is missing; run python scripts/make_samples.py")
+    return read_image(path)

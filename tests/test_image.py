@@ -1,0 +1,405 @@
+"""denoise_core.image: every format and depth round-trips, DICOM units, and every bad input is one line."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from denoise_core.errors import DenoiseError, InvalidImageError, InvalidParameterError
+from denoise_core.image import (ImageMeta, encode_image, read_image, save_image, to_display,
+                                to_source_units)
+
+RNG = np.random.default_rng(0)
+GRAY8 = RNG.integers(0, 256, (24, 32), dtype=np.uint8)
+RGB8 = RNG.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+GRAY16 = RNG.integers(0, 65536, (24, 32), dtype=np.uint16)
+RGB16 = RNG.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+
+
+def _check(image, shape):
+    assert image.dtype == np.float32 and image.shape == shape
+    assert image.min() >= 0.0 and image.max() <= 1.0
+
+
+# --- Reading each format ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix,fmt,options", [(".png", "PNG", {}), (".bmp", "BMP", {}), (".tif", "TIFF", {}),
+                                                (".webp", "WEBP", {"lossless": True})])
+@pytest.mark.parametrize("pixels", [GRAY8, RGB8], ids=["gray", "rgb"])
+def test_lossless_8_bit_formats_round_trip_exactly(tmp_path, suffix, fmt, options, pixels):
+    path = tmp_path / f"x{suffix}"
+    Image.fromarray(pixels).save(path, **options)
+    if fmt == "WEBP" and pixels.ndim == 2:  # WebP has no gray mode: PIL stores three equal channels
+        pixels = np.dstack([pixels] * 3)
+    image, meta = read_image(path)
+    _check(image, pixels.shape)
+    np.testing.assert_array_equal(to_display(image), pixels)
+    assert (meta.format, meta.bit_depth, meta.value_range, meta.color) == (fmt, 8, (0.0, 255.0), pixels.ndim == 3)
+    assert meta.modality is None and not meta.had_alpha and meta.name == path.name
+
+
+def test_sixteen_bit_gray_png_keeps_every_level(tmp_path):
+    pixels = GRAY16.copy()
+    pixels[0, 0], pixels[0, 1] = 65535, 12345
+    Image.fromarray(pixels).save(tmp_path / "g16.png")
+    image, meta = read_image(tmp_path / "g16.png")
+    assert image[0, 0] == 1.0 and abs(image[0, 1] - 12345 / 65535) < 1e-7
+    np.testing.assert_array_equal(np.round(image.astype(np.float64) * 65535).astype(np.uint16), pixels)
+    assert meta.bit_depth == 16 and meta.value_range == (0.0, 65535.0) and not meta.color
+    np.testing.assert_allclose(to_source_units(image, meta), pixels, atol=0.01)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_colour_keeps_every_level_and_rgb_order(tmp_path, suffix):
+    import cv2
+    path = tmp_path / f"c16{suffix}"
+    cv2.imwrite(str(path), RGB16[..., ::-1])  # OpenCV writes BGR
+    image, meta = read_image(path)
+    _check(image, RGB16.shape)
+    np.testing.assert_array_equal(np.round(image.astype(np.float64) * 65535).astype(np.uint16), RGB16)
+    assert meta.bit_depth == 16 and meta.color
+
+
+def test_sixteen_bit_tiff_gray_and_colour_written_by_tifffile(tmp_path):
+    import tifffile
+    tifffile.imwrite(tmp_path / "g.tif", GRAY16)
+    tifffile.imwrite(tmp_path / "c.tif", RGB16, photometric="rgb")
+    gray, gmeta = read_image(tmp_path / "g.tif")
+    colour, cmeta = read_image(tmp_path / "c.tif")
+    assert gmeta.bit_depth == cmeta.bit_depth == 16
+    np.testing.assert_allclose(gray * 65535, GRAY16, atol=0.01)
+    np.testing.assert_allclose(colour * 65535, RGB16, atol=0.02)
+
+
+def test_alpha_is_dropped_and_recorded(tmp_path):
+    rgba = np.dstack([RGB8, np.full(GRAY8.shape, 7, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    Image.fromarray(np.dstack([GRAY8, GRAY8 // 2])).convert("LA").save(tmp_path / "la.png")
+    image, meta = read_image(tmp_path / "a.png")
+    np.testing.assert_array_equal(to_display(image), RGB8)
+    assert meta.had_alpha and meta.color
+    gray, gmeta = read_image(tmp_path / "la.png")
+    assert gray.shape == GRAY8.shape and gmeta.had_alpha and not gmeta.color
+    np.testing.assert_array_equal(to_display(gray), GRAY8)
+
+
+def test_palette_cmyk_and_one_bit_become_rgb_or_gray(tmp_path):
+    palette = Image.fromarray(RGB8).quantize(16)
+    palette.save(tmp_path / "p.png")
+    expected = np.asarray(palette.convert("RGB"))
+    image, meta = read_image(tmp_path / "p.png")
+    np.testing.assert_array_equal(to_display(image), expected)
+    assert meta.color
+    Image.fromarray(RGB8).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
+    cmyk, cmeta = read_image(tmp_path / "cmyk.jpg")
+    assert cmyk.shape == RGB8.shape and cmeta.format == "JPEG"
+    assert np.abs(cmyk * 255.0 - RGB8).mean() < 20
+    Image.fromarray(GRAY8 > 127).save(tmp_path / "bits.png")
+    bits, _ = read_image(tmp_path / "bits.png")
+    assert set(np.unique(bits)) <= {0.0, 1.0} and bits.shape == GRAY8.shape
+
+
+def test_identical_channels_stay_colour(tmp_path):
+    Image.fromarray(np.dstack([GRAY8] * 3)).save(tmp_path / "grayish.png")
+    image, meta = read_image(tmp_path / "grayish.png")
+    assert image.ndim == 3 and meta.color
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    im = Image.fromarray(np.zeros((10, 30), np.uint8))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    im.save(tmp_path / "rot.jpg", exif=exif)
+    image, _ = read_image(tmp_path / "rot.jpg")
+    assert image.shape == (30, 10)
+
+
+def test_npy_float_uint16_and_out_of_range_floats(tmp_path):
+    floats = RNG.random((16, 20)).astype(np.float32)
+    np.save(tmp_path / "f.npy", floats)
+    image, meta = read_image(tmp_path / "f.npy")
+    np.testing.assert_array_equal(image, floats)
+    assert meta.format == "NPY" and meta.bit_depth == 32 and meta.value_range == (0.0, 1.0)
+    np.save(tmp_path / "u16.npy", GRAY16)
+    image, meta = read_image(tmp_path / "u16.npy")
+    assert meta.bit_depth == 16
+    np.testing.assert_allclose(image * 65535, GRAY16, atol=0.01)
+    wide = np.linspace(-100, 300, 16 * 20).reshape(16, 20)
+    np.save(tmp_path / "wide.npy", wide)
+    image, meta = read_image(tmp_path / "wide.npy")
+    assert meta.value_range == (-100.0, 300.0) and image.min() == 0.0 and image.max() == 1.0
+    np.testing.assert_allclose(to_source_units(image, meta), wide, atol=1e-4)
+    np.save(tmp_path / "rgba.npy", RNG.random((8, 9, 4)))
+    image, meta = read_image(tmp_path / "rgba.npy")
+    assert image.shape == (8, 9, 3) and meta.had_alpha
+
+
+def test_bytes_input_works_like_a_path(tmp_path):
+    Image.fromarray(GRAY16).save(tmp_path / "b.png")
+    from_path, path_meta = read_image(tmp_path / "b.png")
+    from_bytes, bytes_meta = read_image((tmp_path / "b.png").read_bytes(), name="b.png")
+    np.testing.assert_array_equal(from_path, from_bytes)
+    assert path_meta == bytes_meta
+    with pytest.raises(InvalidImageError, match=r"^upload\.png: is empty"):
+        read_image(b"", name="upload.png")
+
+
+# --- DICOM ------------------------------------------------------------------------------------------
+
+def make_dicom(path, pixels, *, photometric="MONOCHROME2", modality="CT", intercept=-1024.0, window=(40, 400),
+               frames=None):
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.Modality, ds.PatientName = modality, "Phantom"
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = pixels.shape[-2:]
+    if frames:
+        ds.NumberOfFrames = frames
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.RescaleSlope, ds.RescaleIntercept = 1, intercept
+    ds.WindowCenter, ds.WindowWidth = window
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_dicom_ct_values_are_hounsfield_units(tmp_path):
+    stored = np.tile(np.arange(0, 2048, 32, dtype=np.uint16), (8, 1))  # HU -1024 .. 992
+    path = make_dicom(tmp_path / "ct.dcm", stored)
+    image, meta = read_image(path)
+    _check(image, stored.shape)
+    assert (meta.format, meta.modality, meta.units, meta.bit_depth) == ("DICOM", "CT", "HU", 16)
+    assert meta.window == (40.0, 400.0) and meta.rescale == (1.0, -1024.0)
+    assert meta.value_range == (-1024.0, 992.0)
+    np.testing.assert_allclose(to_source_units(image, meta), stored - 1024.0, atol=1e-3)
+    assert "HU" in " ".join(meta.notes)
+
+
+def test_dicom_monochrome1_is_inverted_and_still_maps_to_source_units(tmp_path):
+    stored = np.tile(np.arange(0, 1024, 16, dtype=np.uint16), (8, 1))
+    path = make_dicom(tmp_path / "cr.dcm", stored, photometric="MONOCHROME1", modality="CR", intercept=0)
+    image, meta = read_image(path)
+    assert image[0, 0] == 1.0 and image[0, -1] == 0.0  # stored 0 is white in MONOCHROME1
+    np.testing.assert_allclose(to_source_units(image, meta), stored, atol=1e-3)
+    assert meta.units == "" and meta.modality == "CR"
+
+
+def test_dicom_multiframe_takes_the_middle_frame(tmp_path):
+    stack = np.stack([np.full((8, 8), 100 * i, np.uint16) for i in range(5)])
+    stack[:, 0, 0] = 0
+    path = make_dicom(tmp_path / "multi.dcm", stack, frames=5, intercept=0)
+    image, meta = read_image(path)
+    assert image.shape == (8, 8) and meta.note == "frame 3 of 5"
+    assert to_source_units(image, meta)[1, 1] == pytest.approx(200.0)
+
+
+def test_dicom_is_found_by_magic_without_a_suffix(tmp_path):
+    stored = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    data = make_dicom(tmp_path / "ct.dcm", stored).read_bytes()
+    image, meta = read_image(data, name="upload")
+    assert meta.format == "DICOM" and image.shape == (8, 8)
+
+
+# --- Bad input --------------------------------------------------------------------------------------
+
+def huge_png_header(path, width=100_000, height=100_000):
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk)
+    return path
+
+
+def truncated_jpeg(path):
+    Image.fromarray(RNG.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(path, quality=90)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def dicom_without_pixels(path):
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    dataset = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    dataset.Modality, dataset.PatientName = "CT", "Phantom"
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return path
+
+
+BAD = {
+    "missing": (lambda p: p / "does_not_exist.png", "not found"),
+    "empty": (lambda p: write(p / "empty.png", b""), "is empty (0 bytes)"),
+    "text": (lambda p: write(p / "notes.png", b"just some text\n"), "not an image"),
+    "corrupt_png": (lambda p: write(p / "corrupt.png", b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 20), "corrupt"),
+    "truncated_jpeg": (lambda p: truncated_jpeg(p / "truncated.jpg"), "truncated"),
+    "bomb": (lambda p: huge_png_header(p / "bomb.png"), "too large"),
+    "just_over_limit": (lambda p: huge_png_header(p / "big.png", 8000, 6300), "too large"),
+    "dicom_no_pixels": (lambda p: dicom_without_pixels(p / "nopixels.dcm"), "no pixel data"),
+    "text_as_dicom": (lambda p: write(p / "fake.dcm", b"hello" * 50), "not a DICOM"),
+    "npy_3d": (lambda p: write(p / "cube.npy", npy_bytes(np.zeros((4, 4, 4, 4)))), "shape"),
+    "npy_complex": (lambda p: write(p / "complex.npy", npy_bytes(np.zeros((4, 4), complex))), "dtype"),
+    "npy_strings": (lambda p: write(p / "strings.npy", npy_bytes(np.array([["a", "b"], ["c", "d"]]))), "dtype"),
+    "npy_truncated": (lambda p: write(p / "short.npy", npy_bytes(np.zeros((64, 64)))[:200]), "corrupt"),
+    "npy_nan": (lambda p: write(p / "nan.npy", npy_bytes(np.full((4, 4), np.nan))), "NaN"),
+    "folder": (lambda p: (p / "adir.png").mkdir() or p / "adir.png", "folder"),
+    "one_pixel": (lambda p: Image.new("L", (1, 1)).save(p / "dot.png") or p / "dot.png", "too small"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_bad_input_raises_one_line_starting_with_the_file_name(tmp_path, kind):
+    make, words = BAD[kind]
+    path = make(tmp_path)
+    with pytest.raises(InvalidImageError) as caught:
+        read_image(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and "\n" not in message, message
+    assert words.lower() in message.lower(), message
+    if path.is_file():  # the same bytes, uploaded, name the upload
+        with pytest.raises(InvalidImageError) as caught:
+            read_image(path.read_bytes(), name=path.name)
+        assert str(caught.value).startswith(path.name) and "\n" not in str(caught.value)
+
+
+def test_pixel_limit_is_configurable(tmp_path):
+    Image.fromarray(GRAY8).save(tmp_path / "small.png")
+    with pytest.raises(InvalidImageError, match="too large"):
+        read_image(tmp_path / "small.png", max_pixels=100)
+
+
+class _Marker:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickled_npy_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "PWNED"
+    array = np.empty((2, 2), dtype=object)
+    array[...] = _Marker(str(marker))
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    path = write(tmp_path / "evil.npy", buffer.getvalue())
+    with pytest.raises(InvalidImageError, match="refused") as caught:
+        read_image(path)
+    assert str(caught.value).startswith(str(path))
+    assert not marker.exists()
+    with pytest.raises(InvalidImageError):  # a plain pickle renamed .npy is not unpickled either
+        read_image(write(tmp_path / "plain.npy", pickle.dumps(_Marker(str(marker)))))
+    assert not marker.exists()
+
+
+# --- Writing ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix,bits", [(".png", 8), (".png", 16), (".tif", 8), (".tiff", 16), (".bmp", 8),
+                                         (".webp", 8), (".npy", None)])
+@pytest.mark.parametrize("colour", [False, True])
+def test_save_then_read_round_trips(tmp_path, suffix, bits, colour):
+    image = (RGB16 if colour else GRAY16).astype(np.float32) / 65535
+    path = tmp_path / f"out{suffix}"
+    save_image(path, image, bit_depth=bits)
+    back, meta = read_image(path)
+    if suffix == ".webp" and not colour:  # WebP has no gray mode: three equal channels come back
+        back = back[..., 0]
+    assert back.shape == image.shape
+    tolerance = {8: 0.5 / 255, 16: 0.5 / 65535, None: 0.0}[bits] + 1e-7
+    assert np.abs(back - image).max() <= tolerance
+    assert meta.bit_depth == (bits or 32)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left behind
+
+
+def test_a_known_value_survives_sixteen_bits(tmp_path):
+    image = np.full((4, 4), 0.123456, np.float32)
+    save_image(tmp_path / "v.png", image, bit_depth=16)
+    assert abs(read_image(tmp_path / "v.png")[0][0, 0] - 0.123456) <= 1 / 65535
+
+
+def test_jpeg_is_lossy_but_close(tmp_path):
+    image = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1))
+    save_image(tmp_path / "s.jpg", image)
+    assert np.abs(read_image(tmp_path / "s.jpg")[0] - image).mean() < 0.01
+
+
+def test_save_keeps_the_source_depth_from_meta(tmp_path):
+    image = GRAY16.astype(np.float32) / 65535
+    deep = ImageMeta("x.png", "PNG", 16, (0.0, 65535.0), False, None)
+    save_image(tmp_path / "deep.png", image, meta=deep)
+    assert np.asarray(Image.open(tmp_path / "deep.png")).dtype == np.uint16
+    save_image(tmp_path / "plain.png", image)
+    assert np.asarray(Image.open(tmp_path / "plain.png")).dtype == np.uint8
+    save_image(tmp_path / "deep.jpg", image, meta=deep)  # JPEG cannot: falls back to 8 bits
+    assert Image.open(tmp_path / "deep.jpg").mode == "L"
+
+
+def test_save_refuses_unsupported_suffix_and_impossible_depth(tmp_path):
+    image = np.zeros((4, 4), np.float32)
+    with pytest.raises(InvalidParameterError, match=r"\.gif"):
+        save_image(tmp_path / "x.gif", image)
+    with pytest.raises(InvalidParameterError, match="no suffix"):
+        save_image(tmp_path / "x", image)
+    with pytest.raises(InvalidParameterError, match="JPEG"):
+        save_image(tmp_path / "x.jpg", image, bit_depth=16)
+    with pytest.raises(InvalidParameterError):
+        encode_image(image, format="gif")
+    with pytest.raises(DenoiseError, match="does not exist"):
+        save_image(tmp_path / "nope" / "x.png", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "keep.png"
+    path.write_bytes(b"old contents")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(DenoiseError, match="disk full"):
+        save_image(path, np.zeros((4, 4), np.float32))
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+def test_encode_image_bytes_decode_back():
+    image = RGB8.astype(np.float32) / 255
+    for fmt, bits in [("png", 8), ("png", 16), ("tiff", 16), ("webp", 8), ("bmp", 8), ("npy", 8)]:
+        data = encode_image(image, format=fmt, bit_depth=bits)
+        back, _ = read_image(data, name=f"x.{fmt}")
+        np.testing.assert_allclose(back, image, atol=1e-6, err_msg=fmt)
+
+
+def test_to_display_clips_and_rounds():
+    out = to_display(np.array([[-0.5, 0.0, 0.5, 1.0, 2.0]], np.float32).repeat(2, 0))
+    assert out.dtype == np.uint8 and out[0].tolist() == [0, 0, 128, 255, 255]
+
+
+def test_describe_is_one_short_line():
+    meta = ImageMeta("a.png", "PNG", 16, (0.0, 65535.0), False, None)
+    assert meta.describe((512, 256)) == "PNG · 16-bit · gray · 256×512"
