@@ -1,9 +1,17 @@
 """Images in and out. Inside the library an image is a float32 array in [0, 1], (H, W) or (H, W, 3)."""
 from __future__ import annotations
 
+import io
+import os
+import struct
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
-from .errors import InvalidImageError
+from .errors import DenoiseError, InvalidImageError, InvalidParameterError
 
 
 def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -28,16 +36,6 @@ def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 # --- Reading ---------------------------------------------------------------------------------------
-
-import io  # noqa: E402  (kept below check_array so that function stays exactly as it was)
-import os  # noqa: E402
-import struct  # noqa: E402
-import tempfile  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from .errors import DenoiseError, InvalidParameterError  # noqa: E402
 
 MAX_PIXELS = 50_000_000
 """Largest image (height × width) the readers accept; checked from the header before decoding."""
