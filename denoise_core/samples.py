@@ -45,7 +45,7 @@ CATALOGUE: tuple[Sample, ...] = (
            "600×400 8-bit colour photograph of a cup of coffee: smooth gradients and specular highlights."),
     Sample("xray", "xray_tibia.dcm", "X-ray (CR) of the lower leg", "X-ray", False,
            "NEMA WG04 compression test set `RG3_UNCR` as shipped in pydicom-data (`data_store/data/RG3_UNCR.dcm`); "
-           "downsampled from 1760×1760 to 640×640 by area averaging",
+           "downsampled from 1760×1760 to 512×512 by area averaging",
            "pydicom-data is MIT licensed (Copyright (c) 2020 Dicom in Python); the NEMA WG04 sample "
            "datasets are published by NEMA for public testing",
            "Computed radiography of the distal tibia, 10-bit stored, MONOCHROME1 (read inverted), with a "

@@ -65,10 +65,10 @@ def make_xray(path: Path) -> None:
     from pydicom.data import get_testdata_file
     ds = pydicom.dcmread(get_testdata_file("RG3_UNCR.dcm"))
     pixels = ds.pixel_array
-    small = cv2.resize(pixels, (640, 640), interpolation=cv2.INTER_AREA).astype(np.uint16)
+    small = cv2.resize(pixels, (512, 512), interpolation=cv2.INTER_AREA).astype(np.uint16)
     ds.PixelData = small.tobytes()
     ds.Rows, ds.Columns = small.shape
-    ds.DerivationDescription = "Downsampled from 1760x1760 to 640x640 by area averaging (Denoise Workbench)"
+    ds.DerivationDescription = "Downsampled from 1760x1760 to 512x512 by area averaging (Denoise Workbench)"
     ds.save_as(path, enforce_file_format=True)
 
 
