@@ -1,0 +1,240 @@
+"""Command line: ``python -m denoise_core COMMAND ...``.
+
+Each command is one ``cmd_*`` function plus its arguments in ``build_parser``. Expected failures
+(``DenoiseError``, unreadable files, bad arguments) print one line to stderr and exit with code 2;
+``--json`` prints one JSON document on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import registry
+from .apply import add_noise, denoise, resolve
+from .benchmark import evaluate, image_files, leaderboard, load_config, run, summarise
+from .errors import DenoiseError
+from .image import read_image, save_image
+from .metrics import measure
+from .store import FORMATS, Store, export
+
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:
+        raise DenoiseError(f"{self.prog}: {message}")
+
+
+def _print_json(document: object) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _save(path: str, image, meta) -> None:
+    save_image(path, image, meta=meta, bit_depth=None)
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    entries = registry.methods(args.kind)
+    if args.json:
+        _print_json([{"name": m.name, "kind": m.kind, "family": m.family, "title": m.title,
+                      "summary": m.summary, "auto": m.auto is not None,
+                      "params": [{"name": p.name, "type": type(p).__name__, "default": p.default,
+                                  "help": p.help} for p in m.params]} for m in entries])
+        return
+    for m in entries:
+        params = ", ".join(f"{p.name}={p.default}" for p in m.params)
+        print(f"{m.kind:9} {m.name:16} {m.summary}" + (f"  [{params}]" if params else ""))
+
+
+def cmd_noise(args: argparse.Namespace) -> None:
+    image, meta = read_image(args.input)
+    params = registry.get(args.model, "noise").parse(args.set)
+    _save(args.output, add_noise(image, args.model, params, seed=args.seed), meta)
+
+
+def cmd_denoise(args: argparse.Namespace) -> None:
+    image, meta = read_image(args.input)
+    method = registry.get(args.method, "denoiser")
+    used = resolve(method, image, method.parse(args.set))
+    start = time.perf_counter()
+    result = denoise(image, args.method, used, auto=False)
+    seconds = time.perf_counter() - start
+    _save(args.output, result, meta)
+    print(f"{args.method} {json.dumps(used)} in {seconds:.2f} s -> {args.output}", file=sys.stderr)
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    (reference, _), (image, _) = read_image(args.reference), read_image(args.image)
+    values = measure(reference, image)
+    if args.json:
+        _print_json(values)
+    else:
+        for name, value in values.items():
+            print(f"{registry.get(name, 'metric').title:12} {value:.4f}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    method = registry.get(args.method, "denoiser")
+    noise = registry.get(args.noise, "noise")
+    noise_params = noise.parse(args.noise_set)
+    if args.sigma is not None:
+        noise_params["sigma"] = noise.param("sigma").check(args.sigma / 255)
+    files = image_files(args.data, args.limit)
+    rows = []
+    for row in evaluate(method.name, files, noise=noise.name, noise_params=noise_params,
+                        params=method.parse(args.set), blind=args.blind):
+        rows.append(row)
+        if not args.json:
+            print(f"{row['image']:24} PSNR {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}  {row['seconds']:6.2f} s",
+                  file=sys.stderr)
+    summary = {"method": method.name, "data": str(args.data), "noise": noise.name,
+               "noise_params": noise_params, "sigma_255": args.sigma, "blind": args.blind,
+               **summarise(rows), "rows": rows}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{method.name} on {args.data} ({summary['images']} images, {noise.name} {noise_params}): "
+              f"PSNR {summary['psnr']:.2f} dB  SSIM {summary['ssim']:.4f}  "
+              f"median {summary['seconds_median']:.2f} s/image")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+    config, store = load_config(args.config), Store(args.db)
+    with tqdm(desc="bench", unit="task", file=sys.stderr, disable=args.json) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+        try:
+            table = run(config, workers=args.workers, scheduler=args.scheduler, store=store, progress=progress)
+        except KeyboardInterrupt:
+            print(f"interrupted: finished rows are kept in {store.path}; run the same command to resume",
+                  file=sys.stderr)
+            raise SystemExit(130) from None
+    run_id, board = table.attrs["run_id"], leaderboard(table)
+    files = export(store, run_id, Path(args.out).suffix.lstrip("."), args.out) if args.out else []
+    if args.json:
+        _print_json({"run_id": run_id, "db": str(store.path), "rows": len(table), "errors": int(table["error"].notna().sum()),
+                     "files": [str(f) for f in files], "leaderboard": json.loads(board.reset_index().to_json(orient="records"))})
+    else:
+        print(board.round(4).to_string())
+        print(f"run {run_id} in {store.path}: {len(table)} rows, {table['error'].notna().sum()} failed"
+              + "".join(f"; wrote {f}" for f in files[:1]), file=sys.stderr)
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    store = Store(args.db)
+    if args.action == "list":
+        found = store.runs()
+        if args.json:
+            print(found.to_json(orient="records", indent=2))
+        else:
+            print(found.to_string(index=False) if len(found) else f"no runs yet in {store.path}")
+    elif args.action == "show":
+        info, board = store.info(args.id), leaderboard(store.results(args.id))
+        if args.json:
+            _print_json({**info, "leaderboard": json.loads(board.reset_index().to_json(orient="records"))})
+        else:
+            print(f"run {info['id']} {info['name']}: {info['status']}, started {info['started']}, {info['engine']}")
+            print(board.round(4).to_string())
+    elif args.action == "compare":
+        print(store.compare(args.first, args.second, args.metric).round(4).to_string())
+    elif args.action == "export":
+        for path in export(store, args.id, args.format, args.out):
+            print(path)
+    else:
+        store.delete(args.id)
+        print(f"deleted run {args.id} from {store.path}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m denoise_core", description="Denoise Workbench command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sets = {"action": "append", "default": [], "metavar": "K=V", "help": "set a parameter (repeatable)"}
+
+    p = commands.add_parser("list", help="list registered methods, noise models and metrics")
+    p.add_argument("--kind", choices=registry.KINDS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_list)
+
+    p = commands.add_parser("noise", help="add synthetic noise to an image")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--model", required=True)
+    p.add_argument("--set", **sets)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_noise)
+
+    p = commands.add_parser("denoise", help="denoise an image (parameters not set come from 'auto')")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--method", required=True)
+    p.add_argument("--set", **sets)
+    p.set_defaults(run=cmd_denoise)
+
+    p = commands.add_parser("metrics", help="compare an image with its clean reference")
+    p.add_argument("reference")
+    p.add_argument("image")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_metrics)
+
+    p = commands.add_parser("eval", help="mean PSNR/SSIM of a method on a folder (BENCHMARK.md protocol)")
+    p.add_argument("--method", required=True)
+    p.add_argument("--data", required=True, help="folder of clean images")
+    p.add_argument("--noise", default="gaussian")
+    p.add_argument("--sigma", type=float, help="Gaussian noise std on the 0-255 scale")
+    p.add_argument("--noise-set", **sets)
+    p.add_argument("--set", **sets)
+    p.add_argument("--blind", action="store_true", help="estimate the noise level instead of using the true sigma")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_eval)
+
+    db = _Parser(add_help=False)
+    db.add_argument("--db", help="results file (default: $DENOISE_WORKBENCH_DB or the per-user data folder)")
+
+    p = commands.add_parser("bench", parents=[db], help="run a benchmark config; rows go to the results store")
+    p.add_argument("config", help="YAML config (see benchmarks/configs/)")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core; 0: in this process)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--out", help="also export the run to FILE (.csv, .parquet or .md)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_bench)
+
+    p = commands.add_parser("runs", help="list, show, compare, export or delete stored benchmark runs")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("list", parents=[db]).add_argument("--json", action="store_true")
+    show = actions.add_parser("show", parents=[db])
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    compare = actions.add_parser("compare", parents=[db])
+    compare.add_argument("first", type=int)
+    compare.add_argument("second", type=int)
+    compare.add_argument("--metric", default="psnr")
+    export_parser = actions.add_parser("export", parents=[db])
+    export_parser.add_argument("id", type=int)
+    export_parser.add_argument("--format", choices=FORMATS, required=True)
+    export_parser.add_argument("--out", help="file to write (default: run-ID.FORMAT)")
+    actions.add_parser("delete", parents=[db]).add_argument("id", type=int)
+    p.set_defaults(run=cmd_runs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except DenoiseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0

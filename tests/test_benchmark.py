@@ -1,0 +1,221 @@
+"""The benchmark runner: configs, image sources, the protocol shared with ``eval``, failures, Dask."""
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from denoise_core import registry
+from denoise_core.benchmark import (COLUMNS, leaderboard, load_config, load_images, measure_case, paper_table,
+                                    run, time_quality)
+from denoise_core.cli import main
+from denoise_core.errors import DenoiseError, InvalidImageError
+from denoise_core.image import read_image
+
+ROOT = Path(__file__).resolve().parents[1]
+SET12 = ROOT.parent / "shared" / "data" / "set12"
+FAST = ["median", "gaussian", "mean"]
+
+
+def write_images(folder: Path, sizes=((40, 48), (48, 40))) -> Path:
+    """Small gray test images named a.png, b.png, ... (sorted order = seed order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, (height, width) in enumerate(sizes):
+        y, x = np.mgrid[:height, :width]
+        image = 127 + 90 * np.sin((x + 7 * number) / 5.0) * np.cos(y / 7.0)
+        Image.fromarray(image.astype(np.uint8)).save(folder / f"{chr(97 + number)}.png")
+    return folder
+
+
+@pytest.fixture
+def images(tmp_path) -> Path:
+    return write_images(tmp_path / "images")
+
+
+def small_config(folder: Path, **changes) -> dict:
+    config = {"name": "small", "images": [str(folder)], "methods": ["median", "mean"],
+              "noise": [{"model": "gaussian", "levels": [15, 50], "scale": 255}]}
+    return {**config, **changes}
+
+
+def eval_rows(capsys, folder: Path, method: str, sigma: int, *options: str) -> list[dict]:
+    assert main(["eval", "--method", method, "--data", str(folder), "--sigma", str(sigma), "--json", *options]) == 0
+    return json.loads(capsys.readouterr().out)["rows"]
+
+
+def assert_same_numbers(first: pd.DataFrame, second: pd.DataFrame) -> None:
+    """Equal tables but for the timings (which differ from run to run)."""
+    pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
+
+
+@pytest.mark.parametrize("method", ["gaussian", "median"])
+def test_bench_reproduces_eval_row_for_row(tmp_path, capsys, images, method):
+    config = tmp_path / "bench.yaml"
+    config.write_text(yaml.safe_dump({"images": [str(images)], "methods": [method]}))  # the protocol: σ 15/25/50
+    assert main(["bench", str(config), "--workers", "0", "--db", str(tmp_path / "r.sqlite"), "--out",
+                 str(tmp_path / "rows.csv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 2 * 3 * 2  # images × levels × metrics
+    table = pd.read_csv(tmp_path / "rows.csv")
+    assert sorted(table["level"].unique()) == [15, 25, 50]
+    for sigma in (15, 25, 50):
+        for row in eval_rows(capsys, images, method, sigma):
+            mine = table[(table["image"] == row["image"]) & (table["level"] == sigma)].set_index("metric")
+            assert (mine["seed"] == row["seed"]).all()
+            assert mine.loc["psnr", "value"] == row["psnr"] and mine.loc["ssim", "value"] == row["ssim"]
+            assert json.loads(mine.loc["psnr", "params"]) == row["params"]
+            assert json.loads(mine.loc["psnr", "noise_params"]) == {"sigma": sigma / 255, "clip": False}
+
+
+@pytest.mark.skipif(not SET12.is_dir(), reason="../shared/data/set12 is absent")
+def test_bench_reproduces_eval_on_set12_at_the_three_sigmas(capsys):
+    table = run({"images": ["set12"], "limit": 2, "methods": ["median"]}, workers=0)  # the protocol: σ 15/25/50
+    psnr = table[table["metric"] == "psnr"]
+    for sigma in (15, 25, 50):
+        rows = eval_rows(capsys, SET12, "median", sigma, "--limit", "2")
+        mine = psnr[psnr["level"] == sigma]
+        assert mine["image"].tolist() == [r["image"] for r in rows] == ["01.png", "02.png"]
+        assert mine["value"].tolist() == [r["psnr"] for r in rows]
+
+
+def test_family_entries_list_the_registered_denoisers():
+    classical = [m.name for m in registry.methods("denoiser") if m.family == "classical"]
+    config = load_config({"methods": [{"family": "classical"}, {"family": "no_such_family"}]})
+    assert [m["name"] for m in config["methods"]] == classical and {"median", "bm3d"} <= set(classical)
+    assert config["methods"][0]["params"] == {}  # auto
+    with pytest.raises(DenoiseError, match="families have no registered denoiser"):
+        load_config({"methods": [{"family": "no_such_family"}]})
+
+
+def test_config_defaults_are_the_protocol():
+    config = load_config({"methods": ["median"]})
+    assert config["images"] == [{"set": "set12", "group": "set12"}]
+    assert config["noise"] == [{"model": "gaussian", "param": "sigma", "levels": [15.0, 25.0, 50.0], "scale": 255,
+                                "params": {}}]
+    assert config["metrics"] == ["psnr", "ssim"] and config["seeds"] == [0] and config["blind"] is False
+    assert config["methods"] == [{"name": "median", "label": "median", "params": {}}]
+
+
+def test_yaml_paths_are_relative_to_the_config(tmp_path, images):
+    path = tmp_path / "configs" / "c.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump({"images": ["../images"], "methods": ["mean"]}))
+    config = load_config(path)
+    assert config["name"] == "c" and config["images"] == [{"folder": str(images.resolve()), "group": "images"}]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"colour": True}, "unknown key"),
+    ({"methods": []}, "'methods' is empty"),
+    ({"methods": ["no_such_denoiser"]}, "unknown denoiser"),
+    ({"methods": [{"name": "median", "params": {"size": 4}}]}, "size"),
+    ({"methods": ["median", {"name": "median", "params": {"size": 5}}]}, "method label"),
+    ({"noise": [{"model": "gaussian", "levels": [300], "scale": 255}]}, "sigma"),
+    ({"noise": [{"model": "gaussian", "levels": "high"}]}, "expected a number"),
+    ({"metrics": ["psnr", "beauty"]}, "unknown metric"),
+    ({"seeds": [-1]}, "seeds"),
+    ({"images": [{"folder": "x", "zip": "y.zip"}]}, "exactly one of"),
+])
+def test_bad_configs_are_refused_with_one_line(tmp_path, capsys, images, changes, message):
+    with pytest.raises(DenoiseError, match=message):
+        load_config(small_config(images, **changes))
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(small_config(images, **changes)))
+    assert main(["bench", str(path), "--workers", "0", "--db", str(tmp_path / "r.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def test_unreadable_config_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "broken.yaml").write_text("methods: [median\n")
+    for path in (tmp_path / "broken.yaml", tmp_path / "missing.yaml"):
+        assert main(["bench", str(path), "--db", str(tmp_path / "r.sqlite")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and path.name in err, err
+
+
+def test_folder_files_and_zip_give_the_same_images(tmp_path, images):
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(images.iterdir()):
+            zipped.write(path, f"inner/{path.name}")
+    files = [str(p) for p in sorted(images.iterdir())]
+    config = load_config({"images": [str(images), {"files": files, "group": "listed"}, str(archive)],
+                          "methods": ["mean"], "max_size": 32, "limit": 1})
+    loaded = load_images(config)
+    assert [(group, name) for group, name, _ in loaded] == [("images", "a.png"), ("listed", "a.png"),
+                                                            ("set", "inner/a.png")]
+    clean = read_image(images / "a.png")[0]
+    for _, _, image in loaded:
+        np.testing.assert_array_equal(image, clean[4:36, 8:40])  # centre crop of 40×48 to 32×32
+
+
+def test_missing_and_ambiguous_sources_are_refused(tmp_path, images):
+    with pytest.raises(InvalidImageError, match="no such folder"):
+        load_images(load_config({"images": [{"folder": str(tmp_path / "nowhere")}], "methods": ["mean"]}))
+    with pytest.raises(DenoiseError, match="group and image name"):
+        load_images(load_config({"images": [str(images), {"folder": str(images)}], "methods": ["mean"]}))
+    (tmp_path / "not.zip").write_text("plain text")
+    with pytest.raises(InvalidImageError, match="not a zip"):
+        load_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
+
+
+def test_run_table_is_tidy_and_reports_progress(images):
+    calls = []
+    table = run(small_config(images, seeds=[0, 10]), workers=0, progress=lambda done, total: calls.append((done, total)))
+    assert list(table.columns) == COLUMNS and table.attrs["run_id"] is None
+    assert len(table) == 2 * 2 * 2 * 2 * 2  # images × levels × seeds × methods × metrics
+    assert calls == [(n, 4) for n in range(5)]
+    assert sorted(table["seed"].unique()) == [0, 1, 10, 11]  # image i gets seed s + i
+    assert table["error"].isna().all() and (table["seconds"] > 0).all()
+    for method, params in table[["method", "params"]].itertuples(index=False):
+        assert set(json.loads(params)) == {p.name for p in registry.get(method, "denoiser").params}
+
+
+def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path):
+    folder = write_images(tmp_path / "mixed", sizes=((40, 40), (5, 40)))  # SSIM needs 7×7: b.png fails
+    table = run(small_config(folder, methods=["mean"]), workers=0)
+    failed, fine = table[table["image"] == "b.png"], table[table["image"] == "a.png"]
+    assert failed["value"].isna().all() and failed["error"].str.startswith("InvalidImageError: SSIM").all()
+    assert fine["error"].isna().all() and fine["value"].notna().all()
+    assert leaderboard(table).loc["mean", "errors"] == 2
+
+
+def test_summary_tables(images):
+    table = run(small_config(images, methods=FAST), workers=0)
+    board = leaderboard(table)
+    assert list(board.columns) == ["psnr mean", "psnr std", "ssim mean", "ssim std", "seconds", "cases", "errors"]
+    assert board["psnr mean"].is_monotonic_decreasing and set(board.index) == set(FAST)
+    pivot = paper_table(table, "psnr")
+    assert pivot.shape == (3, 2) and list(pivot.columns) == [("gaussian", 15.0), ("gaussian", 50.0)]
+    assert math.isclose(pivot.loc["median"].mean(), board.loc["median", "psnr mean"])
+    front = time_quality(table)
+    assert front["pareto"].any()
+    best = front["psnr"].idxmax()
+    assert front.loc[best, "pareto"] and front.loc[front["seconds"].idxmin(), "pareto"]
+
+
+def test_dask_local_cluster_gives_the_same_rows(images):
+    config = small_config(images, methods=FAST)
+    assert_same_numbers(run(config, workers=0), run(config, workers=2))
+
+
+def test_dicom_files_are_a_source():
+    ct = ROOT / "sample_images" / "ct_small.dcm"
+    table = run({"images": [{"files": [str(ct)], "group": "CT"}], "methods": ["median"], "metrics": ["psnr"],
+                 "noise": [{"model": "gaussian", "levels": [25], "scale": 255}]}, workers=0)
+    scores, _, used = measure_case(read_image(ct)[0], "median", noise="gaussian",
+                                   noise_params={"sigma": 25 / 255, "clip": False}, seed=0, metrics=["psnr"])
+    assert table[["group", "image"]].values.tolist() == [["CT", "ct_small.dcm"]]
+    assert table["value"].tolist() == [scores["psnr"]] and json.loads(table["params"][0]) == used
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_ready_made_configs_load_with_the_registered_methods(path):
+    config = load_config(path)
+    assert config["name"] == path.stem and config["methods"]
+    assert all(registry.get(method["name"], "denoiser") for method in config["methods"])

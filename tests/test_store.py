@@ -1,0 +1,172 @@
+"""The results store: runs kept in SQLite, resumed after a kill, listed, compared, deleted and exported."""
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from denoise_core import benchmark
+from denoise_core.benchmark import leaderboard, run
+from denoise_core.cli import main
+from denoise_core.store import Store, StoreError
+from test_benchmark import assert_same_numbers, small_config, write_images
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def images(tmp_path) -> Path:
+    return write_images(tmp_path / "images")
+
+
+def spy_on_cases(monkeypatch, stop_after: int | None = None) -> list:
+    """The method of every case ``run`` measures in this process from now on; with ``stop_after``,
+    the case after that many raises KeyboardInterrupt, as Ctrl-C would."""
+    seen, measure = [], benchmark.measure_case
+
+    def spy(clean, method, **kwargs):
+        if stop_after is not None and len(seen) == stop_after:
+            raise KeyboardInterrupt
+        seen.append(method)
+        return measure(clean, method, **kwargs)
+
+    monkeypatch.setattr(benchmark, "measure_case", spy)
+    return seen
+
+
+def test_an_interrupted_bench_keeps_finished_rows_and_resumes(tmp_path, capsys, monkeypatch, images):
+    config, db = tmp_path / "c.yaml", tmp_path / "r.sqlite"
+    config.write_text(yaml.safe_dump(small_config(images)))  # 2 images × 2 methods = 4 tasks of 2 levels
+    spy_on_cases(monkeypatch, stop_after=5)  # tasks 1 and 2 finish, task 3 is cut after one case
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", str(config), "--workers", "0", "--db", str(db)])
+    assert stopped.value.code == 130 and "resume" in capsys.readouterr().err
+    store = Store(db)
+    assert store.runs()[["id", "status", "rows"]].to_dict("records") == [{"id": 1, "status": "incomplete", "rows": 8}]
+    kept = store.results(1)
+    monkeypatch.undo()
+    seen = spy_on_cases(monkeypatch)
+    assert main(["bench", str(config), "--workers", "0", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == 1
+    assert len(seen) == 2 * 2  # only the two unfinished tasks, each at two levels
+    assert store.runs()[["id", "status", "rows"]].to_dict("records") == [{"id": 1, "status": "complete", "rows": 16}]
+    resumed = store.results(1)
+    pd.testing.assert_frame_equal(resumed.merge(kept)[kept.columns], kept)  # finished rows kept as they were
+    assert_same_numbers(resumed, run(small_config(images), workers=0))
+
+
+def test_a_killed_process_leaves_a_readable_store_that_resumes(tmp_path, monkeypatch):
+    folder = write_images(tmp_path / "many", sizes=[(96, 96)] * 30)
+    config = small_config(folder, methods=["median", "gaussian"], noise=[{"model": "gaussian", "levels": [15, 25, 50],
+                                                                           "scale": 255}])
+    path, db = tmp_path / "c.yaml", tmp_path / "r.sqlite"
+    path.write_text(yaml.safe_dump(config))
+    child = subprocess.Popen([sys.executable, "-m", "denoise_core", "bench", str(path), "--workers", "0", "--db", str(db)],
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while stored_rows(db) == 0 and child.poll() is None:
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    store = Store(db)
+    (status, rows), = store.runs()[["status", "rows"]].itertuples(index=False)
+    total = 30 * 2 * 3 * 2  # images × methods × levels × metrics
+    assert status == "incomplete" and 0 < rows < total and rows % 6 == 0  # whole tasks only
+    calls = spy_on_cases(monkeypatch)
+    table = run(config, workers=0, store=store)
+    assert len(calls) == (total - rows) // 2  # one measured case per level of each unfinished task
+    assert store.runs()["status"].tolist() == ["complete"] and len(table) == total
+
+
+def stored_rows(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_runs_are_listed_shown_compared_and_deleted(tmp_path, capsys, images):
+    store = Store(tmp_path / "r.sqlite")
+    first = run(small_config(images, methods=["median"]), workers=0, store=store)
+    second = run(small_config(images, methods=["median", "mean"], name="more"), workers=0, store=store)
+    assert (first.attrs["run_id"], second.attrs["run_id"]) == (1, 2)
+    listed = store.runs()
+    assert listed[["id", "name", "status", "rows"]].to_dict("records") == [
+        {"id": 1, "name": "small", "status": "complete", "rows": 8}, {"id": 2, "name": "more", "status": "complete",
+                                                                       "rows": 16}]
+    info = store.info(2)
+    assert info["config"]["methods"][1]["name"] == "mean" and info["machine"]["cores"] == os.cpu_count()
+    assert info["versions"]["numpy"] and info["weights"] == {} and info["finished"]
+    compared = store.compare(1, 2)
+    median = compared.loc[("median", "gaussian", 15.0)]
+    assert median["first"] == median["second"] and median["difference"] == 0
+    assert pd.isna(compared.loc[("mean", "gaussian", 50.0), "first"])
+    assert compared.loc[("mean", "gaussian", 50.0), "second"] == pytest.approx(
+        second[(second["method"] == "mean") & (second["level"] == 50) & (second["metric"] == "psnr")]["value"].mean())
+
+    db = str(store.path)
+    assert main(["runs", "list", "--db", db, "--json"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
+    assert main(["runs", "show", "2", "--db", db, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    board = leaderboard(second)
+    assert [r["method"] for r in shown["leaderboard"]] == board.index.tolist()
+    assert shown["leaderboard"][0]["psnr mean"] == pytest.approx(board["psnr mean"].iloc[0])
+    assert main(["runs", "delete", "1", "--db", db]) == 0
+    assert store.runs()["id"].tolist() == [2]
+    assert main(["runs", "show", "1", "--db", db]) == 2 and "no run 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "md"])
+def test_exports_open_in_pandas(tmp_path, capsys, images, fmt):
+    store = Store(tmp_path / "r.sqlite")
+    table = run(small_config(images, methods=["median", "mean"], metrics=["psnr", "ssim", "mse"]), workers=0,
+                store=store)
+    out = tmp_path / f"run.{fmt}"
+    assert main(["runs", "export", "1", "--format", fmt, "--out", str(out), "--db", str(store.path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == str(out)
+    if fmt == "csv":
+        exported = pd.read_csv(out, dtype={"error": object}).fillna({"error": ""})
+        pd.testing.assert_frame_equal(exported, table.fillna({"error": ""}), check_dtype=False)
+    elif fmt == "parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(out), table)
+    else:
+        report = out.read_text()
+        tables = markdown_tables(report)
+        board = leaderboard(table)
+        assert "## Leaderboard" in report and "## PSNR (dB) by noise level" in report
+        assert tables[0]["psnr mean"].tolist() == pytest.approx(board["psnr mean"].round(4).tolist())
+        for metric in ("psnr", "ssim", "mse"):
+            chart = out.with_name(f"run-{metric}-gaussian.png")
+            assert chart.stat().st_size > 1000 and f"]({chart.name})" in report
+
+
+def markdown_tables(markdown: str) -> list[pd.DataFrame]:
+    """Every Markdown table of a report as a DataFrame (numbers parsed)."""
+    tables, rows = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            rows += [] if line.startswith("|---") else ["\t".join(cell.strip() for cell in line.strip(" |").split(" | "))]
+        elif rows:
+            tables.append(pd.read_csv(io.StringIO("\n".join(rows)), sep="\t"))
+            rows = []
+    return tables
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path, capsys):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("these are my notes, not a database " * 20)
+    with pytest.raises(StoreError, match="not a readable results database"):
+        Store(path)
+    assert main(["runs", "list", "--db", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
