@@ -1,0 +1,98 @@
+"""How long Denoise & Compare takes compared with the methods it runs (not a unit test).
+
+Setting: the 512×512 sample X-ray, Gaussian noise σ = 25/255 (unclipped, as in
+BENCHMARK.md), seed 0, methods median, BM3D, NLM and wavelet with their "auto" parameters.
+
+1. Each method's own run time: ``apply.denoise`` on the same noisy image with the parameters auto
+   picks, timed alone (one warm-up call on a small crop first, so imports are not counted).
+2. The page, cold: AppTest runs Denoise & Compare with those settings from a link (results not
+   cached; the app itself is warm, as a running server is: one earlier run of another setting).
+3. The page again with the same settings: everything from the cache.
+
+Prints the times and ratio page / sum(methods); the target is ≤ 1.3 and < 1 s for the cached run.
+
+    python benchmarks/app_responsiveness.py [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+METHODS = ("median", "bm3d", "nlm", "wavelet_bayes")
+SIGMA = 25 / 255
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="limit BLAS/OpenMP threads (default: as is)")
+    args = parser.parse_args()
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
+    os.chdir(ROOT)
+
+    from streamlit.testing.v1 import AppTest
+
+    from denoise_core import apply, registry, samples
+    from denoise_core.estimate import noise_level
+    from denoise_core.image import read_image
+
+    name = "xray"
+    clean, _ = read_image(samples.sample_path(name), name=name)
+    noisy = apply.add_noise(clean, "gaussian", {"sigma": SIGMA, "clip": False}, seed=0)
+    level = noise_level(noisy)
+    print(f"image: {name} {clean.shape}, gaussian sigma 25/255 unclipped, seed 0; estimated sigma "
+          f"{level['sigma'] * 255:.2f}/255; threads: {args.threads or 'default'}; cpus: {os.cpu_count()}")
+
+    own = {}
+    for method in METHODS:
+        params = apply.resolve(registry.get(method, "denoiser"), noisy, None, level=level)
+        apply.denoise(noisy[:64, :64], method, params, auto=False)  # warm-up: imports, first-call setup
+        start = time.perf_counter()
+        apply.denoise(noisy, method, params, auto=False)
+        own[method] = time.perf_counter() - start
+        print(f"  {method:8s} {own[method]:7.2f} s  {params}")
+    total = sum(own.values())
+
+    query = {"img": name, "noise": "gaussian", "n.sigma": f"{SIGMA:.6g}", "n.clip": "false", "seed": "0",
+             "m": list(METHODS), **{f"d.{m}": "auto" for m in METHODS}}
+
+    def page() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
+        at.switch_page("pages/2_Denoise_and_Compare.py")
+        return at
+
+    warm = page()  # a server is warm: same image, one cheap method
+    for key, value in {**query, "m": "median", "d.median": "auto"}.items():
+        warm.query_params[key] = value
+    warm.run()
+
+    at = page()
+    for key, value in query.items():
+        at.query_params[key] = value
+    start = time.perf_counter()
+    at.run()
+    cold = time.perf_counter() - start
+    if at.exception:
+        raise SystemExit(f"the page raised: {at.exception[0].value}")
+    labels = [s.label for s in at.status]  # during the run: "Running BM3D (2/4)…"; after: the summary
+    lines = [m.value for m in at.markdown if m.value.startswith("✓")]
+    start = time.perf_counter()
+    at.run()
+    cached = time.perf_counter() - start
+
+    print(f"sum of the methods' own times: {total:7.2f} s")
+    print(f"page, first run:               {cold:7.2f} s   ratio {cold / total:.2f} (target ≤ 1.30)")
+    print(f"page, same settings again:     {cached:7.2f} s   (target < 1 s, from the cache)")
+    print(f"progress indicator: {labels[0] if labels else 'status element not found'}; {'; '.join(lines)}")
+    table = at.dataframe[0].value
+    print(table.drop(columns=["parameters"], errors="ignore").round(4).to_string())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Denoise & Compare: several denoisers on the same noisy image, side by side, measured."""
+import streamlit as st
+
+from ui import cache, compare, controls, noise_lab, page, presets, state
+
+page.setup("Denoise & Compare", icon=":material/compare:")
+page.sidebar_image()
+clean = page.require_image()
+has_clean = state.get(state.HAS_CLEAN)
+
+with st.sidebar:
+    if has_clean:
+        with st.expander("Lecture presets"):
+            for i, preset in enumerate(presets.PRESETS):
+                st.button(preset.label, key=f"w.preset.{i}", on_click=presets.apply, args=(preset,),
+                          kwargs={"with_methods": True}, width="stretch", help=preset.note)
+        st.markdown("### Noise")
+        model, params, seed = controls.noise_controls()
+    else:
+        st.caption("The image is already noisy: no noise is added.")
+    st.markdown("### Methods")
+    chosen = controls.method_picker()
+
+st.title("Denoise & Compare")
+if has_clean:
+    recipe = noise_lab.recipe_caption(model, params, seed)
+    noisy_key = noise_lab.noisy_id(model, params, seed)
+    noisy = page.guarded(cache.add_noise, state.get(state.IMAGE_HASH), clean, model, cache.freeze(params), seed)
+else:
+    recipe, noisy_key, noisy, clean = "input used as is (no clean reference)", state.get(state.IMAGE_HASH), clean, None
+level = page.guarded(cache.noise_level, noisy_key, noisy)
+st.caption(f"{recipe} · estimated σ {level['sigma'] * 255:.1f}/255, impulses {100 * level['impulse']:.1f}% "
+           "(what 'auto' starts from) · the link holds every setting")
+
+settings = compare.method_settings(noisy_key, noisy, level, chosen)
+state.write_url(with_methods=True)
+if not settings:
+    st.info("Choose one or more methods in the sidebar.")
+results = compare.run_all(noisy_key, noisy, settings)
+
+items = compare.panels(clean, noisy, noisy_key, results)
+compare.show_slider(items)
+frame, direction, formats = compare.metrics_frame(clean, noisy, noisy_key, results)
+tabs = st.tabs(["Metrics", "Zoomed grid", "Difference maps", "Downloads"])
+with tabs[0]:
+    compare.show_metrics(frame, direction, formats, clean is not None)
+with tabs[1]:
+    compare.show_zoom_grid(items)
+with tabs[2]:
+    compare.show_differences(clean, noisy, results)
+with tabs[3]:
+    compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe)

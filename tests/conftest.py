@@ -1,0 +1,52 @@
+"""Shared fixtures of the app tests: run a page of the app with AppTest on a small sample image."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py"}
+
+
+@pytest.fixture(scope="session")
+def small_sample() -> str:
+    """Name of the smallest gray, non-medical sample image (the app tests run on it to stay fast)."""
+    from denoise_core import samples
+    from denoise_core.image import read_image
+
+    best = None
+    for item in samples.samples():
+        name = item["name"] if isinstance(item, dict) else item.name
+        try:
+            image, _ = read_image(samples.sample_path(name), name=name)
+        except Exception:
+            continue
+        key = (image.ndim != 2, image.size)
+        if best is None or key < best[0]:
+            best = (key, name)
+    if best is None:
+        pytest.skip("no readable sample image")
+    return best[1]
+
+
+@pytest.fixture
+def open_page(small_sample, monkeypatch):
+    """``open_page(page, **query)``: an AppTest of ``page`` (a key of PAGES), not yet run.
+
+    The app starts at app.py (so page links resolve) and switches to ``page``; ``query`` becomes the
+    URL's query parameters, the small sample image unless ``img`` is given.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.chdir(ROOT)  # .streamlit/config.toml applies
+
+    def make(page: str, **query: str):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if page != "home":
+            at.switch_page(PAGES[page])
+        for key, value in {"img": small_sample, **query}.items():
+            at.query_params[key] = value
+        return at
+
+    return make

@@ -1,0 +1,91 @@
+"""AppTest of the Noise Lab: controls from the schema, presets, statistics that match the model."""
+from denoise_core import registry
+from ui import presets, state
+
+
+def metric_value(at, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def test_noise_lab_runs_with_its_widgets(open_page):
+    at = open_page("noise_lab").run()
+    assert not at.exception
+    model = at.selectbox(key="w.noise.model")
+    assert model.options == [registry.get(n, "noise").title for n in registry.names("noise")]
+    assert at.number_input(key="w.noise.seed").value == 0
+    assert at.slider(key="w.noise.gaussian.sigma").value > 0
+    assert len(at.get("plotly_chart")) >= 6  # histograms, residual, spectrum, radial, two surfaces, profile
+    assert {"w.nl.size", "w.nl.x", "w.nl.y", "w.nl.row"} <= {s.key for s in at.slider}
+
+
+def test_salt_and_pepper_statistics_match_the_model(open_page):
+    at = open_page("noise_lab").run()
+    at.selectbox(key="w.noise.model").set_value("salt_pepper").run()
+    at.slider(key="w.noise.salt_pepper.amount").set_value(0.05).run()
+    assert not at.exception
+    changed = float(metric_value(at, "Impulses measured").split()[0])
+    estimated = float(metric_value(at, "Impulses estimated").split()[0])
+    assert 4.0 < changed < 6.0          # 5% of the pixels, a few of them unchanged (already black/white)
+    assert abs(estimated - 5.0) < 1.5   # the blind estimator agrees
+    assert at.query_params["noise"] == "salt_pepper" and at.query_params["n.amount"] == "0.05"
+
+
+def test_gaussian_sigma_is_measured_and_estimated(open_page):
+    at = open_page("noise_lab", noise="gaussian", **{"n.sigma": str(25 / 255), "n.clip": "false"}).run()
+    assert not at.exception
+    measured = float(metric_value(at, "σ measured").split()[0])
+    estimated = float(metric_value(at, "σ estimated").split()[0])
+    assert abs(measured - 25) < 0.5 and abs(estimated - 25) < 2.5
+
+
+def test_lecture_preset_sets_model_params_and_seed(open_page):
+    at = open_page("noise_lab").run()
+    impulse = next(p for p in presets.PRESETS if p.model == "salt_pepper")
+    at.button(key=f"w.preset.{presets.PRESETS.index(impulse)}").click().run()
+    assert not at.exception
+    assert at.session_state[state.NOISE] == "salt_pepper"
+    assert at.slider(key="w.noise.salt_pepper.amount").value == 0.05
+    assert at.number_input(key="w.noise.seed").value == impulse.seed
+
+
+def test_every_registered_noise_model_renders_on_a_colour_image(open_page):
+    """New noise models get the whole page (controls, expected distribution or its absence) for free."""
+    from denoise_core import samples
+
+    colour = next((s.name if not isinstance(s, dict) else s["name"]) for s in samples.samples()
+                  if (s.color if not isinstance(s, dict) else s["color"]))
+    at = open_page("noise_lab", img=colour).run()
+    for name in registry.names("noise"):
+        at.selectbox(key="w.noise.model").set_value(name).run()
+        assert not at.exception, name
+        assert not at.error, (name, [e.value for e in at.error])
+
+
+def test_expected_residual_matches_the_models_where_they_have_a_density():
+    """denoise_core.analysis: the curve drawn against the residual histogram is the right one."""
+    import numpy as np
+
+    from denoise_core import analysis, apply
+
+    rng = np.random.default_rng(0)
+    clean = np.clip(np.linspace(0.05, 0.95, 128)[None, :] + 0.02 * rng.standard_normal((128, 128)), 0, 1).astype(np.float32)
+    for model, params, tolerance in [("gaussian", {"sigma": 0.1, "clip": False}, 0.06), ("speckle", {"var": 0.04}, 0.1),
+                                     ("rician", {"sigma": 0.05}, 0.06), ("poisson", {"peak": 200.0}, 0.1)]:
+        residual = apply.add_noise(clean, model, params, seed=1) - clean
+        edges = np.linspace(-4 * residual.std(), 4 * residual.std(), 81)
+        expected, note = analysis.expected_residual(model, params, clean, edges)
+        measured = analysis.histogram(residual, edges)
+        assert expected is not None and note
+        assert np.sum(np.abs(expected - measured) * np.diff(edges)) < tolerance, model
+    assert analysis.expected_residual("salt_pepper", {"amount": 0.05}, clean, edges)[0] is None
+
+
+def test_white_noise_has_a_flat_power_spectrum():
+    import numpy as np
+
+    from denoise_core import analysis
+
+    noise = np.random.default_rng(0).standard_normal((768, 768)).astype(np.float32)  # 9 Welch tiles
+    _, radial = analysis.radial_profile(analysis.power_spectrum(noise))
+    assert radial[8:].max() - radial[8:].min() < 0.2  # log10 units: flat (rings near the centre hold few samples)
+    assert abs(np.median(radial)) < 0.1  # unit variance -> unit power (log10 = 0) once tiles are averaged

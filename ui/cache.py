@@ -1,0 +1,81 @@
+"""Cached library calls. Results are keyed by content hashes and explicit parameters, never by
+widgets: a cached function here never reads ``st.session_state`` or draws anything.
+
+Arguments whose name starts with ``_`` are not hashed; each such argument travels with a hash
+argument that identifies it (``image_hash`` for ``_image``), so keys stay cheap and exact.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from denoise_core import apply, image as core_image, metrics, registry
+
+PARAMS = tuple  # a method's parameters as a sorted tuple of (name, value): hashable and order-free
+
+
+def freeze(params: dict) -> tuple:
+    return tuple(sorted(params.items()))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def load_sample(name: str) -> tuple[np.ndarray, Any]:
+    """A sample image from ``denoise_core.samples``: (float32 array in [0, 1], ImageMeta)."""
+    from denoise_core import samples
+    return core_image.read_image(samples.sample_path(name), name=name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def read_upload(data: bytes, name: str) -> tuple[np.ndarray, Any]:
+    return core_image.read_image(data, name=name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def add_noise(image_hash: str, _image: np.ndarray, model: str, params: PARAMS, seed: int) -> np.ndarray:
+    return apply.add_noise(_image, model, dict(params), seed=seed)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def noise_level(image_hash: str, _image: np.ndarray) -> dict:
+    from denoise_core import estimate
+    return estimate.noise_level(_image)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def resolve(image_hash: str, _image: np.ndarray, method: str, level: PARAMS, auto: bool) -> dict:
+    """The parameters ``auto`` picks for ``method`` at noise ``level`` (shown next to the controls)."""
+    return apply.resolve(registry.get(method, "denoiser"), _image, None, level=dict(level), auto=auto)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def denoise(image_hash: str, _image: np.ndarray, method: str, params: PARAMS) -> tuple[np.ndarray, float]:
+    """One method on one image with explicit parameters: (result, seconds it took)."""
+    start = time.perf_counter()
+    out = apply.denoise(_image, method, dict(params), auto=False)
+    return out, time.perf_counter() - start
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def measure(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarray) -> dict[str, float]:
+    """Every registered metric of ``_image`` against ``_ref``."""
+    return metrics.measure(_ref, _image)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def ssim_map(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarray) -> np.ndarray:
+    return metrics.ssim_map(_ref, _image)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def encode(image_hash: str, _image: np.ndarray, fmt: str, bit_depth: int) -> bytes:
+    """Download bytes of an image (PNG, or TIFF for 16-bit sources)."""
+    return core_image.encode_image(_image, format=fmt, bit_depth=bit_depth)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def display(image_hash: str, _image: np.ndarray) -> np.ndarray:
+    """uint8 version of an image for the screen."""
+    return core_image.to_display(_image)

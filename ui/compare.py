@@ -1,0 +1,243 @@
+"""Denoise & Compare: run the chosen methods once (cached per image, method and parameters) and
+show the results: slider, zoomed grid, difference maps, metrics, downloads."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from denoise_core import registry
+from denoise_core.errors import DenoiseError
+
+from . import cache, controls, state, views
+
+
+DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    image: np.ndarray
+    seconds: float
+    params: dict
+    auto: bool
+    key: str  # identifies the result: noisy image, method, parameters
+
+
+def job_key(noisy_key: str, name: str, params: dict) -> str:
+    return f"{noisy_key}|{name}|{sorted(params.items())}"
+
+
+def method_settings(noisy_key: str, noisy: np.ndarray, level: dict, chosen: list[str]) -> list[tuple]:
+    """Sidebar controls of each chosen method: [(method, params, auto)]."""
+    out = []
+    for name in chosen:
+        method = registry.get(name, "denoiser")
+        with st.sidebar.expander(f"{method.title}", expanded=len(chosen) <= 2):
+            if method.summary:
+                st.caption(method.summary)
+
+            def auto_values(name=name):
+                return cache.resolve(noisy_key, noisy, name, cache.freeze(level), True)
+
+            try:
+                params, auto = controls.method_controls(method, auto_values)
+            except DenoiseError as exc:
+                views.error_line(exc)
+                continue
+        out.append((method, params, auto))
+    return out
+
+
+def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Result]:
+    """Run every method (cached); uncached ones show which method runs and how far along it is."""
+    done = st.session_state.setdefault(DONE, set())
+    jobs = [(m, p, a, job_key(noisy_key, m.name, p)) for m, p, a in settings]
+    pending = [j for j in jobs if j[3] not in done]
+    results: list[Result] = []
+    errors: list[str] = []
+
+    def one(method, params, auto, key):
+        try:
+            out, seconds = cache.denoise(noisy_key, noisy, method.name, cache.freeze(params))
+        except DenoiseError as exc:
+            errors.append(f"{method.title}: {exc}")
+            return
+        done.add(key)
+        results.append(Result(method.name, method.title, out, seconds, params, auto, key))
+
+    if not pending:
+        for job in jobs:
+            one(*job)
+    else:
+        start = time.perf_counter()
+        with st.status(f"Running {len(pending)} of {len(jobs)} methods…", expanded=True) as status:
+            bar = st.progress(0.0)
+            for i, job in enumerate(jobs):
+                label = f"Running {job[0].title} ({i + 1}/{len(jobs)})…"
+                status.update(label=label)
+                bar.progress(i / len(jobs), text=label)
+                one(*job)
+                if results and results[-1].key == job[3]:
+                    st.write(f"✓ {job[0].title}: {results[-1].seconds:.2f} s")
+            bar.progress(1.0, text="Done")
+            status.update(label=f"Ran {len(pending)} method(s) in {time.perf_counter() - start:.1f} s",
+                          state="complete" if not errors else "error", expanded=False)
+    for line in errors:
+        st.error(line, icon=":material/error:")
+    return results
+
+
+def panels(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result]) -> list[tuple]:
+    """(label, id, image) of everything one can look at: clean, noisy, each result."""
+    items = []
+    if clean is not None:
+        items.append(("Clean", state.get(state.IMAGE_HASH), clean))
+    items.append(("Noisy", noisy_key, noisy))
+    items += [(r.title, r.key, r.image) for r in results]
+    return items
+
+
+def show_slider(items: list[tuple]) -> None:
+    labels = [label for label, _, _ in items]
+    left, right = st.columns(2)
+    default_right = 2 if len(labels) > 2 and labels[0] == "Clean" else min(1, len(labels) - 1)
+    default_left = labels.index("Noisy")
+    state.seed_widget("w.cmp.left", labels[default_left])
+    state.seed_widget("w.cmp.right", labels[default_right])
+    for key, default in (("w.cmp.left", default_left), ("w.cmp.right", default_right)):
+        if st.session_state[key] not in labels:
+            st.session_state[key] = labels[default]
+    a = left.selectbox("Left of the slider", labels, key="w.cmp.left")
+    b = right.selectbox("Right of the slider", labels, key="w.cmp.right")
+    la, ia, xa = items[labels.index(a)]
+    lb, ib, xb = items[labels.index(b)]
+    views.compare_slider(cache.display(ia, xa), cache.display(ib, xb), la, lb, key="cmp.slider", ids=(ia, ib))
+
+
+def show_zoom_grid(items: list[tuple]) -> None:
+    reference = items[0][2]
+    height, width = reference.shape[:2]
+    c = st.columns([1, 1, 1, 1])
+    largest = min(height, width)
+    size = c[0].slider("Zoom region size", 8, min(256, largest), min(48, largest), key="w.cmp.zsize",
+                       help="Side of the square region, in pixels of the image")
+    x = c[1].slider("Region x", 0, width - size, (width - size) // 2, key="w.cmp.zx")
+    y = c[2].slider("Region y", 0, height - size, (height - size) // 2, key="w.cmp.zy")
+    columns = c[3].slider("Columns", 2, 6, min(4, max(2, len(items))), key="w.cmp.zcols")
+    box = (x, y, size)
+    factor = max(1, 256 // size)
+    st.caption(f"Region ({x}, {y}), {size}×{size} pixels, magnified ×{factor} nearest-neighbour (no smoothing).")
+    overview, grid = st.columns([1, 3])
+    overview.image(views.mark(cache.display(items[0][1], reference), box), caption="Where the region is",
+                   width="stretch")
+    with grid:
+        cols = st.columns(columns)
+        for i, (label, key, image) in enumerate(items):
+            cols[i % columns].image(views.zoom(cache.display(key, image), box), caption=label, width="stretch")
+
+
+def show_differences(clean: np.ndarray | None, noisy: np.ndarray, results: list[Result]) -> None:
+    if not results:
+        return
+    c = st.columns(2)
+    vmax = c[0].slider("|clean − result| colour scale: white at", 0.02, 0.5, 0.15, 0.01, key="w.cmp.vmax",
+                       disabled=clean is None)
+    gain = c[1].slider("Method noise contrast (noisy − result)", 1.0, 10.0, 3.0, 0.5, key="w.cmp.gain")
+    if clean is None:
+        st.caption("No clean reference: only the method noise (what each method removed) can be shown.")
+    else:
+        st.caption("Top: |clean − result| (black = exact; inferno scale). Bottom: noisy − result, the "
+                   "'method noise' around mid-gray: ideally pure noise; visible edges mean the method removed detail.")
+    cols = st.columns(min(4, len(results)))
+    for i, r in enumerate(results):
+        with cols[i % len(cols)]:
+            st.markdown(f"**{r.title}**")
+            if clean is not None:
+                st.image(views.heat(np.abs(clean - r.image), vmax), width="stretch", caption="|clean − result|")
+            st.image(views.signed(noisy - r.image, gain), width="stretch", caption="noisy − result")
+
+
+def metric_methods() -> list[registry.Method]:
+    return registry.methods("metric")
+
+
+def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
+                  results: list[Result]) -> tuple[pd.DataFrame, dict, dict]:
+    """Tidy table: one row per image (noisy input, then each result), one column per metric."""
+    rows, direction, formats = [], {}, {}
+    metrics = metric_methods()
+    if clean is not None:
+        ref_key = state.get(state.IMAGE_HASH)
+        for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
+                                                                                  for x in results]:
+            values = cache.measure(ref_key, clean, key, image)
+            row = {"method": label}
+            for m in metrics:
+                if m.name in values:
+                    row[m.title] = values[m.name]
+                    direction[m.title] = m.higher_is_better
+                    formats[m.title] = ".2f" if m.name == "psnr" else ".4f"
+            row["seconds"] = r.seconds if r else np.nan
+            row["parameters"] = (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"
+            rows.append(row)
+    else:
+        for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
+                                                                                  for x in results]:
+            level = cache.noise_level(key, image)
+            rows.append({"method": label, "estimated σ left (/255)": level["sigma"] * 255,
+                         "seconds": r.seconds if r else np.nan,
+                         "parameters": (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"})
+        direction["estimated σ left (/255)"] = None
+        formats["estimated σ left (/255)"] = ".2f"
+    direction["seconds"] = False
+    formats["seconds"] = ".2f"
+    return pd.DataFrame(rows), direction, formats
+
+
+def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean: bool) -> None:
+    if not has_clean:
+        st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead: the run time and the "
+                "noise level a blind estimator still finds in each result (lower is smoother, not necessarily better).")
+    st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch")
+    st.caption("Best value per column highlighted (↑ higher is better for PSNR/SSIM, ↓ lower for MSE/MAE/"
+               "seconds). Seconds: this machine, first run (later runs come from the cache).")
+    numeric = [c for c in frame.columns if c not in ("method", "parameters")]
+    per_row = 3
+    for start in range(0, len(numeric), per_row):
+        cols = st.columns(per_row)
+        for column, name in zip(cols, numeric[start:start + per_row]):
+            values = {m: float(v) for m, v in zip(frame["method"], frame[name]) if pd.notna(v)}
+            with column:
+                views.show_chart(views.bars(values, title=name, higher_is_better=direction.get(name),
+                                            fmt=formats.get(name, ".3g")), key=f"cmp.bar.{name}")
+
+
+def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],
+                   frame: pd.DataFrame, recipe: str) -> None:
+    meta = state.get(state.IMAGE_META)
+    sixteen = meta.bit_depth > 8
+    fmt, bits, ext = ("TIFF", 16, "tiff") if sixteen else ("PNG", 8, "png")
+    base = (meta.name or state.get(state.SAMPLE) or "image").rsplit(".", 1)[0]
+    st.caption(f"Results as {'16-bit TIFF (the source is 16-bit)' if sixteen else '8-bit PNG'}. " + recipe)
+    cols = st.columns(4)
+    items = [("noisy", "Noisy", noisy_key, noisy)] + [(r.name, r.title, r.key, r.image) for r in results]
+    for i, (name, title, key, image) in enumerate(items):
+        cols[i % 4].download_button(f"{title}", data=lambda key=key, image=image: cache.encode(key, image, fmt, bits),
+                                    file_name=f"{base}_{name}.{ext}", mime=f"image/{ext}", key=f"w.dl.{name}", icon=":material/download:",
+                                    on_click="ignore", width="stretch")
+    a, b = st.columns(2)
+    a.download_button("Metrics (CSV)", data=frame.to_csv(index=False).encode(), file_name=f"{base}_metrics.csv",
+                      mime="text/csv", key="w.dl.csv", icon=":material/download:", on_click="ignore", width="stretch")
+
+    def figure() -> bytes:
+        tiles = [(label, cache.display(key, image)) for label, key, image in panels(clean, noisy, noisy_key, results)]
+        return views.figure_grid(tiles, columns=4, title=f"{base}: {recipe}")
+
+    b.download_button("Comparison figure (PNG)", data=figure, file_name=f"{base}_comparison.png", mime="image/png",
+                      key="w.dl.figure", icon=":material/download:", on_click="ignore", width="stretch")

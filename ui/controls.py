@@ -1,0 +1,138 @@
+"""Widgets built from a method's ``Param`` schema, so a newly registered method needs no UI code.
+
+Widget keys are ``w.<scope>.<method>.<param>``; the values live in ``ui.state`` between pages.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from denoise_core import registry
+from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+
+from . import state
+
+
+def _float_step(param: FloatParam) -> float:
+    return float(param.step) if param.step else (param.hi - param.lo) / 100
+
+
+def _clamp(param: Param, value: Any) -> Any:
+    if isinstance(param, (FloatParam, IntParam)):
+        value = min(max(value, param.lo), param.hi)
+        return int(round(value)) if isinstance(param, IntParam) else float(value)
+    if isinstance(param, ChoiceParam) and value not in param.choices:
+        return param.default
+    return value
+
+
+def param_widget(param: Param, key: str, *, disabled: bool = False, container=st) -> Any:
+    """One widget for ``param``; its value is in ``st.session_state[key]`` (seed it first)."""
+    label, help_text = param.name.replace("_", " "), param.help or None
+    st.session_state[key] = _clamp(param, st.session_state[key])
+    if isinstance(param, BoolParam):
+        return container.toggle(label, key=key, help=help_text, disabled=disabled)
+    if isinstance(param, ChoiceParam):
+        return container.selectbox(label, param.choices, key=key, help=help_text, disabled=disabled,
+                                   format_func=str)
+    if isinstance(param, IntParam):
+        return container.slider(label, int(param.lo), int(param.hi), step=int(param.step or 1), key=key,
+                                help=help_text, disabled=disabled)
+    if isinstance(param, FloatParam):
+        step = _float_step(param)
+        decimals = max(0, min(6, len(f"{step:.6f}".rstrip("0").split(".")[1])))
+        return container.slider(label, float(param.lo), float(param.hi), step=step, key=key, help=help_text,
+                                disabled=disabled, format=f"%.{decimals}f")
+    return container.text_input(label, key=key, help=help_text, disabled=disabled)
+
+
+def param_widgets(method: registry.Method, values: dict, scope: str, *, disabled: bool = False,
+                  force: bool = False, container=st) -> dict:
+    """Widgets for all of ``method``'s parameters, seeded from ``values``; returns the chosen values."""
+    out = {}
+    for param in method.params:
+        key = f"w.{scope}.{method.name}.{param.name}"
+        (state.force_widget if force else state.seed_widget)(key, values.get(param.name, param.default))
+        out[param.name] = param_widget(param, key, disabled=disabled, container=container)
+    return out
+
+
+def format_params(values: dict) -> str:
+    parts = []
+    for name, value in values.items():
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name}={text}")
+    return ", ".join(parts) or "no parameters"
+
+
+def noise_controls(container=st, *, scope: str = "noise") -> tuple[str, dict, int]:
+    """Noise model picker, its parameters and the seed; stores them in ``ui.state``."""
+    models = registry.methods("noise")
+    titles = {m.name: m.title for m in models}
+    state.seed_widget("w.noise.model", state.get(state.NOISE))
+    model = container.selectbox("Noise model", list(titles), format_func=titles.get, key="w.noise.model",
+                                help="Every noise model registered in denoise_core")
+    state.put(state.NOISE, model)
+    method = registry.get(model, "noise")
+    if method.summary:
+        container.caption(method.summary)
+    values = param_widgets(method, state.noise_params(model), scope, container=container)
+    state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS), model: values})
+    state.seed_widget("w.noise.seed", int(state.get(state.SEED)))
+    seed = container.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="w.noise.seed",
+                                  help="The random generator's seed: the same seed gives the same noise")
+    state.put(state.SEED, int(seed))
+    return model, method.resolve(values), int(seed)
+
+
+def method_picker(container=st) -> list[str]:
+    """Denoisers to compare, grouped classical / learned, straight from the registry."""
+    chosen = [m for m in state.get(state.METHODS) if m in registry.names("denoiser")]
+    groups: dict[str, list[registry.Method]] = {}
+    for method in registry.methods("denoiser"):
+        groups.setdefault(method.family or "other", []).append(method)
+    order = ["classical", "learned"] + sorted(set(groups) - {"classical", "learned"})
+    picked: list[str] = []
+    for family in order:
+        members = groups.get(family, [])
+        key = f"w.methods.{family}"
+        if not members:
+            if family == "learned":
+                container.caption("Learned methods: none registered yet (they appear here once their weights are in).")
+            continue
+        titles = {m.name: m.title for m in members}
+        state.seed_widget(key, [m for m in chosen if m in titles])
+        picked += container.multiselect(f"{family.capitalize()} methods", list(titles), format_func=titles.get,
+                                        key=key, placeholder="Choose methods")
+    # keep the user's order: previously chosen first, new ones appended
+    ordered = [m for m in chosen if m in picked] + [m for m in picked if m not in chosen]
+    state.put(state.METHODS, ordered)
+    return ordered
+
+
+def method_controls(method: registry.Method, auto_values: Callable[[], dict], container=st) -> tuple[dict, bool]:
+    """A method's controls with its "auto" toggle; returns (parameters to run with, auto on?).
+
+    With auto on the sliders are disabled and show what auto picked from the estimated noise
+    level; switching auto off starts from those values.
+    """
+    auto_key = f"w.auto.{method.name}"
+    auto = False
+    if method.auto is not None:
+        state.seed_widget(auto_key, state.method_auto(method.name))
+        was_auto = st.session_state.get(f"_was.{auto_key}", st.session_state[auto_key])
+        auto = container.toggle("auto", key=auto_key,
+                                help="Pick the parameters from the noise level estimated on the noisy image")
+        st.session_state[f"_was.{auto_key}"] = auto
+        state.put(state.METHOD_AUTO, {**state.get(state.METHOD_AUTO), method.name: auto})
+    if auto:
+        values = param_widgets(method, auto_values(), "den", disabled=True, force=True, container=container)
+    else:
+        start = auto_values() if method.auto is not None and was_auto else state.method_params(method.name)
+        values = param_widgets(method, start, "den", force=method.auto is not None and was_auto,
+                               container=container)
+        state.put(state.METHOD_PARAMS, {**state.get(state.METHOD_PARAMS), method.name: values})
+    if not method.params:
+        container.caption("No parameters.")
+    return method.resolve(values), auto

@@ -1,0 +1,106 @@
+"""What every page does first: page config, state, the shared link, the current image in the sidebar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from denoise_core import samples
+from denoise_core.errors import DenoiseError
+
+from . import cache, state, views
+
+TITLE = "Denoise Workbench"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+ICONS = {"app": ":material/home:", "Noise_Lab": ":material/grain:", "Denoise_and_Compare": ":material/compare:",
+         "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:"}
+
+
+def page_label(stem: str) -> str:
+    """Menu label of a page file: "2_Denoise_and_Compare" -> "Denoise & Compare"."""
+    words = stem.split("_", 1)[1] if stem.split("_", 1)[0].isdigit() and "_" in stem else stem
+    return words.replace("_and_", " & ").replace("_", " ")
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """(path, label, icon) of Home and every page in pages/, in menu order (new pages appear by themselves)."""
+    found = sorted(ROOT.glob("pages/*.py"), key=lambda p: (int(p.stem.split("_")[0]) if p.stem.split("_")[0].isdigit()
+                                                           else 10**6, p.stem))
+    items = [("app.py", "Home", ICONS["app"])]
+    for path in found:
+        key = path.stem.split("_", 1)[1] if path.stem.split("_", 1)[0].isdigit() else path.stem
+        items.append((f"pages/{path.name}", page_label(path.stem), ICONS.get(key, ":material/article:")))
+    return items
+
+
+def nav() -> None:
+    with st.sidebar:
+        for path, label, icon in pages():
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
+def setup(title: str, icon: str = ":material/home:") -> None:
+    """Configure the page, initialise state, apply a shared link and make sure an image is chosen."""
+    st.set_page_config(page_title=f"{title} · {TITLE}" if title != TITLE else TITLE, page_icon=icon,
+                       layout="wide")
+    nav()
+    state.init()
+    state.apply_url(cache.load_sample)
+    ensure_image()
+    notice = state.get(state.NOTICE)
+    if notice:
+        st.warning(notice, icon=":material/link:")
+        state.put(state.NOTICE, None)
+
+
+def ensure_image() -> None:
+    """Load the first sample image when the session has none yet."""
+    if state.get(state.IMAGE) is not None:
+        return
+    for name in (sample.name for sample in samples.samples()):
+        try:
+            image, meta = cache.load_sample(name)
+        except DenoiseError:
+            continue
+        state.set_image(image, meta, sample=name)
+        return
+
+
+def current_image() -> tuple[np.ndarray | None, object]:
+    return state.get(state.IMAGE), state.get(state.IMAGE_META)
+
+
+def sidebar_image() -> None:
+    """The current image, small, in the sidebar, with where to change it."""
+    image, meta = current_image()
+    with st.sidebar:
+        if image is None:
+            st.info("No image yet: choose one on the Home page.")
+            return
+        name = state.get(state.SAMPLE) or meta.name
+        st.markdown(f"**Image:** {name}")
+        st.image(cache.display(state.get(state.IMAGE_HASH), image), width="stretch")
+        st.caption(meta.describe(image.shape) + ("" if state.get(state.HAS_CLEAN) else " · already noisy, no clean reference"))
+        st.page_link("app.py", label="Change image", icon=":material/image:")
+
+
+def require_image() -> np.ndarray:
+    image, _ = current_image()
+    if image is None:
+        st.info("Choose or upload an image on the Home page first.")
+        st.page_link("app.py", label="Go to Home", icon=":material/home:")
+        st.stop()
+    return image
+
+
+def guarded(func, *args, **kwargs):
+    """Call ``func``; a ``DenoiseError`` becomes one error line and stops the page."""
+    try:
+        return func(*args, **kwargs)
+    except DenoiseError as exc:
+        views.error_line(exc)
+        st.stop()

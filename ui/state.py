@@ -1,0 +1,258 @@
+"""Every ``st.session_state`` key of the workbench, initialised in one place, and the URL scheme.
+
+Two kinds of keys:
+
+* **persistent** keys (below, in ``DEFAULTS``) hold what the user chose: the image, the noise
+  model, its parameters, the seed, the denoisers and theirs. They survive page switches.
+* **widget** keys start with ``w.`` and belong to one widget each. Streamlit forgets a widget's
+  key when a page without that widget runs, so widgets are seeded from the persistent keys
+  (``seed_widget``) and copy their value back after they are drawn.
+
+The page configuration is mirrored in the URL query parameters so a lecturer can bookmark a demo:
+
+    ?img=<sample>&noise=<model>&seed=<int>&n.<param>=<value>...
+     &m=<denoiser>&m=<denoiser>...            (repeated; "m=median,bm3d" is read too)
+     &d.<denoiser>=auto                        (parameters picked from the estimated noise level)
+     &d.<denoiser>.<param>=<value>...          (manual parameters)
+
+e.g. ``?img=xray&noise=gaussian&n.sigma=0.0980392&n.clip=false&seed=0&m=median&m=bm3d&d.median=auto
+&d.bm3d.sigma=0.1``. Only URL-safe characters, so a link reads as it is written.
+
+``img=upload`` marks an uploaded image (not shareable by link); ``ref=none`` marks an image used
+without a clean reference.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from denoise_core import registry
+
+IMAGE = "image"                  # np.ndarray float32 [0, 1]: the clean image (or the noisy one without reference)
+IMAGE_META = "image_meta"        # denoise_core.image.ImageMeta of IMAGE
+IMAGE_ID = "image_id"            # "sample:<name>" or "upload:<hash>"
+IMAGE_HASH = "image_hash"        # content hash of IMAGE: the cache key of everything derived from it
+SAMPLE = "sample"                # sample name, or None for an upload
+HAS_CLEAN = "has_clean"          # False: the image is already noisy and there is no clean reference
+PENDING = "pending_upload"       # a large upload waiting for "downscale" or "crop"
+NOISE = "noise_model"
+NOISE_PARAMS = "noise_params"    # {model: {param: value}}
+SEED = "seed"
+METHODS = "methods"              # selected denoiser names, in selection order
+METHOD_PARAMS = "method_params"  # {denoiser: {param: value}}  (manual values)
+METHOD_AUTO = "method_auto"      # {denoiser: bool}
+URL = "_url"                     # the query parameters this session last wrote or applied
+NOTICE = "_notice"               # one-line message for the next run (e.g. a link that could not be applied)
+
+DEFAULT_METHODS = ("median", "gaussian", "wavelet")
+DEFAULTS: dict[str, Any] = {
+    IMAGE: None, IMAGE_META: None, IMAGE_ID: None, IMAGE_HASH: None, SAMPLE: None, HAS_CLEAN: True,
+    PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
+    METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None,
+}
+
+
+def init() -> None:
+    """Create every persistent key that does not exist yet (call first on every page)."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = copy.deepcopy(value)
+    if st.session_state[METHODS] is None:
+        known = registry.names("denoiser")
+        st.session_state[METHODS] = [m for m in DEFAULT_METHODS if m in known]
+    if st.session_state[NOISE] not in registry.names("noise") and registry.names("noise"):
+        st.session_state[NOISE] = registry.names("noise")[0]
+
+
+def get(key: str) -> Any:
+    return st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def seed_widget(key: str, value: Any) -> None:
+    """Give widget ``key`` its starting value unless the user already moved it this visit."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def force_widget(key: str, value: Any) -> None:
+    """Set widget ``key`` (before it is drawn), e.g. after a preset or a link."""
+    st.session_state[key] = value
+
+
+def forget_widgets(prefix: str) -> None:
+    """Drop the widget keys starting with ``prefix`` so they reseed from the persistent state."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        del st.session_state[key]
+
+
+# --- the image ---------------------------------------------------------------------------------
+
+def content_hash(image: np.ndarray) -> str:
+    digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=10)
+    digest.update(repr((image.shape, image.dtype.str)).encode())
+    return digest.hexdigest()
+
+
+def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True) -> None:
+    """Make ``image`` the workbench's current image (on every page)."""
+    digest = content_hash(image)
+    st.session_state[IMAGE] = image
+    st.session_state[IMAGE_META] = meta
+    st.session_state[IMAGE_HASH] = digest
+    st.session_state[SAMPLE] = sample
+    st.session_state[IMAGE_ID] = f"sample:{sample}" if sample else f"upload:{digest}"
+    st.session_state[HAS_CLEAN] = bool(has_clean)
+    st.session_state[PENDING] = None
+
+
+def noise_params(model: str) -> dict:
+    """The stored parameters of noise ``model`` (its defaults when never set), checked."""
+    method = registry.get(model, "noise")
+    stored = st.session_state[NOISE_PARAMS].get(model, {})
+    return method.resolve({k: v for k, v in stored.items() if k in {p.name for p in method.params}})
+
+
+def method_params(name: str) -> dict:
+    method = registry.get(name, "denoiser")
+    stored = st.session_state[METHOD_PARAMS].get(name, {})
+    return method.resolve({k: v for k, v in stored.items() if k in {p.name for p in method.params}})
+
+
+def method_auto(name: str) -> bool:
+    method = registry.get(name, "denoiser")
+    return method.auto is not None and st.session_state[METHOD_AUTO].get(name, True)
+
+
+# --- the URL -----------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def url_dict(*, with_methods: bool) -> dict[str, str | list[str]]:
+    """The current configuration as query parameters (see the module docstring)."""
+    out: dict[str, str | list[str]] = {}
+    sample = st.session_state[SAMPLE]
+    out["img"] = sample if sample else "upload"
+    if not st.session_state[HAS_CLEAN]:
+        out["ref"] = "none"
+    else:
+        model = st.session_state[NOISE]
+        out["noise"] = model
+        out["seed"] = str(int(st.session_state[SEED]))
+        for name, value in noise_params(model).items():
+            out[f"n.{name}"] = _text(value)
+    if with_methods:
+        chosen = [m for m in st.session_state[METHODS] if m in registry.names("denoiser")]
+        if chosen:
+            out["m"] = chosen if len(chosen) > 1 else chosen[0]
+        for name in chosen:
+            if method_auto(name):
+                out[f"d.{name}"] = "auto"
+            else:
+                for key, value in method_params(name).items():
+                    out[f"d.{name}.{key}"] = _text(value)
+    return out
+
+
+def current_url() -> dict[str, str | list[str]]:
+    """The address bar's query parameters, repeated keys as lists."""
+    out = {}
+    for key in st.query_params:
+        values = st.query_params.get_all(key)
+        out[key] = values if len(values) > 1 else (values[0] if values else "")
+    return out
+
+
+def write_url(*, with_methods: bool) -> None:
+    """Mirror the configuration into the address bar (only when it changed)."""
+    wanted = url_dict(with_methods=with_methods)
+    if current_url() != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[URL] = wanted
+
+
+def _parse(method: registry.Method, items: dict[str, str]) -> tuple[dict, list[str]]:
+    values, problems = {}, []
+    for name, text in items.items():
+        try:
+            values[name] = method.param(name).parse(text) if not isinstance(method.param(name), registry.ChoiceParam) \
+                else _choice(method.param(name), text)
+        except Exception as exc:  # DenoiseError; a bad link must not break the page
+            problems.append(str(exc))
+    return values, problems
+
+
+def _choice(param: registry.ChoiceParam, text: str) -> Any:
+    for choice in param.choices:
+        if str(choice) == text:
+            return choice
+    return param.check(text)
+
+
+def apply_url(load_sample) -> None:
+    """Apply the query parameters when they differ from what this session last wrote.
+
+    That is: a bookmarked or shared link opened in a new session, or an address edited by hand.
+    ``load_sample(name)`` loads a sample (the cached loader of ``ui.cache``). Problems become one
+    notice line; the rest of the link still applies.
+    """
+    given = current_url()
+    if not given or given == st.session_state[URL]:
+        return
+    problems: list[str] = []
+    img = given.get("img")
+    if img and img != "upload" and img != st.session_state[SAMPLE]:
+        try:
+            image, meta = load_sample(img)
+            set_image(image, meta, sample=img)
+        except Exception as exc:  # DenoiseError or an unknown sample name
+            problems.append(f"image '{img}': {exc}")
+    elif img == "upload" and st.session_state[SAMPLE] is not None:
+        problems.append("the link refers to an uploaded image, which a link cannot carry; showing the current image")
+    model = given.get("noise")
+    if model:
+        if model in registry.names("noise"):
+            st.session_state[NOISE] = model
+            items = {k[2:]: v for k, v in given.items() if k.startswith("n.")}
+            values, bad = _parse(registry.get(model, "noise"), items)
+            problems += bad
+            st.session_state[NOISE_PARAMS] = {**st.session_state[NOISE_PARAMS], model: values}
+        else:
+            problems.append(f"unknown noise model '{model}'")
+    if "seed" in given:
+        try:
+            st.session_state[SEED] = int(given["seed"])
+        except ValueError:
+            problems.append(f"seed '{given['seed']}' is not an integer")
+    if "m" in given:
+        known = registry.names("denoiser")
+        listed = given["m"] if isinstance(given["m"], list) else [given["m"]]
+        chosen = [m for item in listed for m in item.split(",") if m]
+        problems += [f"unknown denoiser '{m}'" for m in chosen if m not in known]
+        chosen = [m for m in chosen if m in known]
+        st.session_state[METHODS] = chosen
+        for name in chosen:
+            items = {k[len(name) + 3:]: v for k, v in given.items() if k.startswith(f"d.{name}.")}
+            auto = not items  # "d.<name>=auto", or nothing given: auto
+            st.session_state[METHOD_AUTO] = {**st.session_state[METHOD_AUTO], name: auto}
+            if not auto:
+                values, bad = _parse(registry.get(name, "denoiser"), items)
+                problems += bad
+                st.session_state[METHOD_PARAMS] = {**st.session_state[METHOD_PARAMS], name: values}
+    forget_widgets("w.")
+    st.session_state[URL] = given
+    if problems:
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)

@@ -1,0 +1,252 @@
+"""Views shared by the pages: before/after slider, image rows and grids, zoomed crops, difference
+maps, metric tables and charts, downloadable figures.
+
+The image helpers at the top are pure numpy/PIL (testable without streamlit); the ``show_*``
+functions draw.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import streamlit.components.v1 as components
+from PIL import Image, ImageDraw, ImageFont
+
+Box = tuple[int, int, int]  # (x, y, size) of a square region, top-left corner
+
+# --- pure image helpers ------------------------------------------------------------------------
+
+_INFERNO = np.array([[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66],
+                     [245, 125, 21], [250, 193, 39], [252, 255, 164]], np.float32)
+_LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_INFERNO)), _INFERNO[:, c])
+                 for c in range(3)], axis=1).astype(np.uint8)
+
+
+def as_rgb(u8: np.ndarray) -> np.ndarray:
+    return np.repeat(u8[..., None], 3, axis=2) if u8.ndim == 2 else u8
+
+
+def clamp_box(shape: Sequence[int], box: Box) -> Box:
+    height, width = shape[:2]
+    x, y, size = box
+    size = int(max(4, min(size, height, width)))
+    return int(min(max(x, 0), width - size)), int(min(max(y, 0), height - size)), size
+
+
+def crop(image: np.ndarray, box: Box) -> np.ndarray:
+    x, y, size = clamp_box(image.shape, box)
+    return image[y:y + size, x:x + size]
+
+
+def magnify(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement: every pixel becomes a factor×factor block (no smoothing)."""
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def zoom(u8: np.ndarray, box: Box, out_side: int = 256) -> np.ndarray:
+    """The region ``box`` magnified nearest-neighbour to about ``out_side`` pixels."""
+    region = crop(u8, box)
+    return magnify(region, max(1, out_side // region.shape[0]))
+
+
+def mark(u8: np.ndarray, box: Box, color=(255, 64, 64)) -> np.ndarray:
+    """A copy of ``u8`` (as RGB) with the square region outlined."""
+    x, y, size = clamp_box(u8.shape, box)
+    return mark_rect(u8, x, y, size, size, color)
+
+
+def mark_rect(u8: np.ndarray, x: int, y: int, w: int, h: int, color=(255, 64, 64)) -> np.ndarray:
+    """A copy of ``u8`` (as RGB) with the rectangle outlined just outside its border."""
+    out = Image.fromarray(as_rgb(u8))
+    line = max(1, round(max(u8.shape[:2]) / 256))
+    ImageDraw.Draw(out).rectangle([x - line, y - line, x + w + line - 1, y + h + line - 1], outline=color, width=line)
+    return np.asarray(out)
+
+
+def heat(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Non-negative values (e.g. |clean − result|) as an inferno-coloured uint8 RGB image."""
+    gray = values if values.ndim == 2 else values.mean(axis=2)
+    index = np.clip(gray / max(vmax, 1e-9), 0, 1) * 255
+    return _LUT[index.astype(np.uint8)]
+
+
+def signed(values: np.ndarray, gain: float) -> np.ndarray:
+    """Signed values (e.g. noisy − result) around mid-gray: 0 → gray, ± → lighter / darker."""
+    return (np.clip(0.5 + gain * values, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def png(u8: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(u8).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def figure_grid(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int = 4, tile_side: int = 320,
+                title: str = "") -> bytes:
+    """One PNG with every (label, uint8 image) tile in a grid, labelled: the comparison figure."""
+    if not tiles:
+        raise ValueError("no images to put in the figure")
+    columns = max(1, min(columns, len(tiles)))
+    rows = -(-len(tiles) // columns)
+    label_h, pad, title_h = 28, 8, 34 if title else 0
+    scaled = []
+    for label, u8 in tiles:
+        img = Image.fromarray(as_rgb(u8))
+        ratio = tile_side / max(img.size)
+        resample = Image.NEAREST if ratio >= 1 else Image.LANCZOS
+        img = img.resize((max(1, round(img.width * ratio)), max(1, round(img.height * ratio))), resample)
+        scaled.append((label, img))
+    cell_h = max(img.height for _, img in scaled) + label_h
+    sheet = Image.new("RGB", (columns * (tile_side + pad) + pad, title_h + rows * (cell_h + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((pad, 8), title, fill=(20, 20, 20), font=_font(18))
+    for i, (label, img) in enumerate(scaled):
+        col, row = i % columns, i // columns
+        left = pad + col * (tile_side + pad)
+        top = title_h + pad + row * (cell_h + pad)
+        draw.text((left, top + 4), label, fill=(20, 20, 20), font=_font(16))
+        sheet.paste(img, (left + (tile_side - img.width) // 2, top + label_h))
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- drawing -----------------------------------------------------------------------------------
+
+def show_row(items: Sequence[tuple[str, np.ndarray]], *, captions: Sequence[str] | None = None) -> None:
+    """Images side by side, each filling its column."""
+    columns = st.columns(len(items))
+    for i, (column, (label, u8)) in enumerate(zip(columns, items)):
+        column.markdown(f"**{label}**")
+        column.image(u8, width="stretch", caption=captions[i] if captions else None)
+
+
+_SLIDER = components.declare_component("compare_slider", path=str(Path(__file__).parent / "slider_frontend"))
+
+
+def _data_url(u8: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png(u8)).decode("ascii")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_data_url(image_id: str, _u8: np.ndarray) -> str:
+    return _data_url(_u8)
+
+
+def compare_slider(before: np.ndarray, after: np.ndarray, label_before: str, label_after: str, *,
+                   key: str, ids: tuple[str, str] | None = None, max_height: int = 900) -> None:
+    """Drag-to-compare view of two uint8 images (gray or RGB) that fills the column's width.
+
+    A small Streamlit component shipped in ``ui/slider_frontend`` (no network: the package
+    ``streamlit_image_comparison`` loads its script from a CDN, which an offline laptop in a lecture
+    hall does not reach, and it takes a fixed pixel width). Images travel as lossless PNG.
+    ``ids`` (stable identifiers of the two images) lets the encoded PNGs be cached.
+    """
+    if before.shape[:2] != after.shape[:2]:
+        raise ValueError("the two images of a comparison must have the same size")
+    urls = ([_cached_data_url(i, u) for i, u in zip(ids, (before, after))] if ids
+            else [_data_url(before), _data_url(after)])
+    _SLIDER(before=urls[0], after=urls[1], label_before=label_before, label_after=label_after,
+            width=int(before.shape[1]), height=int(before.shape[0]), max_height=max_height, start=50,
+            key=key, default=None)
+
+
+def _layout(fig: go.Figure, *, height: int = 300, title: str = "", **axes) -> go.Figure:
+    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=44, t=40 if title else 10, b=10),
+                      title=dict(text=title, x=0.01, font=dict(size=15)) if title else None,
+                      legend=dict(orientation="h", yanchor="top", y=0.99, xanchor="right", x=0.99,
+                                  bgcolor="rgba(255,255,255,0.7)"),
+                      modebar=dict(orientation="v"), **axes)
+    return fig
+
+
+def show_chart(fig: go.Figure, *, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def bars(values: dict[str, float], *, title: str, higher_is_better: bool | None, fmt: str = ".3g") -> go.Figure:
+    """Bar chart of one metric over methods, the best bar highlighted."""
+    names, numbers = list(values), [values[n] for n in values]
+    best = None
+    if higher_is_better is not None and numbers:
+        best = int(np.nanargmax(numbers) if higher_is_better else np.nanargmin(numbers))
+    colors = ["#2f6fde" if i == best else "#9db7e6" for i in range(len(names))]
+    arrow = " ↑" if higher_is_better else (" ↓" if higher_is_better is False else "")
+    fig = go.Figure(go.Bar(x=names, y=numbers, marker_color=colors, text=[format(v, fmt) for v in numbers],
+                           textposition="outside", cliponaxis=False))
+    return _layout(fig, height=280, title=title + arrow)
+
+
+def metrics_table(frame: pd.DataFrame, higher_is_better: dict[str, bool | None], formats: dict[str, str]):
+    """A Styler with the best value of each column in bold on a highlight (respecting direction)."""
+    def best(column: pd.Series):
+        direction = higher_is_better.get(column.name)
+        numbers = pd.to_numeric(column, errors="coerce")
+        if direction is None or numbers.isna().all() or len(numbers.dropna()) < 2:
+            return [""] * len(column)
+        target = numbers.max() if direction else numbers.min()
+        return ["font-weight: 700; background-color: #d6f5d6" if v == target else "" for v in numbers]
+    return frame.style.apply(best, axis=0).format({k: f"{{:{v}}}" for k, v in formats.items() if k in frame},
+                                                  na_rep="—")
+
+
+def histogram_figure(series: Iterable[tuple[str, np.ndarray, np.ndarray]], *, title: str, xaxis: str,
+                     lines: Iterable[tuple[str, np.ndarray, np.ndarray]] = (), height: int = 300) -> go.Figure:
+    """Step histograms (name, bin edges, density) and optional curves (name, x, y) on one chart."""
+    fig = go.Figure()
+    for name, edges, density in series:
+        centres = (edges[:-1] + edges[1:]) / 2
+        fig.add_trace(go.Bar(x=centres, y=density, width=np.diff(edges), name=name, opacity=0.55))
+    for name, x, y in lines:
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(width=2.5, color="#d62728")))
+    fig.update_layout(barmode="overlay", bargap=0)
+    return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title="density")
+
+
+def heatmap_figure(values: np.ndarray, *, title: str, colorscale: str = "Inferno", height: int = 340,
+                   colorbar: str = "") -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=values, colorscale=colorscale, colorbar=dict(title=colorbar)))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    return _layout(fig, height=height, title=title)
+
+
+def surface_figure(surfaces: Sequence[tuple[str, np.ndarray]], *, title: str, height: int = 420) -> go.Figure:
+    """3-D surfaces of intensity over a region; several are offset in z so both stay visible."""
+    fig = go.Figure()
+    scales = ["Greys", "Viridis", "Plasma"]
+    for i, (name, z) in enumerate(surfaces):
+        fig.add_trace(go.Surface(z=z, name=name, colorscale=scales[i % len(scales)], showscale=False,
+                                 opacity=1.0 if i == 0 else 0.85))
+    fig.update_layout(scene=dict(zaxis=dict(range=[0, 1], title="intensity"), xaxis_title="x", yaxis_title="y",
+                                 aspectratio=dict(x=1, y=1, z=0.6)))
+    return _layout(fig, height=height, title=title)
+
+
+def lines_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title: str, xaxis: str, yaxis: str,
+                 height: int = 300, log_y: bool = False) -> go.Figure:
+    fig = go.Figure()
+    for name, x, y in series:
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines"))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title=yaxis)
+
+
+def error_line(exc: Exception) -> None:
+    """An expected failure (``DenoiseError``) as one line; never a traceback."""
+    st.error(str(exc), icon=":material/error:")
