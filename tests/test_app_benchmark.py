@@ -1,0 +1,73 @@
+"""AppTest of the Benchmark page: build a small config with its widgets, run it, read the results, compare runs."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from denoise_core.benchmark import leaderboard, run
+from denoise_core.store import ENV_VAR, Store
+from test_benchmark import small_config, write_images
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def bench(tmp_path, monkeypatch, small_sample):
+    """The Benchmark page, not yet run, with its own empty results store."""
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "results.sqlite"))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/4_Benchmark.py")
+    at.query_params["img"] = small_sample
+    return at
+
+
+def run_small(at, folder: Path, methods: list[str]):
+    """Describe the small config of ``test_benchmark.small_config`` with the widgets and run it in process."""
+    at.selectbox(key="w.bench.images").set_value("A folder on this computer").run()
+    at.text_input(key="w.bench.folder").set_value(str(folder))
+    at.number_input(key="w.bench.limit").set_value(0)
+    at.number_input(key="w.bench.size").set_value(0)
+    at.text_input(key="w.bench.levels.gaussian").set_value("15, 50")
+    at.multiselect(key="w.bench.methods").set_value(methods)
+    at.number_input(key="w.bench.workers").set_value(0)
+    return at.button(key="w.bench.run").click().run()
+
+
+def test_a_small_benchmark_runs_from_the_page(bench, tmp_path):
+    at = bench.run()
+    assert not at.exception
+    assert any("No runs yet" in info.value for info in at.info)
+    assert at.multiselect(key="w.bench.methods").value == ["median", "gaussian", "mean"]
+    assert "A folder on this computer" in at.selectbox(key="w.bench.images").options
+    folder = write_images(tmp_path / "images")
+    at = run_small(at, folder, ["median", "mean"])
+    assert not at.exception and not at.error
+    expected = leaderboard(run(small_config(folder), workers=0))
+    board = at.dataframe[0].value
+    assert board.index.tolist() == expected.index.tolist() and set(board.index) == {"median", "mean"}
+    assert board["psnr mean"].tolist() == pytest.approx(expected["psnr mean"].tolist(), abs=1e-12)
+    assert board["ssim std"].tolist() == pytest.approx(expected["ssim std"].tolist(), abs=1e-12)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 + 2 + 1  # PSNR and SSIM curves, scatter and box, time versus quality
+    assert Store().runs()[["id", "status", "rows"]].to_dict("records") == [{"id": 1, "status": "complete", "rows": 16}]
+
+
+def test_past_runs_reopen_and_compare_side_by_side(bench, tmp_path):
+    folder = write_images(tmp_path / "images")
+    store = Store(tmp_path / "results.sqlite")
+    first = run(small_config(folder, methods=["median"]), workers=0, store=store)
+    second = run(small_config(folder, methods=["median", "mean"], name="two"), workers=0, store=store)
+    at = bench.run()
+    assert not at.exception
+    assert at.selectbox(key="w.bench.show").value == 2  # the newest run first
+    at.selectbox(key="w.bench.show").set_value(1).run()
+    assert at.dataframe[0].value["psnr mean"].tolist() == pytest.approx(
+        leaderboard(first)["psnr mean"].tolist(), abs=1e-12)
+    assert (at.selectbox(key="w.bench.a").value, at.selectbox(key="w.bench.b").value) == (2, 1)
+    compared = [frame.value for frame in at.dataframe if "difference" in frame.value.columns][0]
+    assert compared.loc[("median", "gaussian", 50.0), "difference"] == 0
+    assert compared.loc[("mean", "gaussian", 50.0), "first"] == pytest.approx(
+        second[(second["method"] == "mean") & (second["level"] == 50) & (second["metric"] == "psnr")]["value"].mean())
+    at.button(key="w.bench.delete").click().run()
+    assert not at.exception and store.runs()["id"].tolist() == [2]
