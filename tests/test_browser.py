@@ -1,0 +1,182 @@
+"""Real-browser smoke test: what AppTest cannot see (the slider component, plotly rendering).
+
+Starts ``streamlit run app.py`` on a free localhost port, opens each page in headless Chromium
+(Debian packages ``chromium`` and ``chromium-driver``, driven by selenium), checks that the
+before/after slider (a component iframe) and the plotly charts rendered, and saves a screenshot of
+each page under ``docs/screenshots/``. Skips with a reason when Chromium, its driver or selenium is
+missing; always stops the server it started.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+WIDTH, HEIGHT = 1440, 2000
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(DRIVER is None, reason="chromedriver is not installed (apt-get install chromium-driver)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def results_db(tmp_path_factory) -> Path:
+    """A results store holding one quick benchmark run, for the Benchmark page to show."""
+    from denoise_core.benchmark import run
+    from denoise_core.store import Store
+
+    path = tmp_path_factory.mktemp("results") / "results.sqlite"
+    run(ROOT / "benchmarks" / "configs" / "quick.yaml", workers=0, store=Store(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(small_sample, results_db):
+    from denoise_core.store import ENV_VAR
+
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", ENV_VAR: str(results_db)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
+                pytest.fail(f"streamlit did not start on port {port}: {output[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="dw-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", "--hide-scrollbars"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        driver.set_window_size(WIDTH, HEIGHT)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_until(driver, condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition(driver)
+            if value:
+                return value
+        except Exception:  # elements come and go while the page reruns
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def settled(driver) -> bool:
+    """The script finished: no 'running' indicator and no exception box."""
+    running = driver.find_elements("css selector", '[data-testid="stStatusWidget"]')
+    return not running and bool(driver.find_elements("css selector", '[data-testid="stMainBlockContainer"]'))
+
+
+def open_page(driver, url: str, expect_css: str, timeout: float = 90):
+    driver.get(url)
+    wait_until(driver, lambda d: d.find_elements("css selector", expect_css), timeout, expect_css)
+    wait_until(driver, settled, timeout, "the script to finish")
+    time.sleep(1.0)  # images and charts paint
+    assert not driver.find_elements("css selector", '[data-testid="stException"]'), "the page shows an exception"
+
+
+def shoot(driver, path: Path) -> None:
+    """Screenshot cut just below the page's content (the window is taller than most pages)."""
+    from PIL import Image
+
+    driver.save_screenshot(str(path))
+    bottom = driver.execute_script(
+        "const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        "return b ? b.getBoundingClientRect().bottom : null;")
+    if bottom:
+        with Image.open(path) as shot:
+            ratio = shot.height / HEIGHT
+            cut = min(shot.height, int((bottom + 24) * ratio))
+            if cut < shot.height:
+                shot.crop((0, 0, shot.width, max(cut, int(900 * ratio)))).save(path)
+
+
+def test_pages_render_slider_and_charts(server, browser, small_sample):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    query = f"?img={small_sample}"
+
+    open_page(browser, f"{server}/{query}", '[data-testid="stImage"]')
+    shoot(browser, SHOTS / "home.png")
+
+    open_page(browser, f"{server}/Noise_Lab{query}", ".js-plotly-plot .main-svg")
+    assert len(browser.find_elements("css selector", ".js-plotly-plot")) >= 4
+    shoot(browser, SHOTS / "noise_lab.png")
+
+    open_page(browser, f"{server}/Denoise_and_Compare{query}&noise=salt_pepper&n.amount=0.05&m=median,gaussian",
+              'iframe[title*="compare_slider"]', timeout=120)
+    charts = wait_until(browser, lambda d: d.find_elements("css selector", ".js-plotly-plot .main-svg"), 30,
+                        "the metric charts")
+    assert charts
+    frame = browser.find_element("css selector", 'iframe[title*="compare_slider"]')
+    assert frame.size["width"] > 0.5 * WIDTH - 400, "the slider does not fill the page width"
+    assert frame.size["height"] > 100, "the slider did not size itself"
+    browser.switch_to.frame(frame)
+    try:
+        loaded = wait_until(browser, lambda d: d.execute_script(
+            "const i = document.querySelectorAll('#stage img');"
+            "return i.length == 2 && i[0].naturalWidth > 0 && i[1].naturalWidth > 0;"), 20, "the slider images")
+        assert loaded
+    finally:
+        browser.switch_to.default_content()
+    shoot(browser, SHOTS / "denoise_compare.png")
+
+    open_page(browser, f"{server}/Benchmark", ".js-plotly-plot .main-svg")
+    assert len(browser.find_elements("css selector", ".js-plotly-plot")) >= 3, "the benchmark charts did not render"
+    shoot(browser, SHOTS / "benchmark.png")
