@@ -15,19 +15,11 @@ def small_sample() -> str:
     from denoise_core import samples
     from denoise_core.image import read_image
 
-    best = None
-    for item in samples.samples():
-        name = item["name"] if isinstance(item, dict) else item.name
-        try:
-            image, _ = read_image(samples.sample_path(name), name=name)
-        except Exception:
-            continue
-        key = (image.ndim != 2, image.size)
-        if best is None or key < best[0]:
-            best = (key, name)
-    if best is None:
-        pytest.skip("no readable sample image")
-    return best[1]
+    def rank(sample) -> tuple[bool, bool, int]:
+        image, _ = read_image(samples.sample_path(sample.name))
+        return sample.modality is not None, image.ndim != 2, image.size
+
+    return min(samples.samples(), key=rank).name
 
 
 @pytest.fixture

@@ -84,3 +84,12 @@ def test_a_large_upload_is_not_cut_silently(open_page):
     assert not at.exception
     assert at.session_state[state.IMAGE].shape != (1100, 1300)  # not taken in yet: waiting for a decision
     assert any("1300×1100" in w.value for w in at.warning)
+
+
+def test_a_bad_upload_is_one_error_line_and_keeps_the_current_image(open_page):
+    at = open_page("home").run()
+    before = at.session_state[state.IMAGE].copy()
+    at.file_uploader(key="w.upload").set_value(("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "image/png")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "scan.png" in at.error[0].value and "\n" not in at.error[0].value
+    np.testing.assert_array_equal(at.session_state[state.IMAGE], before)
