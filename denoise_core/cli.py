@@ -17,8 +17,10 @@ from .apply import add_noise, denoise, resolve
 from .benchmark import evaluate, image_files, leaderboard, load_config, run, summarise
 from .errors import DenoiseError
 from .image import read_image, save_image
-from .metrics import measure
+from .metrics import measure, unavailable
 from .store import FORMATS, Store, export
+from .train import add_train_arguments, run_train
+from .weights import add_weights_arguments, run_weights
 
 EXIT_ERROR = 2
 
@@ -77,6 +79,8 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     else:
         for name, value in values.items():
             print(f"{registry.get(name, 'metric').title:12} {value:.4f}")
+        for reason in unavailable().values():
+            print(reason, file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -223,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--out", help="file to write (default: run-ID.FORMAT)")
     actions.add_parser("delete", parents=[db]).add_argument("id", type=int)
     p.set_defaults(run=cmd_runs)
+
+    p = commands.add_parser("train", help="train a learned denoiser on a folder of clean images")
+    add_train_arguments(p)
+    p.set_defaults(run=run_train)
+
+    p = commands.add_parser("weights", help="list, fetch or import model weights")
+    add_weights_arguments(p)
+    p.set_defaults(run=run_weights)
     return parser
 
 

@@ -3,16 +3,19 @@
 Each metric is a registered function ``f(reference, image) -> float`` that declares whether higher is
 better and its range. Images are compared in [0, 1] units: ``image.read_image`` normalises each
 source by its declared value range (e.g. 65535 for 16-bit, the DICOM ``BitsStored`` range), so the
-data range is 1 by construction and is never guessed from the array's dtype.
+data range is 1 by construction and is never guessed from the array's dtype. LPIPS needs weights
+that cannot ship; until they are fetched it is listed as unavailable (``unavailable()``).
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 from skimage.metrics import structural_similarity
 
-from . import registry
-from .errors import InvalidImageError
+from . import registry, weights
+from .errors import InvalidImageError, WeightsError
 from .image import check_array
+from .models import LPIPSAlex
 from .registry import register
 
 DATA_RANGE = 1.0
@@ -67,6 +70,112 @@ def ssim_map(reference: np.ndarray, image: np.ndarray) -> np.ndarray:
 
 
 def measure(reference: np.ndarray, image: np.ndarray, names: list[str] | None = None) -> dict[str, float]:
-    """Every requested metric of ``image`` against ``reference`` (all registered ones by default)."""
-    names = names or registry.names("metric")
+    """Every requested metric of ``image`` against ``reference``.
+
+    By default all registered metrics that are ``available`` (LPIPS only once its weights are fetched);
+    a metric named explicitly always runs and raises ``WeightsError`` if it cannot.
+    """
+    names = names or [name for name in registry.names("metric") if available(name)]
     return {name: registry.get(name, "metric").func(reference, image) for name in names}
+
+
+# ---------------------------------------------------------------------------------------- LPIPS
+# Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric", CVPR 2018.
+# AlexNet variant with the v0.1 linear heads. Its weights cannot ship with the project: they are
+# fetched once with ``python -m denoise_core weights fetch lpips``; until then the metric is
+# unavailable (``available("lpips")`` is False) and ``measure`` with ``names=None`` leaves it out.
+
+LPIPS_FETCH = "python -m denoise_core weights fetch lpips"
+
+
+def lpips_network(alexnet_path=None, linear_path=None):
+    """The LPIPS AlexNet network with its weights, in eval mode.
+
+    Parameters
+    ----------
+    alexnet_path, linear_path : path, optional
+        The torchvision AlexNet ImageNet state dict and the v0.1 ``alex.pth``; by default the files
+        fetched into the cache folder, checked against their sha256.
+
+    Raises
+    ------
+    WeightsError
+        A file is missing, corrupted or does not fit (the message names it and the fix).
+    """
+    if alexnet_path is None or linear_path is None:
+        fix = f"run: {LPIPS_FETCH}"
+        paths = [weights.verify(path, item.sha256, fix)
+                 for path, item in zip(weights.fetched_paths("lpips"), weights.DOWNLOADS["lpips"])]
+        alexnet_path, linear_path = paths
+    state = {}
+    for path, prefix in ((alexnet_path, "features."), (linear_path, "lin")):
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise WeightsError(f"{path}: LPIPS weights file not found (run: {LPIPS_FETCH})") from None
+        except Exception as error:
+            raise WeightsError(f"{path}: unreadable LPIPS weights ({type(error).__name__}); run: {LPIPS_FETCH}") \
+                from None
+        state.update({k: v for k, v in loaded.items() if k.startswith(prefix)})
+    network = LPIPSAlex()
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise WeightsError(f"{alexnet_path}, {linear_path}: do not fit LPIPS AlexNet "
+                           f"({str(error).strip().splitlines()[0]}); run: {LPIPS_FETCH}") from None
+    return network.eval()
+
+
+_LPIPS_CACHE: list = []
+
+
+def _lpips_default():
+    if not _LPIPS_CACHE:
+        _LPIPS_CACHE.append(lpips_network())
+    return _LPIPS_CACHE[0]
+
+
+def lpips_distance(network, reference: np.ndarray, image: np.ndarray) -> float:
+    """LPIPS of ``image`` against ``reference`` with a given ``network`` (see ``lpips_network``)."""
+    reference, image = _pair(reference, image)
+    if min(reference.shape[:2]) < 16:
+        raise InvalidImageError(f"LPIPS needs images of at least 16×16 pixels, got {reference.shape[:2]}")
+
+    def tensor(array: np.ndarray):
+        array = np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None] * 2 - 1
+
+    with torch.inference_mode():
+        return float(network(tensor(reference), tensor(image))[0])
+
+
+def lpips_available() -> bool:
+    """Whether the LPIPS weights were fetched (their sha256 is checked when the metric first runs)."""
+    return weights.fetched("lpips")
+
+
+@register("lpips", kind="metric", title="LPIPS (AlexNet)", higher_is_better=False, value_range=(0.0, 1.0),
+          tags=("needs-weights",))
+def lpips(reference: np.ndarray, image: np.ndarray) -> float:
+    """Learned perceptual distance (LPIPS, AlexNet, v0.1 heads); 0 for identical images, lower is better.
+
+    Gray images are replicated to three channels; inputs are scaled to [-1, 1]. Needs weights fetched
+    once with ``python -m denoise_core weights fetch lpips`` (raises ``WeightsError`` until then).
+    """
+    return lpips_distance(_lpips_default(), reference, image)
+
+
+AVAILABILITY = {"lpips": lpips_available}
+"""Metrics that can be unavailable, with the check; the others are always available."""
+
+
+def available(name: str) -> bool:
+    """Whether metric ``name`` can run now (False for LPIPS before its weights are fetched)."""
+    check = AVAILABILITY.get(name)
+    return check is None or bool(check())
+
+
+def unavailable() -> dict[str, str]:
+    """The registered metrics that cannot run now, each with the one line that says how to enable it."""
+    return {name: f"{registry.get(name, 'metric').title} is unavailable until its weights are fetched "
+                  f"(run: {LPIPS_FETCH})" for name in AVAILABILITY if not available(name)}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from denoise_core import registry
+from denoise_core import metrics as core_metrics, registry
 from denoise_core.errors import DenoiseError
 
 from . import cache, controls, state, views
@@ -205,6 +205,8 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
         st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead: the run time and the "
                 "noise level a blind estimator still finds in each result (lower is smoother, not necessarily better).")
     st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch")
+    for reason in core_metrics.unavailable().values():
+        st.caption(reason)
     st.caption("Best value per column highlighted (↑ higher is better for PSNR/SSIM, ↓ lower for MSE/MAE/"
                "seconds). Seconds: this machine, first run (later runs come from the cache).")
     numeric = [c for c in frame.columns if c not in ("method", "parameters")]

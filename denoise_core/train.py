@@ -1,0 +1,457 @@
+"""Training of the learned denoisers: random patches of clean images, any registered noise model.
+
+One call trains one model and writes ``<out>.safetensors`` (weights plus the metadata that rebuilds
+the network) and ``<out>.csv`` (the curves: step, seconds, learning rate, training loss, validation
+PSNR). Checkpoints go to ``run_dir`` every ``checkpoint_every`` steps and on the way out, so a
+stopped run continues with ``resume=True``.
+
+Validation uses the last ``val_images`` images of the training folder in sorted order, held out from
+training; the test sets (Set12, BSD68) are never used here.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from . import registry
+from .errors import DenoiseError, InvalidParameterError, WeightsError
+from .image import read_image
+from .models import ARCHITECTURES, parameter_count, run_network
+from .weights import save_weights, sha256
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
+LOSSES = ("l1", "mse", "ssim", "mse+ssim")
+SCHEDULES = ("cosine", "step", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; ``train`` writes it into the weights file's metadata.
+
+    ``noise_range`` maps a noise parameter to ``(lo, hi)``: each patch draws it uniformly (e.g.
+    ``{"sigma": (0, 55/255)}`` for a blind Gaussian model); ``noise_params`` fixes the others.
+    The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
+    and ``elapsed / max_seconds``, so a time-limited run still ends with a small learning rate.
+    """
+
+    out: str = "runs/model"
+    arch: str = "ffdnet"
+    arch_config: dict = field(default_factory=dict)
+    data: str = str(DEFAULT_DATA)
+    val_images: int = 8
+    noise: str = "gaussian"
+    noise_params: dict = field(default_factory=dict)
+    noise_range: dict = field(default_factory=lambda: {"sigma": (0.0, 55 / 255)})
+    val_noise_params: dict | None = None
+    patch: int = 64
+    batch: int = 32
+    steps: int = 10000
+    max_seconds: float | None = None
+    lr: float = 1e-3
+    lr_min: float = 1e-5
+    schedule: str = "cosine"
+    loss: str = "l1"
+    seed: int = 0
+    val_every: int = 200
+    checkpoint_every: int = 500
+    run_dir: str | None = None
+    resume: bool = False
+    device: str = "auto"
+    threads: int | None = None
+    title: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- data
+def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
+    """Every image of ``folder`` in sorted order, as float32 (H, W, channels)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidParameterError(f"{folder}: no such folder of training images (give --data FOLDER)")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InvalidParameterError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    images = []
+    for path in files:
+        image = read_image(path)[0]
+        if image.ndim == 2:
+            image = image[..., None]
+        if image.shape[2] != channels:
+            if channels == 1:
+                image = image.mean(axis=2, keepdims=True)
+            else:
+                raise InvalidParameterError(f"{path}: a colour model needs colour training images, this one is gray "
+                                            "(give --data a folder of colour images)")
+        images.append(np.ascontiguousarray(image, dtype=np.float32))
+    return images
+
+
+class PatchSampler:
+    """Random patches with the 8 flips/rotations, noised by a registered noise model."""
+
+    def __init__(self, images: list[np.ndarray], config: TrainConfig, rng: np.random.Generator):
+        self.images, self.config, self.rng = images, config, rng
+        self.noise = registry.get(config.noise, "noise")
+        for name in list(config.noise_params) + list(config.noise_range):
+            self.noise.param(name)  # raises for a parameter the noise model does not have
+        small = [im.shape for im in images if min(im.shape[:2]) < config.patch]
+        if small:
+            raise InvalidParameterError(f"patch {config.patch} is larger than a training image {small[0][:2]}")
+
+    def params(self) -> dict:
+        values = dict(self.config.noise_params)
+        for name, (lo, hi) in self.config.noise_range.items():
+            value = self.rng.uniform(float(lo), float(hi))
+            param = self.noise.param(name)
+            values[name] = int(round(value)) if isinstance(param.default, int) and not isinstance(param.default, bool) \
+                else value
+        return self.noise.resolve(values)
+
+    def noisy(self, clean: np.ndarray, params: dict) -> tuple[np.ndarray, float]:
+        """``clean`` (H, W, C) noised; the level is ``sigma`` if the model has one, else the noise's std."""
+        image = clean[..., 0] if clean.shape[2] == 1 else clean
+        out = np.asarray(self.noise.func(image, rng=self.rng, **params), dtype=np.float32).reshape(clean.shape)
+        level = float(params["sigma"]) if "sigma" in params else float(np.std(out - clean))
+        return out, level
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        size = self.config.patch
+        cleans, noisies, levels = [], [], []
+        for _ in range(self.config.batch):
+            image = self.images[self.rng.integers(len(self.images))]
+            top = self.rng.integers(image.shape[0] - size + 1)
+            left = self.rng.integers(image.shape[1] - size + 1)
+            patch = image[top:top + size, left:left + size]
+            patch = np.rot90(patch, k=int(self.rng.integers(4)))
+            if self.rng.random() < 0.5:
+                patch = patch[:, ::-1]
+            patch = np.ascontiguousarray(patch)
+            noisy, level = self.noisy(patch, self.params())
+            cleans.append(patch)
+            noisies.append(noisy)
+            levels.append(level)
+        to_tensor = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+        return to_tensor(noisies), to_tensor(cleans), torch.tensor(levels, dtype=torch.float32)
+
+
+# -------------------------------------------------------------------------------------------- losses
+def _gaussian_window(channels: int, size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float32) - size // 2
+    g = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+
+
+def ssim_torch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM of two (N, C, H, W) batches in [0, 1] (Gaussian window σ=1.5, valid region)."""
+    channels = x.shape[1]
+    window = _gaussian_window(channels).to(x)
+    mu_x, mu_y = F.conv2d(x, window, groups=channels), F.conv2d(y, window, groups=channels)
+    xx = F.conv2d(x * x, window, groups=channels) - mu_x ** 2
+    yy = F.conv2d(y * y, window, groups=channels) - mu_y ** 2
+    xy = F.conv2d(x * y, window, groups=channels) - mu_x * mu_y
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    ssim = ((2 * mu_x * mu_y + c1) * (2 * xy + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (xx + yy + c2))
+    return ssim.mean()
+
+
+def loss_value(name: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``l1``, ``mse``, ``ssim`` (1 − SSIM) or ``mse+ssim`` (MSE + 0.01·(1 − SSIM))."""
+    if name == "l1":
+        return F.l1_loss(output, target)
+    if name == "mse":
+        return F.mse_loss(output, target)
+    if name == "ssim":
+        return 1 - ssim_torch(output, target)
+    if name == "mse+ssim":
+        return F.mse_loss(output, target) + 0.01 * (1 - ssim_torch(output, target))
+    raise InvalidParameterError(f"unknown loss '{name}' (valid: {', '.join(LOSSES)})")
+
+
+def learning_rate(config: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` in [0, 1] of the run."""
+    progress = min(max(progress, 0.0), 1.0)
+    if config.schedule == "cosine":
+        return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
+    if config.schedule == "step":  # ÷10 at 50 % and 80 % of the run
+        return config.lr * (0.1 ** (int(progress >= 0.5) + int(progress >= 0.8)))
+    if config.schedule == "constant":
+        return config.lr
+    raise InvalidParameterError(f"unknown schedule '{config.schedule}' (valid: {', '.join(SCHEDULES)})")
+
+
+# ------------------------------------------------------------------------------------------ training
+def pick_device(name: str = "auto") -> torch.device:
+    """``cuda`` when present (for ``auto``), else ``cpu``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
+    """The network ``arch`` built from its keyword configuration."""
+    if arch not in ARCHITECTURES:
+        raise InvalidParameterError(f"unknown architecture '{arch}' (valid: {', '.join(ARCHITECTURES)})")
+    try:
+        return ARCHITECTURES[arch](**arch_config)
+    except TypeError as error:
+        raise InvalidParameterError(f"architecture '{arch}': {error}") from None
+
+
+def _validation_set(images: list[np.ndarray], sampler: PatchSampler, config: TrainConfig):
+    params = dict(config.noise_params)
+    if config.val_noise_params is not None:
+        params.update(config.val_noise_params)
+    else:
+        params.update({k: (float(lo) + float(hi)) / 2 for k, (lo, hi) in config.noise_range.items()})
+    params = sampler.noise.resolve({k: (int(round(v)) if isinstance(sampler.noise.param(k).default, int)
+                                        and not isinstance(sampler.noise.param(k).default, bool) else v)
+                                    for k, v in params.items()})
+    rng_state = sampler.rng
+    sampler.rng = np.random.default_rng(12345)
+    pairs = []
+    for image in images:
+        h, w = (s - s % 8 for s in image.shape[:2])
+        clean = np.ascontiguousarray(image[:h, :w])
+        noisy, level = sampler.noisy(clean, params)
+        pairs.append((clean, noisy, level))
+    sampler.rng = rng_state
+    return pairs, params
+
+
+@torch.no_grad()
+def _validate(model: torch.nn.Module, pairs, device: torch.device) -> float:
+    model.eval()
+    values = []
+    for clean, noisy, level in pairs:
+        x = torch.from_numpy(noisy).permute(2, 0, 1)[None].to(device)
+        out = run_network(model, x, torch.tensor([level], device=device)).clamp(0, 1)
+        mse = float(torch.mean((out.cpu()[0].permute(1, 2, 0) - torch.from_numpy(clean)) ** 2))
+        values.append(10 * math.log10(1 / max(mse, 1e-12)))
+    model.train()
+    return float(np.mean(values))
+
+
+def _metadata(config: TrainConfig, model: torch.nn.Module, step: int, seconds: float, val_psnr: float | None,
+              device: torch.device) -> dict[str, str]:
+    return {"arch": config.arch, "config": json.dumps(model.config()), "train_config": json.dumps(asdict(config)),
+            "steps": str(step), "seconds": f"{seconds:.0f}", "device": str(device),
+            "val_psnr": "" if val_psnr is None else f"{val_psnr:.3f}", "parameters": str(parameter_count(model)),
+            "noise": config.noise, "title": config.title}
+
+
+def train(config: TrainConfig) -> Path:
+    """Train one model as ``config`` says; returns the path of the weights file written.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown architecture, loss, schedule or noise parameter; images smaller than the patch.
+    WeightsError
+        ``resume`` with a checkpoint of another architecture.
+    """
+
+    if config.loss not in LOSSES:
+        raise InvalidParameterError(f"unknown loss '{config.loss}' (valid: {', '.join(LOSSES)})")
+    learning_rate(config, 0.0)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model = build_model(config.arch, config.arch_config).to(device)
+    channels = model.channels
+    images = load_images(config.data, channels)
+    if len(images) <= config.val_images:
+        raise InvalidParameterError(f"{config.data}: {len(images)} images, need more than {config.val_images} "
+                                    "(some are held out for validation)")
+    train_images, val_images = images[:-config.val_images or None], images[len(images) - config.val_images:]
+    sampler = PatchSampler(train_images, config, rng)
+    val_pairs, _ = _validation_set(val_images, sampler, config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    out = Path(config.out).with_suffix("")
+    run_dir = Path(config.run_dir) if config.run_dir else out.parent / (out.name + ".run")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = run_dir / "checkpoint.pt"
+    log_path = out.with_suffix(".csv")
+    step, spent, val_psnr = 0, 0.0, None
+    if config.resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["arch"] != config.arch:
+            raise WeightsError(f"{checkpoint}: a checkpoint of '{state['arch']}', not '{config.arch}' "
+                               "(use another --run-dir or drop --resume)")
+        model.load_state_dict(state["model"], strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+        step, spent = int(state["step"]), float(state["seconds"])
+        rng.bit_generator.state = json.loads(state["rng"])
+        torch.manual_seed(config.seed + step)
+    elif log_path.exists():
+        log_path.unlink()
+
+    def save_checkpoint() -> None:
+        torch.save({"arch": config.arch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "step": step, "seconds": spent, "rng": json.dumps(rng.bit_generator.state)}, checkpoint)
+
+    new_log = not log_path.exists()
+    log_file = open(log_path, "a", newline="")
+    log = csv.writer(log_file)
+    if new_log:
+        log.writerow(["step", "seconds", "lr", "train_loss", "val_psnr"])
+    model.train()
+    start = time.perf_counter() - spent
+    running: list[float] = []
+    bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
+    try:
+        while step < config.steps:
+            spent = time.perf_counter() - start
+            progress = step / config.steps
+            if config.max_seconds:
+                progress = max(progress, spent / config.max_seconds)
+            if progress >= 1.0:
+                break
+            lr = learning_rate(config, progress)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            noisy, clean, level = sampler.batch()
+            noisy, clean, level = noisy.to(device), clean.to(device), level.to(device)
+            loss = loss_value(config.loss, run_network(model, noisy, level), clean)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            running.append(loss.item())
+            bar.update(1)
+            if step % config.val_every == 0 or step == config.steps:
+                val_psnr = _validate(model, val_pairs, device)
+                spent = time.perf_counter() - start
+                log.writerow([step, f"{spent:.1f}", f"{lr:.3g}", f"{np.mean(running):.6f}", f"{val_psnr:.3f}"])
+                log_file.flush()
+                running = []
+                bar.set_postfix(loss=f"{loss.item():.4f}", val_psnr=f"{val_psnr:.2f}")
+            if step % config.checkpoint_every == 0:
+                spent = time.perf_counter() - start
+                save_checkpoint()
+    finally:
+        bar.close()
+        spent = time.perf_counter() - start
+        if step:
+            save_checkpoint()
+        log_file.close()
+    if val_psnr is None or step % config.val_every:
+        val_psnr = _validate(model, val_pairs, device)
+        with open(log_path, "a", newline="") as handle:
+            csv.writer(handle).writerow([step, f"{spent:.1f}", "", f"{np.mean(running) if running else ''}",
+                                         f"{val_psnr:.3f}"])
+    return save_weights(out, model.cpu(), _metadata(config, model, step, spent, val_psnr, device))
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def _ranges(items: list[str]) -> dict:
+    ranges = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        lo, colon, hi = text.partition(":")
+        if not sep or not colon:
+            raise InvalidParameterError(f"'--range {item}': expected NAME=LO:HI, e.g. sigma=0:0.2157")
+        try:
+            ranges[name.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise InvalidParameterError(f"'--range {item}': LO and HI must be numbers") from None
+    return ranges
+
+
+def _assignments(items: list[str], what: str) -> dict:
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise InvalidParameterError(f"'{what} {item}': expected NAME=VALUE")
+        try:
+            values[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name.strip()] = text.strip()
+    return values
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train`` command's arguments to ``parser`` (used by ``python -m denoise_core train``)."""
+    d = TrainConfig()
+    parser.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors, OUT.csv")
+    parser.add_argument("--arch", default=d.arch, choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch-set", action="append", default=[], metavar="K=V",
+                        help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true")
+    parser.add_argument("--data", default=d.data, help="folder of clean training images")
+    parser.add_argument("--val-images", type=int, default=d.val_images,
+                        help="last N training images held out for validation")
+    parser.add_argument("--noise", default=d.noise, help="registered noise model")
+    parser.add_argument("--noise-set", action="append", default=[], metavar="K=V", help="fixed noise parameter")
+    parser.add_argument("--range", action="append", default=None, metavar="K=LO:HI",
+                        help="noise parameter drawn uniformly per patch (default sigma=0:0.2157 for gaussian)")
+    parser.add_argument("--val-set", action="append", default=[], metavar="K=V",
+                        help="noise parameter for validation (default: middle of each range)")
+    parser.add_argument("--patch", type=int, default=d.patch)
+    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--steps", type=int, default=d.steps)
+    parser.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
+    parser.add_argument("--loss", default=d.loss, choices=LOSSES)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--val-every", type=int, default=d.val_every)
+    parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    parser.add_argument("--run-dir", default=None, help="checkpoint folder (default OUT.run/)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
+    parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--title", default="", help="title shown in the app")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The ``TrainConfig`` that ``args`` (parsed with ``add_train_arguments``) describe."""
+    noise_range = _ranges(args.range) if args.range is not None else (
+        {"sigma": (0.0, 55 / 255)} if args.noise == "gaussian" else {})
+    return TrainConfig(out=args.out, arch=args.arch, arch_config=_assignments(args.arch_set, "--arch-set"),
+                       data=args.data, val_images=args.val_images, noise=args.noise,
+                       noise_params=_assignments(args.noise_set, "--noise-set"), noise_range=noise_range,
+                       val_noise_params=_assignments(args.val_set, "--val-set") or None, patch=args.patch,
+                       batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
+                       lr=args.lr, schedule=args.schedule, loss=args.loss, seed=args.seed, val_every=args.val_every,
+                       checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
+                       device=args.device, threads=args.threads, title=args.title)
+
+
+def run_train(args: argparse.Namespace) -> None:
+    """The ``train`` command: train, then print the weights path and its sha256."""
+    path = train(config_from_args(args))
+    print(f"{path}  sha256 {sha256(path)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m denoise_core.train ...`` (the same arguments as ``python -m denoise_core train``)."""
+    parser = argparse.ArgumentParser(prog="python -m denoise_core.train")
+    add_train_arguments(parser)
+    try:
+        run_train(parser.parse_args(argv))
+    except DenoiseError as error:
+        print(f"error: {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["TrainConfig", "train", "add_train_arguments", "config_from_args", "run_train", "ssim_torch",
+           "loss_value", "learning_rate", "build_model", "pick_device"]

@@ -1,0 +1,443 @@
+"""Weights: the catalog of shipped files, imported ones, safe loading and optional downloads.
+
+Three sources, one ``Entry`` type:
+
+* **shipped**: ``weights/<name>.safetensors`` in the project with a model card ``weights/<name>.md``;
+  ``CATALOG`` records each file's sha256.
+* **imported**: a user's own file (``python -m denoise_core weights import PATH --name NAME``),
+  converted to safetensors in the cache folder and recorded in ``<cache>/weights/catalog.json``.
+  The published DnCNN layouts are recognised: ``module.dncnn.N.*`` (with batch norm, saved from
+  ``nn.DataParallel``) and ``model.N.*`` (batch norm merged into the convolutions).
+* **downloads** (``DOWNLOADS``): files that cannot ship, e.g. the LPIPS weights, fetched from their
+  official addresses with ``python -m denoise_core weights fetch NAME`` into the cache folder.
+
+The cache folder is ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench``. Every load checks
+sha256 and uses safetensors or ``torch.load(weights_only=True)`` and ``strict=True``; a missing,
+corrupted or mismatching file raises ``WeightsError`` naming the file and the fix.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import tempfile
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from . import registry
+from .errors import InvalidParameterError, WeightsError
+from .models import ARCHITECTURES, DnCNN
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS_DIR = ROOT / "weights"
+MAX_SHIPPED_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One weights file and what it is.
+
+    ``path`` is absolute, or relative to ``weights/``. ``config`` rebuilds the network:
+    ``models.ARCHITECTURES[arch](**config)``. ``noise`` says what it was trained for (shown in the app).
+    """
+
+    name: str
+    path: str
+    sha256: str
+    arch: str
+    config: dict
+    title: str
+    noise: str = "gaussian"
+    source: str = "shipped"
+    tags: tuple[str, ...] = ()
+    sigma_range: tuple[float, float] | None = None
+
+    @property
+    def file(self) -> Path:
+        path = Path(self.path)
+        return path if path.is_absolute() else WEIGHTS_DIR / path
+
+    @property
+    def card(self) -> Path | None:
+        """The model card (``<name>.md`` beside the weights), when there is one."""
+        card = self.file.with_suffix(".md")
+        return card if card.exists() else None
+
+    @property
+    def noise_map(self) -> bool:
+        """Whether the network takes the noise level as an input (a ``sigma`` parameter)."""
+        return self.arch == "ffdnet" and bool(self.config.get("noise_map", True))
+
+    @property
+    def channels(self) -> int:
+        return int(self.config.get("channels", 1))
+
+
+# Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
+CATALOG: dict[str, Entry] = {}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched on demand: its official address, sha256 (or a verified prefix) and cache name."""
+
+    url: str
+    filename: str
+    sha256: str
+    note: str = ""
+
+
+DOWNLOADS: dict[str, tuple[Download, ...]] = {
+    "lpips": (
+        # torchvision's AlexNet (ImageNet). torchvision names its files <name>-<first 8 hex of sha256>;
+        # only that prefix is recorded here (the full digest was not available offline).
+        Download("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "alexnet-owt-7be5be79.pth",
+                 "7be5be79", "AlexNet ImageNet weights (torchvision); sha256 prefix only"),
+        # LPIPS v0.1 linear heads; sha256 of lpips/weights/v0.1/alex.pth as packaged in lpips 0.1.4.
+        Download("https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
+                 "alex.pth", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
+                 "LPIPS v0.1 linear heads (richzhang/PerceptualSimilarity)"),
+    ),
+}
+
+
+# ------------------------------------------------------------------------------------------- folders
+def cache_dir() -> Path:
+    """The local cache folder: ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench``."""
+    env = os.environ.get("DENOISE_WORKBENCH_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "denoise-workbench"
+
+
+def _imported_catalog() -> Path:
+    return cache_dir() / "weights" / "catalog.json"
+
+
+# -------------------------------------------------------------------------------------------- hashes
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: str | Path, expected: str, fix: str) -> Path:
+    """``path`` if it exists and its sha256 starts with ``expected`` (a full digest or a prefix).
+
+    Raises
+    ------
+    WeightsError
+        Missing file or sha256 mismatch; the message names the file and ``fix``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found ({fix})")
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    digest = _VERIFIED.get(key) or sha256(path)
+    if not digest.startswith(expected.lower()) or not expected:
+        raise WeightsError(f"{path}: sha256 {digest[:12]}… does not match the catalog's {expected[:12]}… "
+                           f"(file corrupted or replaced; {fix})")
+    _VERIFIED[key] = digest
+    return path
+
+
+# ------------------------------------------------------------------------------------------- catalog
+def _entry_from_json(item: dict) -> Entry:
+    item = dict(item)
+    item["tags"] = tuple(item.get("tags", ()))
+    if item.get("sigma_range") is not None:
+        item["sigma_range"] = tuple(item["sigma_range"])
+    return Entry(**item)
+
+
+def imported() -> dict[str, Entry]:
+    """Entries the user imported (``weights import``), from the cache folder's catalog."""
+    path = _imported_catalog()
+    if not path.exists():
+        return {}
+    try:
+        items = json.loads(path.read_text())
+        return {item["name"]: _entry_from_json(item) for item in items}
+    except (ValueError, KeyError, TypeError) as error:
+        raise WeightsError(f"{path}: unreadable catalog of imported weights ({error}); delete it and import again")
+
+
+def entries() -> dict[str, Entry]:
+    """Every known weights entry: shipped, then imported."""
+    return {**CATALOG, **imported()}
+
+
+def get_entry(name: str) -> Entry:
+    known = entries()
+    if name not in known:
+        raise WeightsError(f"unknown weights '{name}' (known: {', '.join(known) or 'none'}; "
+                           "see python -m denoise_core weights list)")
+    return known[name]
+
+
+def fix_for(entry: Entry) -> str:
+    if entry.source == "imported":
+        return f"import it again: python -m denoise_core weights import PATH --name {entry.name}"
+    return f"restore weights/{entry.file.name} from the repository (git checkout -- weights/{entry.file.name})"
+
+
+def load_state(entry: Entry) -> dict:
+    """The verified state dict of ``entry`` (safetensors, CPU tensors)."""
+    path = verify(entry.file, entry.sha256, fix_for(entry))
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise WeightsError(f"{path}: not a readable safetensors file ({error}); {fix_for(entry)}") from None
+
+
+def load_model(entry: Entry):
+    """The network of ``entry`` with its weights (``strict=True``), in eval mode, on the CPU."""
+    if entry.arch not in ARCHITECTURES:
+        raise WeightsError(f"{entry.file}: unknown architecture '{entry.arch}' (valid: {', '.join(ARCHITECTURES)})")
+    model = ARCHITECTURES[entry.arch](**entry.config)
+    try:
+        model.load_state_dict(load_state(entry), strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise WeightsError(f"{entry.file}: does not fit {entry.arch} {entry.config} ({first}); {fix_for(entry)}") \
+            from None
+    return model.eval()
+
+
+def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
+    """Write ``model``'s state dict as safetensors with string ``metadata``; returns the path."""
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata=metadata)
+    return path
+
+
+def status(entry: Entry) -> str:
+    """``ok``, ``missing`` or ``corrupted`` (sha256 mismatch)."""
+    try:
+        verify(entry.file, entry.sha256, "")
+    except WeightsError as error:
+        return "missing" if "not found" in str(error) else "corrupted"
+    return "ok"
+
+
+# ------------------------------------------------------------------------------------------ download
+def download(url: str, dest: str | Path, expected_sha256: str, *, progress: bool = True) -> Path:
+    """Fetch ``url`` (http, https or file) to ``dest`` with a progress bar and check its sha256.
+
+    The file is written next to ``dest`` under a temporary name and moved into place only when its
+    sha256 starts with ``expected_sha256``; an existing verified ``dest`` is not fetched again.
+
+    Raises
+    ------
+    WeightsError
+        Network failure or sha256 mismatch (nothing is left at ``dest``).
+    """
+    dest = Path(dest)
+    if dest.is_file() and sha256(dest).startswith(expected_sha256.lower()):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        if not digest.hexdigest().startswith(expected_sha256.lower()) or not expected_sha256:
+            raise WeightsError(f"{url}: downloaded sha256 {digest.hexdigest()[:12]}… does not match the expected "
+                               f"{expected_sha256[:12]}… (file changed or damaged in transit; nothing was saved)")
+        os.replace(tmp, dest)
+    except OSError as error:  # URLError is an OSError
+        raise WeightsError(f"{url}: download failed ({getattr(error, 'reason', error)}); check the connection "
+                           f"or place the file at {dest} by hand") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
+def download_dir(name: str) -> Path:
+    return cache_dir() / name
+
+
+def fetched_paths(name: str) -> list[Path]:
+    """Where the files of download ``name`` live once fetched (they may not exist)."""
+    return [download_dir(name) / item.filename for item in DOWNLOADS[name]]
+
+
+def fetched(name: str) -> bool:
+    """Whether every file of download ``name`` is present (sha256 is checked when they are loaded)."""
+    return all(path.is_file() for path in fetched_paths(name))
+
+
+def fetch(name: str, *, progress: bool = True) -> list[Path]:
+    """Download every file of ``DOWNLOADS[name]`` into the cache folder; returns their paths."""
+    if name not in DOWNLOADS:
+        raise InvalidParameterError(f"nothing to fetch called '{name}' (valid: {', '.join(DOWNLOADS)})")
+    return [download(item.url, download_dir(name) / item.filename, item.sha256, progress=progress)
+            for item in DOWNLOADS[name]]
+
+
+# -------------------------------------------------------------------------------------- import (BYOW)
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+def _torch_state(path: Path) -> dict:
+    if path.suffix == ".safetensors":
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle errors of many kinds: report them as one
+        raise WeightsError(f"{path}: not a PyTorch state dict readable with weights_only=True "
+                           f"({type(error).__name__}); export the model's state_dict() and try again") from None
+    for key in ("state_dict", "model", "params"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not state:
+        raise WeightsError(f"{path}: expected a state dict of tensors; export the model's state_dict()")
+    return state
+
+
+def convert_dncnn(state: dict, path: Path):
+    """A ``DnCNN`` holding a published DnCNN state dict (either layout); raises ``WeightsError``."""
+    keys = list(state)
+    if all(k.startswith("module.dncnn.") for k in keys) or all(k.startswith("dncnn.") for k in keys):
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        batch_norm = any(k.endswith("running_mean") for k in state)
+    elif all(k.startswith("model.") for k in keys):
+        state = {"dncnn." + k.removeprefix("model."): v for k, v in state.items()}
+        batch_norm = False
+    else:
+        raise WeightsError(f"{path}: unrecognised layout (keys like {keys[0]!r}); expected DnCNN keys "
+                           "'module.dncnn.N.*' or 'model.N.*'")
+    convs = sorted({int(k.split(".")[1]) for k, v in state.items() if k.endswith("weight") and v.ndim == 4})
+    first = state[f"dncnn.{convs[0]}.weight"]
+    model = DnCNN(channels=int(first.shape[1]), depth=len(convs), width=int(first.shape[0]), batch_norm=batch_norm)
+    for name, buffer in model.state_dict().items():
+        if name.endswith("num_batches_tracked") and name not in state:
+            state[name] = torch.zeros_like(buffer)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise WeightsError(f"{path}: does not fit DnCNN depth {len(convs)} "
+                           f"({str(error).strip().splitlines()[0]})") from None
+    return model.eval()
+
+
+def import_weights(path: str | Path, name: str, *, title: str = "", noise: str = "gaussian") -> Entry:
+    """Convert a weights file into the cache folder and record it; returns the new ``Entry``.
+
+    Recognised: the published DnCNN layouts (``.pth``, loaded with ``weights_only=True``) and
+    safetensors files written by ``train`` (their metadata names the architecture). The new
+    denoiser is registered as ``name`` the next time the library is imported.
+
+    Raises
+    ------
+    WeightsError
+        Unreadable file or unrecognised layout. ``InvalidParameterError`` for a bad or taken name.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such file (give the path of a .pth or .safetensors file)")
+    if not NAME_PATTERN.match(name):
+        raise InvalidParameterError(f"name '{name}': use 2-40 lower-case letters, digits or '_', starting with a letter")
+    if name in CATALOG:
+        raise InvalidParameterError(f"name '{name}' is a shipped model; choose another --name")
+    if name in registry.names("denoiser") and name not in imported():
+        raise InvalidParameterError(f"name '{name}' is already a denoiser; choose another --name")
+    metadata = {}
+    if path.suffix == ".safetensors":
+        with safe_open(str(path), "pt") as handle:
+            metadata = handle.metadata() or {}
+    if metadata.get("arch"):
+        arch, config = metadata["arch"], json.loads(metadata.get("config", "{}"))
+        if arch not in ARCHITECTURES:
+            raise WeightsError(f"{path}: unknown architecture '{arch}' (valid: {', '.join(ARCHITECTURES)})")
+        model = ARCHITECTURES[arch](**config)
+        try:
+            model.load_state_dict(_torch_state(path), strict=True)
+        except RuntimeError as error:
+            raise WeightsError(f"{path}: does not fit {arch} ({str(error).strip().splitlines()[0]})") from None
+        noise = metadata.get("noise", noise)
+    else:
+        model, arch = convert_dncnn(_torch_state(path), path), "dncnn"
+        config = model.config()
+    dest = save_weights(cache_dir() / "weights" / name, model, {"arch": arch, "config": json.dumps(config),
+                                                                 "source": path.name})
+    entry = Entry(name=name, path=str(dest), sha256=sha256(dest), arch=arch, config=config,
+                  title=title or f"{name} (imported from {path.name})", noise=noise, source="imported",
+                  tags=("imported",))
+    items = {k: asdict(v) for k, v in imported().items()}
+    items[name] = asdict(entry)
+    catalog = _imported_catalog()
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    tmp = catalog.with_suffix(".tmp")
+    tmp.write_text(json.dumps(list(items.values()), indent=1))
+    os.replace(tmp, catalog)
+    return entry
+
+
+def remove_imported(name: str) -> None:
+    """Forget an imported entry and delete its converted file."""
+    items = imported()
+    if name not in items:
+        raise WeightsError(f"no imported weights called '{name}' (see python -m denoise_core weights list)")
+    Path(items.pop(name).path).unlink(missing_ok=True)
+    _imported_catalog().write_text(json.dumps([asdict(v) for v in items.values()], indent=1))
+
+
+# ----------------------------------------------------------------------------------------------- CLI
+def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``list``, ``fetch`` and ``import`` under ``python -m denoise_core weights``."""
+    commands = parser.add_subparsers(dest="weights_command", required=True)
+    p = commands.add_parser("list", help="every weights file: shipped, imported and downloadable, with status")
+    p.add_argument("--json", action="store_true")
+    p = commands.add_parser("fetch", help="download weights that cannot ship (sha256-checked) into the cache")
+    p.add_argument("name", choices=sorted(DOWNLOADS))
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = commands.add_parser("import", help="convert your own weights file (DnCNN .pth or our .safetensors)")
+    p.add_argument("path")
+    p.add_argument("--name", required=True, help="the denoiser's name in the registry")
+    p.add_argument("--title", default="", help="title shown in the app")
+    p.add_argument("--noise", default="gaussian", help="the noise it was trained for (shown in the app)")
+
+
+def run_weights(args: argparse.Namespace) -> None:
+    """Run the ``weights`` sub-command parsed with ``add_weights_arguments``."""
+    if args.weights_command == "list":
+        rows = [{"name": e.name, "source": e.source, "arch": e.arch, "status": status(e), "path": str(e.file),
+                 "title": e.title} for e in entries().values()]
+        rows += [{"name": name, "source": "download", "arch": "", "path": str(download_dir(name)),
+                  "status": "fetched" if fetched(name) else f"not fetched (python -m denoise_core weights fetch {name})",
+                  "title": "; ".join(d.note for d in items)} for name, items in DOWNLOADS.items()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                print(f"{row['name']:24} {row['source']:9} {row['arch']:11} {row['status']:10} {row['path']}")
+    elif args.weights_command == "fetch":
+        for path in fetch(args.name, progress=not args.quiet):
+            print(path)
+    elif args.weights_command == "import":
+        entry = import_weights(args.path, args.name, title=args.title, noise=args.noise)
+        print(f"imported {entry.name}: {entry.arch} {entry.config} -> {entry.path} (sha256 {entry.sha256[:12]}…)")
+
+

@@ -1,0 +1,100 @@
+"""Training loop on a tiny folder of images: outputs, curves, resume, noise models, errors."""
+import argparse
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from denoise_core import train as training
+from denoise_core.errors import InvalidParameterError
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:40, 0:40] / 40
+    for i in range(6):
+        image = 0.5 + 0.4 * np.sin(6 * x * (i + 1) + 3 * y) * np.cos(4 * y + i) + 0.02 * rng.random((40, 40))
+        Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def _config(folder, out, **changes):
+    base = dict(out=str(out), arch="ffdnet", arch_config={"depth": 3, "width": 8}, data=str(folder), val_images=2,
+                patch=16, batch=4, steps=6, val_every=3, checkpoint_every=3, threads=1, device="cpu")
+    return training.TrainConfig(**{**base, **changes})
+
+
+def test_train_writes_weights_curves_and_checkpoint(folder, tmp_path):
+    path = training.train(_config(folder, tmp_path / "m"))
+    assert path == tmp_path / "m.safetensors"
+    with safe_open(str(path), "pt") as handle:
+        meta = handle.metadata()
+    assert meta["arch"] == "ffdnet" and json.loads(meta["config"])["depth"] == 3 and meta["steps"] == "6"
+    rows = list(csv.DictReader(open(tmp_path / "m.csv")))
+    assert [r["step"] for r in rows] == ["3", "6"] and all(float(r["val_psnr"]) > 0 for r in rows)
+    assert (tmp_path / "m.run" / "checkpoint.pt").exists()
+    resumed = training.train(_config(folder, tmp_path / "m", steps=9, resume=True))
+    rows = list(csv.DictReader(open(tmp_path / "m.csv")))
+    assert [r["step"] for r in rows] == ["3", "6", "9"]
+    with safe_open(str(resumed), "pt") as handle:
+        assert handle.metadata()["steps"] == "9"
+
+
+@pytest.mark.parametrize("arch, config, noise, noise_range, loss", [
+    ("dncnn", {"depth": 3, "width": 8}, "salt_pepper", {"amount": (0.05, 0.2)}, "mse"),
+    ("unet", {"width": 4, "levels": 1}, "speckle", {"var": (0.01, 0.05)}, "mse+ssim"),
+    ("autoencoder", {"width": 4}, "poisson", {"peak": (10, 50)}, "ssim"),
+])
+def test_other_architectures_noises_and_losses(folder, tmp_path, arch, config, noise, noise_range, loss):
+    path = training.train(_config(folder, tmp_path / arch, arch=arch, arch_config=config, noise=noise,
+                                  noise_range=noise_range, loss=loss, steps=2, val_every=2, schedule="step"))
+    assert path.exists()
+
+
+def test_time_limit_and_schedules(folder, tmp_path):
+    config = _config(folder, tmp_path / "t", steps=1000, max_seconds=0.5)
+    training.train(config)
+    with safe_open(str(tmp_path / "t.safetensors"), "pt") as handle:
+        assert int(handle.metadata()["steps"]) < 1000
+    assert training.learning_rate(config, 0) == pytest.approx(config.lr)
+    assert training.learning_rate(config, 1) == pytest.approx(config.lr_min)
+    step = _config(folder, tmp_path, schedule="step")
+    assert training.learning_rate(step, 0.9) == pytest.approx(step.lr / 100)
+
+
+def test_ssim_loss_is_zero_for_identical():
+    x = torch.rand(2, 1, 24, 24)
+    assert float(training.loss_value("ssim", x, x)) == pytest.approx(0, abs=1e-6)
+    assert float(training.loss_value("ssim", x, torch.rand_like(x))) > 0.5
+
+
+def test_bad_configurations_are_refused(folder, tmp_path):
+    with pytest.raises(InvalidParameterError, match="loss"):
+        training.train(_config(folder, tmp_path / "x", loss="huber"))
+    with pytest.raises(InvalidParameterError, match="no parameter"):
+        training.train(_config(folder, tmp_path / "x", noise_range={"sigmaa": (0, 0.1)}))
+    with pytest.raises(InvalidParameterError, match="patch 64"):
+        training.train(_config(folder, tmp_path / "x", patch=64))
+    with pytest.raises(InvalidParameterError, match="architecture"):
+        training.train(_config(folder, tmp_path / "x", arch="resnet"))
+
+
+def test_cli_arguments_build_the_config(folder, tmp_path):
+    parser = argparse.ArgumentParser()
+    training.add_train_arguments(parser)
+    args = parser.parse_args(["--out", str(tmp_path / "c"), "--data", str(folder), "--arch-set", "depth=3",
+                              "--arch-set", "width=8", "--range", "sigma=0:0.2", "--noise-set", "clip=false",
+                              "--steps", "2", "--val-every", "2", "--patch", "16", "--batch", "2", "--val-images", "2"])
+    config = training.config_from_args(args)
+    assert config.noise_range == {"sigma": (0.0, 0.2)} and config.noise_params == {"clip": False}
+    assert config.arch_config == {"depth": 3, "width": 8}
+    training.run_train(args)
+    assert (tmp_path / "c.safetensors").exists()
+    with pytest.raises(InvalidParameterError, match="LO:HI"):
+        training.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0.1"]))

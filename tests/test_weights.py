@@ -1,0 +1,149 @@
+"""Weights catalog, sha256 checks, downloads (file:// and a local HTTP server) and imports."""
+import argparse
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from denoise_core import learned, weights
+from denoise_core.errors import InvalidParameterError, WeightsError
+from denoise_core.models import DnCNN, FFDNet
+from denoise_core.weights import save_weights
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference_weights"
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference_weights absent")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    learned.clear_cache()
+    yield tmp_path / "cache"
+    learned.clear_cache()
+
+
+@pytest.fixture
+def tiny_file(tmp_path):
+    torch.manual_seed(0)
+    model = FFDNet(depth=3, width=8)
+    path = save_weights(tmp_path / "tiny", model, {"arch": "ffdnet", "config": '{"depth": 3, "width": 8}'})
+    return path, model
+
+
+@pytest.mark.parametrize("entry", list(weights.CATALOG.values()), ids=list(weights.CATALOG))
+def test_shipped_files_match_catalog_and_have_cards(entry):
+    assert entry.file.is_file(), f"{entry.file} listed in the catalog but absent"
+    assert entry.file.stat().st_size <= weights.MAX_SHIPPED_BYTES
+    assert weights.sha256(entry.file) == entry.sha256
+    assert entry.card is not None, f"model card {entry.file.with_suffix('.md')} missing"
+    weights.load_model(entry)
+
+
+def test_missing_and_corrupted_files_name_the_file(tmp_path, tiny_file):
+    path, _ = tiny_file
+    entry = weights.Entry("tiny", str(path), weights.sha256(path), "ffdnet", {"depth": 3, "width": 8}, "Tiny",
+                          source="imported")
+    assert weights.status(entry) == "ok"
+    weights.load_model(entry)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(path.read_bytes()[:-5] + b"xxxxx")
+    bad = weights.Entry("bad", str(broken), entry.sha256, "ffdnet", entry.config, "Bad", source="imported")
+    assert weights.status(bad) == "corrupted"
+    with pytest.raises(WeightsError, match="broken.safetensors.*sha256"):
+        weights.load_model(bad)
+    gone = weights.Entry("gone", str(tmp_path / "gone.safetensors"), entry.sha256, "ffdnet", entry.config, "Gone")
+    with pytest.raises(WeightsError, match="gone.safetensors: weights file not found.*git checkout"):
+        weights.load_model(gone)
+    wrong = weights.Entry("wrong", str(path), entry.sha256, "ffdnet", {"depth": 4, "width": 8}, "Wrong")
+    with pytest.raises(WeightsError, match="does not fit ffdnet"):
+        weights.load_model(wrong)
+
+
+def test_download_from_file_url_checks_sha256(tmp_path, tiny_file):
+    path, _ = tiny_file
+    digest = weights.sha256(path)
+    dest = weights.download(path.as_uri(), tmp_path / "dl" / "a.safetensors", digest, progress=False)
+    assert weights.sha256(dest) == digest
+    with pytest.raises(WeightsError, match="does not match"):
+        weights.download(path.as_uri(), tmp_path / "dl" / "b.safetensors", "0" * 64, progress=False)
+    assert not (tmp_path / "dl" / "b.safetensors").exists()
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == ["a.safetensors"]  # no partial files left
+    with pytest.raises(WeightsError, match="download failed"):
+        weights.download((tmp_path / "nothing.bin").as_uri(), tmp_path / "dl" / "c.bin", digest, progress=False)
+
+
+def test_download_over_local_http(tmp_path, tiny_file):
+    path, _ = tiny_file
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path.parent))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{path.name}"
+        dest = weights.download(url, tmp_path / "http" / path.name, weights.sha256(path), progress=False)
+        assert dest.read_bytes() == path.read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_import_our_own_safetensors_and_run_it(cache, tiny_file):
+    path, model = tiny_file
+    entry = weights.import_weights(path, "my_tiny")
+    assert entry.source == "imported" and entry.noise_map and Path(entry.path).parent == cache / "weights"
+    assert "my_tiny" in weights.entries()
+    image = np.random.default_rng(0).random((20, 22), dtype=np.float32)
+    np.testing.assert_allclose(learned.load("my_tiny")(image, 0.1),
+                               learned.Network(model, target=torch.device("cpu"))(image, 0.1), atol=1e-6)
+    with pytest.raises(InvalidParameterError, match="name"):
+        weights.import_weights(path, "Bad Name")
+    weights.remove_imported("my_tiny")
+    assert "my_tiny" not in weights.entries()
+
+
+def test_import_refuses_unknown_layouts(cache, tmp_path):
+    torch.save({"encoder.weight": torch.zeros(2, 2)}, tmp_path / "odd.pth")
+    with pytest.raises(WeightsError, match="odd.pth: unrecognised layout"):
+        weights.import_weights(tmp_path / "odd.pth", "odd")
+    (tmp_path / "junk.pth").write_bytes(b"not a pickle")
+    with pytest.raises(WeightsError, match="junk.pth"):
+        weights.import_weights(tmp_path / "junk.pth", "junk")
+
+
+@needs_reference
+@pytest.mark.parametrize("file, depth, batch_norm", [("saoyan_dncnn_s_25.pth", 17, True),
+                                                      ("kair_dncnn_25.pth", 17, False),
+                                                      ("saoyan_dncnn_b.pth", 20, True)])
+def test_import_published_dncnn_layouts(cache, file, depth, batch_norm):
+    entry = weights.import_weights(REFERENCE / file, "ref_" + file.split(".")[0])
+    assert entry.arch == "dncnn" and entry.config["depth"] == depth and entry.config["batch_norm"] is batch_norm
+    model = weights.load_model(entry)
+    assert isinstance(model, DnCNN)
+
+
+@needs_reference
+def test_saoyan_and_kair_sigma25_agree(cache):
+    image = np.clip(np.add.outer(np.linspace(0, 1, 48), np.linspace(0, 1, 40)) / 2, 0, 1).astype(np.float32)
+    noisy = image + 25 / 255 * np.random.default_rng(0).standard_normal(image.shape).astype(np.float32)
+    outs = []
+    for file in ("saoyan_dncnn_s_25.pth", "kair_dncnn_25.pth"):
+        entry = weights.import_weights(REFERENCE / file, "ref_" + file.split("_")[0])
+        outs.append(learned.load(entry.name)(noisy))
+    errors = [np.sqrt(np.mean((o - image) ** 2)) for o in outs]
+    assert max(errors) < 0.6 * np.sqrt(np.mean((noisy - image) ** 2))
+
+
+def test_cli_functions(cache, tiny_file, capsys):
+    path, _ = tiny_file
+    parser = argparse.ArgumentParser()
+    weights.add_weights_arguments(parser)
+    weights.run_weights(parser.parse_args(["import", str(path), "--name", "cli_tiny"]))
+    assert "imported cli_tiny" in capsys.readouterr().out
+    weights.run_weights(parser.parse_args(["list"]))
+    out = capsys.readouterr().out
+    assert "cli_tiny" in out and "lpips" in out and "weights fetch lpips" in out
