@@ -52,8 +52,7 @@ def test_every_registered_noise_model_renders_on_a_colour_image(open_page):
     """New noise models get the whole page (controls, expected distribution or its absence) for free."""
     from denoise_core import samples
 
-    colour = next((s.name if not isinstance(s, dict) else s["name"]) for s in samples.samples()
-                  if (s.color if not isinstance(s, dict) else s["color"]))
+    colour = next(s.name for s in samples.samples() if s.color)
     at = open_page("noise_lab", img=colour).run()
     for name in registry.names("noise"):
         at.selectbox(key="w.noise.model").set_value(name).run()

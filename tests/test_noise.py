@@ -12,7 +12,7 @@ from denoise_core.apply import add_noise
 from denoise_core.noise import MIX_COMPONENTS, mixed_recipe
 
 MODELS = ("gaussian", "salt_pepper", "speckle", "poisson", "rician", "low_light", "scribbles", "jpeg",
-          "mixed")
+          "mixed", "rician_snr", "poisson_gaussian", "ct_lowdose")
 
 
 def flat(value, shape=(256, 256)):
@@ -129,6 +129,50 @@ def test_rician_mean_bias_matches_theory(x):
     assert abs(out.mean() / rice_mean(x, sigma) - 1) < 0.01
     if x == 0.0:
         assert abs(out.mean() / (sigma * np.sqrt(np.pi / 2)) - 1) < 0.01
+
+
+@pytest.mark.parametrize("snr", [5.0, 20.0])
+def test_rician_snr_reaches_the_foreground_snr_and_biases_the_air(snr):
+    phantom = np.zeros((256, 256), np.float32)
+    phantom[64:192, 64:192] = 0.6  # tissue in air
+    out = add_noise(phantom, "rician_snr", {"snr": snr}, seed=0).astype(np.float64)
+    tissue, air = out[64:192, 64:192], out[:48]
+    assert abs(tissue.mean() / tissue.std() / snr - 1) < 0.05  # nearly Gaussian where x >> sigma
+    sigma = 0.6 / snr
+    assert abs(air.mean() / (sigma * np.sqrt(np.pi / 2)) - 1) < 0.02  # Rayleigh in the air
+
+
+def test_poisson_gaussian_variance_is_affine_in_intensity():
+    peak, read = 200.0, 0.02
+    levels = np.array([0.2, 0.4, 0.6, 0.8])
+    variances = [add_noise(flat(x), "poisson_gaussian", {"peak": peak, "read_sigma": read}, seed=0).var()
+                 for x in levels]
+    slope, intercept = np.polyfit(levels, variances, 1)
+    assert abs(slope * peak - 1) < 0.05
+    assert abs(intercept / read ** 2 - 1) < 0.15
+
+
+@pytest.fixture(scope="module")
+def ct_phantom():
+    from skimage.transform import resize
+    return resize(data.shepp_logan_phantom(), (128, 128)).astype(np.float32)
+
+
+def test_ct_lowdose_noise_falls_as_one_over_root_photons(ct_phantom):
+    def noise_std(photons):
+        first, second = (add_noise(ct_phantom, "ct_lowdose", {"photons": photons}, seed=s) for s in (0, 1))
+        return (first - second)[32:96, 40:88].std() / np.sqrt(2)  # inside the head, where nothing is clipped
+    assert abs(noise_std(1e3) / noise_std(4e3) - 2) < 0.15
+    assert abs(noise_std(4e3) / noise_std(1.6e4) - 2) < 0.15
+
+
+def test_ct_lowdose_converges_to_the_noise_free_reconstruction(ct_phantom):
+    from denoise_core.metrics import psnr
+    high, low = (add_noise(ct_phantom, "ct_lowdose", {"photons": p}, seed=0) for p in (1e7, 1e3))
+    assert psnr(ct_phantom, high) > 28  # FBP with as many angles as pixels: only small artefacts
+    assert psnr(ct_phantom, low) < psnr(ct_phantom, high) - 4
+    wide = np.pad(ct_phantom, ((0, 0), (20, 20)))  # a non-square image keeps its shape and position
+    assert psnr(wide, add_noise(wide, "ct_lowdose", {"photons": 1e7}, seed=0)) > 28
 
 
 def test_low_light_mean_and_variance():
