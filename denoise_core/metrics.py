@@ -8,12 +8,14 @@ that cannot ship; until they are fetched it is listed as unavailable (``unavaila
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
 from . import registry, weights
-from .errors import InvalidImageError, WeightsError
+from .errors import InvalidImageError, InvalidParameterError, WeightsError
 from .image import check_array
 from .models import LPIPSAlex
 from .registry import register
@@ -77,6 +79,69 @@ def measure(reference: np.ndarray, image: np.ndarray, names: list[str] | None = 
     """
     names = names or [name for name in registry.names("metric") if available(name)]
     return {name: registry.get(name, "metric").func(reference, image) for name in names}
+
+
+# ------------------------------------------------------------------------------ regions of interest
+@dataclass(frozen=True)
+class Box:
+    """A rectangle of pixels: ``top``, ``left`` and its ``height`` × ``width``."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def check(self, shape: tuple[int, ...], name: str = "region") -> Box:
+        """``self`` if it lies inside an image of ``shape`` and is at least 2×2, else ``InvalidParameterError``."""
+        rows, cols = shape[:2]
+        if self.height < 2 or self.width < 2 or self.top < 0 or self.left < 0 \
+                or self.top + self.height > rows or self.left + self.width > cols:
+            raise InvalidParameterError(f"{name} {self.width}×{self.height} at ({self.left}, {self.top}) does not fit "
+                                        f"in the {cols}×{rows} image (or is smaller than 2×2)")
+        return self
+
+    def of(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of ``image`` inside the box."""
+        return image[self.top:self.top + self.height, self.left:self.left + self.width]
+
+
+def roi_metrics(reference: np.ndarray, image: np.ndarray, box: Box) -> dict[str, float]:
+    """PSNR, MSE and MAE of the pixels inside ``box``, and the mean of the SSIM map over the box.
+
+    The SSIM map is computed on the whole image, so pixels at the box's edge keep their real
+    neighbours; PSNR/MSE/MAE use only the box's pixels, clipped to [0, 1] like the whole-image ones.
+    """
+    reference, image = _pair(reference, image)
+    box.check(reference.shape)
+    inside = measure(box.of(reference), box.of(image), ["psnr", "mse", "mae"])
+    return {**inside, "ssim": float(box.of(ssim_map(reference, image)).mean())}
+
+
+def _to_units(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    low, high = value_range
+    return low + values.astype(np.float64) * (high - low)
+
+
+def snr(image: np.ndarray, signal: Box, background: Box, value_range: tuple[float, float] = (0.0, 1.0)) -> float:
+    """Mean of ``signal`` over the standard deviation of ``background`` (population std), in source units.
+
+    ``value_range`` maps [0, 1] back to the source's units (``ImageMeta.value_range``: HU for CT), so
+    the ratio is the one a radiologist measures on the scanner's values.
+    """
+    image = check_array(image)
+    values = _to_units(image, value_range)
+    noise = float(background.check(image.shape, "background").of(values).std())
+    return float(signal.check(image.shape, "signal").of(values).mean()) / noise if noise > 0 else float("inf")
+
+
+def cnr(image: np.ndarray, signal: Box, background: Box) -> float:
+    """``|mean(signal) − mean(background)| / std(background)``: contrast over noise (unitless)."""
+    image = check_array(image).astype(np.float64)
+    inside = signal.check(image.shape, "signal").of(image)
+    outside = background.check(image.shape, "background").of(image)
+    noise = float(outside.std())
+    contrast = abs(float(inside.mean()) - float(outside.mean()))
+    return contrast / noise if noise > 0 else float("inf")
 
 
 # ---------------------------------------------------------------------------------------- LPIPS
