@@ -28,6 +28,8 @@ class Sample:
     source: str
     licence: str
     description: str
+    roi: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None
+    """(signal, background) regions as (top, left, height, width), for ROI metrics, SNR and CNR."""
 
 
 CATALOGUE: tuple[Sample, ...] = (
@@ -49,13 +51,15 @@ CATALOGUE: tuple[Sample, ...] = (
            "pydicom-data is MIT licensed (Copyright (c) 2020 Dicom in Python); the NEMA WG04 sample "
            "datasets are published by NEMA for public testing",
            "Computed radiography of the distal tibia, 10-bit stored, MONOCHROME1 (read inverted), with a "
-           "window centre/width; kept as DICOM so the DICOM reader is exercised."),
+           "window centre/width; kept as DICOM so the DICOM reader is exercised.",
+           roi=((140, 270, 40, 12), (100, 140, 60, 40))),  # fibula shaft; direct exposure beside the leg
     Sample("ct", "ct_small.dcm", "CT slice", "CT", False,
            "pydicom test file `CT_small.dcm` (`pydicom.data.get_testdata_file`), itself downsized to 128×128 "
            "from NEMA WG04 `CT1_UNC`",
            "pydicom is MIT licensed (its test files are distributed under the same licence); NEMA WG04 "
            "sample datasets are published for public testing",
-           "128×128 16-bit CT slice, RescaleIntercept −1024 so values are Hounsfield units."),
+           "128×128 16-bit CT slice, RescaleIntercept −1024 so values are Hounsfield units.",
+           roi=((14, 50, 18, 14), (84, 10, 16, 28))),  # vertebral body; paraspinal muscle
     Sample("mri", "mri_brain.png", "Brain MRI (T1, MNI152)", "MRI", False,
            "Axial slice 90 of the ICBM 2009a nonlinear symmetric MNI152 T1 template "
            "(`nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz` inside the nilearn "
@@ -64,7 +68,8 @@ CATALOGUE: tuple[Sample, ...] = (
            "Institute, McGill University, under its permissive notice (see below); nilearn itself is "
            "BSD-3-Clause",
            "197×233 T1-weighted brain slice at 1 mm: grey/white matter contrast, dark ventricles. Stored as a "
-           "16-bit PNG, but nilearn's copy of the template is 8-bit, so it holds 256 levels (value × 257)."),
+           "16-bit PNG, but nilearn's copy of the template is 8-bit, so it holds 256 levels (value × 257).",
+           roi=((100, 120, 16, 16), (4, 4, 24, 40))),  # white matter; air (the classic MR SNR)
 )
 
 

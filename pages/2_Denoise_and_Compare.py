@@ -41,7 +41,7 @@ results = compare.run_all(noisy_key, noisy, settings)
 items = compare.panels(clean, noisy, noisy_key, results)
 compare.show_slider(items)
 frame, direction, formats = compare.metrics_frame(clean, noisy, noisy_key, results)
-tabs = st.tabs(["Metrics", "Zoomed grid", "Difference maps", "Downloads"])
+tabs = st.tabs(["Metrics", "Zoomed grid", "Difference maps", "Region of interest", "Downloads"])
 with tabs[0]:
     compare.show_metrics(frame, direction, formats, clean is not None)
 with tabs[1]:
@@ -49,4 +49,6 @@ with tabs[1]:
 with tabs[2]:
     compare.show_differences(clean, noisy, results)
 with tabs[3]:
+    compare.show_roi(clean, items)
+with tabs[4]:
     compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe)

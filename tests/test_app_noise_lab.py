@@ -88,3 +88,11 @@ def test_white_noise_has_a_flat_power_spectrum():
     _, radial = analysis.radial_profile(analysis.power_spectrum(noise))
     assert radial[8:].max() - radial[8:].min() < 0.2  # log10 units: flat (rings near the centre hold few samples)
     assert abs(np.median(radial)) < 0.1  # unit variance -> unit power (log10 = 0) once tiles are averaged
+
+
+def test_the_chosen_noise_model_follows_to_the_other_page(open_page):
+    at = open_page("compare").run()
+    at.selectbox(key="w.noise.model").set_value("poisson").run()
+    at.switch_page("pages/1_Noise_Lab.py").run()
+    assert not at.exception
+    assert at.selectbox(key="w.noise.model").value == "poisson"

@@ -76,6 +76,6 @@ def encode(image_hash: str, _image: np.ndarray, fmt: str, bit_depth: int) -> byt
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def display(image_hash: str, _image: np.ndarray) -> np.ndarray:
-    """uint8 version of an image for the screen."""
-    return core_image.to_display(_image)
+def display(image_hash: str, _image: np.ndarray, bounds: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """uint8 version of an image for the screen, ``bounds`` (the display window) stretched to black..white."""
+    return core_image.to_display(_image, bounds)

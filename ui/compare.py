@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from denoise_core import metrics as core_metrics, registry
+from denoise_core import metrics as core_metrics, registry, samples
 from denoise_core.errors import DenoiseError
+from denoise_core.metrics import Box
 
-from . import cache, controls, state, views
+from . import cache, controls, page, state, views
 
 
 DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
@@ -117,7 +118,7 @@ def show_slider(items: list[tuple]) -> None:
     b = right.selectbox("Right of the slider", labels, key="w.cmp.right")
     la, ia, xa = items[labels.index(a)]
     lb, ib, xb = items[labels.index(b)]
-    views.compare_slider(cache.display(ia, xa), cache.display(ib, xb), la, lb, key="cmp.slider", ids=(ia, ib))
+    views.compare_slider(page.screen(ia, xa), page.screen(ib, xb), la, lb, key="cmp.slider", ids=(ia, ib))
 
 
 def show_zoom_grid(items: list[tuple]) -> None:
@@ -134,12 +135,78 @@ def show_zoom_grid(items: list[tuple]) -> None:
     factor = max(1, 256 // size)
     st.caption(f"Region ({x}, {y}), {size}×{size} pixels, magnified ×{factor} nearest-neighbour (no smoothing).")
     overview, grid = st.columns([1, 3])
-    overview.image(views.mark(cache.display(items[0][1], reference), box), caption="Where the region is",
+    overview.image(views.mark(page.screen(items[0][1], reference), box), caption="Where the region is",
                    width="stretch")
     with grid:
         cols = st.columns(columns)
         for i, (label, key, image) in enumerate(items):
-            cols[i % columns].image(views.zoom(cache.display(key, image), box), caption=label, width="stretch")
+            cols[i % columns].image(views.zoom(page.screen(key, image), box), caption=label, width="stretch")
+
+
+def default_regions(shape: tuple[int, ...]) -> tuple[Box, Box]:
+    """The sample's (signal, background) regions when it has them, else the centre and a corner."""
+    sample = state.get(state.SAMPLE)
+    preset = next((s.roi for s in samples.samples() if s.name == sample), None)
+    if preset:
+        return Box(*preset[0]), Box(*preset[1])
+    height, width = shape[:2]
+    return Box(height * 3 // 8, width * 3 // 8, height // 4, width // 4), Box(2, 2, height // 8, width // 8)
+
+
+def region_inputs(label: str, default: Box, shape: tuple[int, ...], key: str) -> Box:
+    """Four number inputs (top, left, height, width) for one region."""
+    height, width = shape[:2]
+    st.markdown(f"**{label}**")
+    c = st.columns(4)
+    top = c[0].number_input("top", 0, height - 2, default.top, key=f"w.roi.{key}.top")
+    left = c[1].number_input("left", 0, width - 2, default.left, key=f"w.roi.{key}.left")
+    rows = c[2].number_input("height", 2, height, default.height, key=f"w.roi.{key}.height")
+    cols = c[3].number_input("width", 2, width, default.width, key=f"w.roi.{key}.width")
+    return Box(int(top), int(left), int(rows), int(cols))
+
+
+def roi_frame(clean: np.ndarray | None, items: list[tuple], signal: Box, background: Box, meta) -> pd.DataFrame:
+    """Per image: PSNR/SSIM inside the signal region and on the whole image, SNR and CNR."""
+    rows = []
+    for label, _, image in items:
+        row = {"image": label}
+        if clean is not None and image is not clean:
+            inside = core_metrics.roi_metrics(clean, image, signal)
+            row.update({"PSNR in region (dB)": inside["psnr"], "SSIM in region": inside["ssim"],
+                        "PSNR whole (dB)": core_metrics.psnr(clean, image),
+                        "SSIM whole": core_metrics.ssim(clean, image)})
+        row["SNR"] = core_metrics.snr(image, signal, background, meta.value_range)
+        row["CNR"] = core_metrics.cnr(image, signal, background)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def show_roi(clean: np.ndarray | None, items: list[tuple]) -> None:
+    """Regions of interest: metrics inside a signal region, SNR and CNR against a background region."""
+    reference, meta = items[0][2], state.get(state.IMAGE_META)
+    default_signal, default_background = default_regions(reference.shape)
+    left, right = st.columns([1, 2])
+    with right:
+        signal = region_inputs("Signal region (lesion, tissue)", default_signal, reference.shape, "signal")
+        background = region_inputs("Background region (flat tissue or air)", default_background, reference.shape,
+                                   "background")
+    marked = views.mark_rect(page.screen(items[0][1], reference), signal.left, signal.top, signal.width,
+                             signal.height)
+    marked = views.mark_rect(marked, background.left, background.top, background.width, background.height,
+                             color=(64, 160, 255))
+    left.image(marked, caption="Signal (red) and background (blue)", width="stretch")
+    try:
+        frame = roi_frame(clean, items, signal, background, meta)
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    higher = {c: True for c in frame.columns if c != "image"}
+    formats = {c: ".4f" if c.startswith("SSIM") else ".2f" for c in higher}
+    st.dataframe(views.metrics_table(frame.set_index("image"), higher, formats), width="stretch")
+    units = meta.units or "raw values"
+    st.caption(f"SNR = mean(signal) / std(background) on the source values ({units}, {meta.bit_depth}-bit); "
+               "CNR = |mean(signal) − mean(background)| / std(background). Computed on the data, never on the "
+               "display window." + ("" if clean is not None else " No clean reference: PSNR/SSIM need one."))
 
 
 def show_differences(clean: np.ndarray | None, noisy: np.ndarray, results: list[Result]) -> None:
@@ -238,7 +305,7 @@ def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, 
                       mime="text/csv", key="w.dl.csv", icon=":material/download:", on_click="ignore", width="stretch")
 
     def figure() -> bytes:
-        tiles = [(label, cache.display(key, image)) for label, key, image in panels(clean, noisy, noisy_key, results)]
+        tiles = [(label, page.screen(key, image)) for label, key, image in panels(clean, noisy, noisy_key, results)]
         return views.figure_grid(tiles, columns=4, title=f"{base}: {recipe}")
 
     b.download_button("Comparison figure (PNG)", data=figure, file_name=f"{base}_comparison.png", mime="image/png",

@@ -6,7 +6,7 @@ import streamlit as st
 
 from denoise_core import analysis, noise, registry
 
-from . import cache, controls, state, views
+from . import cache, controls, page, state, views
 
 
 def residual_gain(residual: np.ndarray) -> float:
@@ -21,8 +21,8 @@ def noisy_id(model: str, params: dict, seed: int) -> str:
 
 
 def show_images(clean, noisy, residual, gain: float, label: str, noisy_key: str) -> None:
-    views.show_row([("Clean", cache.display(state.get(state.IMAGE_HASH), clean)),
-                    ("Noisy", cache.display(noisy_key, noisy)),
+    views.show_row([("Clean", page.screen(state.get(state.IMAGE_HASH), clean)),
+                    ("Noisy", page.screen(noisy_key, noisy)),
                     ("Noise residual (noisy − clean)", views.signed(residual, gain))],
                    captions=["", label, f"mid-gray = 0, contrast ×{gain:.1f}"])
 
@@ -94,7 +94,7 @@ def show_region(clean, noisy) -> None:
         size = st.slider("Region size (pixels)", 8, min(64, height, width), min(32, height, width), key="w.nl.size")
         x = st.slider("Region x", 0, width - size, (width - size) // 2, key="w.nl.x")
         y = st.slider("Region y", 0, height - size, (height - size) // 2, key="w.nl.y")
-        st.image(views.mark(cache.display(state.get(state.IMAGE_HASH), clean), (x, y, size)), width="stretch",
+        st.image(views.mark(page.screen(state.get(state.IMAGE_HASH), clean), (x, y, size)), width="stretch",
                  caption=f"Region ({x}, {y}), {size}×{size}")
     with right:
         a, b = st.columns(2)

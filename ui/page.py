@@ -8,6 +8,7 @@ import streamlit as st
 
 from denoise_core import samples
 from denoise_core.errors import DenoiseError
+from denoise_core.image import window_presets
 
 from . import cache, state, views
 
@@ -49,6 +50,7 @@ def setup(title: str, icon: str = ":material/home:") -> None:
                        layout="wide")
     nav()
     state.init()
+    state.enter_page(title)
     state.apply_url(cache.load_sample)
     ensure_image()
     notice = state.get(state.NOTICE)
@@ -74,6 +76,11 @@ def current_image() -> tuple[np.ndarray | None, object]:
     return state.get(state.IMAGE), state.get(state.IMAGE_META)
 
 
+def screen(image_key: str, image: np.ndarray) -> np.ndarray:
+    """uint8 pixels of ``image`` for the screen, in the current image's display window."""
+    return cache.display(image_key, image, state.display_bounds())
+
+
 def sidebar_image() -> None:
     """The current image, small, in the sidebar, with where to change it."""
     image, meta = current_image()
@@ -83,9 +90,34 @@ def sidebar_image() -> None:
             return
         name = state.get(state.SAMPLE) or meta.name
         st.markdown(f"**Image:** {name}")
-        st.image(cache.display(state.get(state.IMAGE_HASH), image), width="stretch")
+        st.image(screen(state.get(state.IMAGE_HASH), image), width="stretch")
         st.caption(meta.describe(image.shape) + ("" if state.get(state.HAS_CLEAN) else " · already noisy, no clean reference"))
+        if meta.modality or meta.window or meta.bit_depth > 8:
+            window_control(meta)
         st.page_link("app.py", label="Change image", icon=":material/image:")
+
+
+def window_control(meta) -> None:
+    """Display-window presets (CT lung, bone, ...; the file's own; custom) for medical and 16-bit images.
+
+    The choice applies to every panel of every page, so no method looks better through display
+    scaling alone; metrics always use the data.
+    """
+    presets = window_presets(meta)
+    options = [*presets, "Custom"]
+    chosen = state.get(state.WINDOW)
+    state.seed_widget("w.window", chosen[0] if chosen and chosen[0] in options else options[0])
+    label = st.selectbox("Display window", options, key="w.window")
+    if label == "Custom":
+        centre, width = chosen[1] if chosen else presets[options[0]]
+        centre = st.number_input("Window centre", value=float(centre), key="w.window.centre")
+        width = st.number_input("Window width", value=float(width), min_value=1e-3, key="w.window.width")
+        window = (centre, width)
+    else:
+        window = presets[label]
+    state.put(state.WINDOW, (label, window))
+    st.caption(f"C {window[0]:g} / W {window[1]:g} {meta.units or 'raw values'} · every panel uses this "
+               "window; metrics use the data")
 
 
 def require_image() -> np.ndarray:

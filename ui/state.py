@@ -47,12 +47,14 @@ METHOD_PARAMS = "method_params"  # {denoiser: {param: value}}  (manual values)
 METHOD_AUTO = "method_auto"      # {denoiser: bool}
 URL = "_url"                     # the query parameters this session last wrote or applied
 NOTICE = "_notice"               # one-line message for the next run (e.g. a link that could not be applied)
+WINDOW = "display_window"        # (label, (centre, width) in source units) for the current image, or None
+PAGE = "_page"                   # title of the page that ran last
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
 DEFAULTS: dict[str, Any] = {
     IMAGE: None, IMAGE_META: None, IMAGE_ID: None, IMAGE_HASH: None, SAMPLE: None, HAS_CLEAN: True,
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
-    METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None,
+    METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
 }
 
 
@@ -87,6 +89,14 @@ def force_widget(key: str, value: Any) -> None:
     st.session_state[key] = value
 
 
+def enter_page(title: str) -> None:
+    """On arriving from another page, drop every widget key so the widgets reseed from the persistent
+    keys (Streamlit does not carry a widget's value to the same key on another page)."""
+    if st.session_state[PAGE] != title:
+        forget_widgets("w.")
+        st.session_state[PAGE] = title
+
+
 def forget_widgets(prefix: str) -> None:
     """Drop the widget keys starting with ``prefix`` so they reseed from the persistent state."""
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
@@ -111,6 +121,15 @@ def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bo
     st.session_state[IMAGE_ID] = f"sample:{sample}" if sample else f"upload:{digest}"
     st.session_state[HAS_CLEAN] = bool(has_clean)
     st.session_state[PENDING] = None
+    st.session_state[WINDOW] = None
+    forget_widgets("w.window")
+
+
+def display_bounds() -> tuple[float, float]:
+    """The display window of the current image in [0, 1] units (the full range when none is set)."""
+    from denoise_core.image import window_bounds
+    chosen, meta = st.session_state[WINDOW], st.session_state[IMAGE_META]
+    return (0.0, 1.0) if chosen is None or meta is None else window_bounds(meta, chosen[1])
 
 
 def noise_params(model: str) -> dict:
