@@ -19,7 +19,7 @@ with left:
     if image is None:
         st.info("No image chosen yet.")
     else:
-        st.image(cache.display(state.get(state.IMAGE_HASH), image), width="stretch")
+        st.image(page.screen(state.get(state.IMAGE_HASH), image), width="stretch")
         name = state.get(state.SAMPLE) or meta.name
         st.markdown(f"**{name}** · {meta.describe(image.shape)}")
         if meta.notes:
