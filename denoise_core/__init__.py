@@ -3,7 +3,7 @@
 Importing the package registers every method: the modules that define them are imported here,
 explicitly. The public entry points are re-exported below.
 """
-from . import classical, learned, metrics, noise  # noqa: F401  (registers the denoisers, metrics and noise models)
+from . import classical, enhance, learned, metrics, noise, superres  # noqa: F401  (registers the methods of every kind)
 from .apply import add_noise, denoise, resolve
 from .errors import DenoiseError, InvalidImageError, InvalidParameterError, UnknownMethodError, WeightsError
 from .metrics import measure

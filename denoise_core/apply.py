@@ -34,6 +34,13 @@ def denoise(image: np.ndarray, method: str, params: Mapping[str, Any] | None = N
     return np.clip(_output(entry.func(image, **values), image, entry), 0.0, 1.0)
 
 
+def enhance(image: np.ndarray, method: str, params: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Post-process with a registered ``enhance`` method (e.g. ``unsharp_mask``); same shape, float32."""
+    image = check_array(image)
+    entry = registry.get(method, "enhance")
+    return _output(entry.func(image, **entry.resolve(params)), image, entry)
+
+
 def resolve(method: registry.Method, image: np.ndarray, params: Mapping[str, Any] | None = None, *,
             level: NoiseLevel | None = None, auto: bool = True) -> dict:
     """The parameters ``denoise`` would use: what ``auto`` derives, overridden by ``params``."""

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from . import registry
 from .errors import DenoiseError, InvalidParameterError, WeightsError
 from .image import read_image
-from .models import ARCHITECTURES, parameter_count, run_network
+from .models import ARCHITECTURES, DENOISERS, parameter_count, run_network
 from .weights import save_weights, sha256
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
@@ -200,8 +200,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
     """The network ``arch`` built from its keyword configuration."""
-    if arch not in ARCHITECTURES:
-        raise InvalidParameterError(f"unknown architecture '{arch}' (valid: {', '.join(ARCHITECTURES)})")
+    if arch not in DENOISERS:
+        raise InvalidParameterError(f"unknown architecture '{arch}' (valid: {', '.join(DENOISERS)})")
     try:
         return ARCHITECTURES[arch](**arch_config)
     except TypeError as error:
@@ -388,7 +388,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` command's arguments to ``parser`` (used by ``python -m denoise_core train``)."""
     d = TrainConfig()
     parser.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors, OUT.csv")
-    parser.add_argument("--arch", default=d.arch, choices=sorted(ARCHITECTURES))
+    parser.add_argument("--arch", default=d.arch, choices=DENOISERS)
     parser.add_argument("--arch-set", action="append", default=[], metavar="K=V",
                         help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true")
     parser.add_argument("--data", default=d.data, help="folder of clean training images")

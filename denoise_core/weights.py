@@ -106,6 +106,18 @@ DOWNLOADS: dict[str, tuple[Download, ...]] = {
                  "alex.pth", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
                  "LPIPS v0.1 linear heads (richzhang/PerceptualSimilarity)"),
     ),
+    # Real-ESRGAN (xinntao/Real-ESRGAN, BSD-3-Clause) official releases. The digests are those published
+    # identically by several independent projects that pin these files; they were not re-hashed here (offline).
+    "realesrgan_x4plus": (
+        Download("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",
+                 "RealESRGAN_x4plus.pth", "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
+                 "Real-ESRGAN x4plus (RRDBNet, 67 MB); published sha256, not re-hashed offline"),
+    ),
+    "realesr_general_x4v3": (
+        Download("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth",
+                 "realesr-general-x4v3.pth", "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
+                 "Real-ESRGAN general x4v3 (SRVGGNetCompact, 4.9 MB); published sha256, not re-hashed offline"),
+    ),
 }
 
 

@@ -6,14 +6,14 @@ import pytest
 
 import denoise_core
 from denoise_core import registry
-from denoise_core.apply import add_noise, denoise
+from denoise_core.apply import add_noise, denoise, enhance
 from denoise_core.errors import InvalidImageError, InvalidParameterError, UnknownMethodError
 
 CONTEXT_ARGS = {"rng"}  # supplied by the library, not by the user
 RNG = np.random.default_rng(1234)
 GRAY = np.clip(np.linspace(0, 1, 40 * 48).reshape(40, 48) + 0.05 * RNG.standard_normal((40, 48)), 0, 1).astype(np.float32)
 COLOR = np.stack([GRAY, GRAY[::-1], GRAY[:, ::-1]], axis=-1)
-IMAGE_KINDS = ("denoiser", "noise")
+IMAGE_KINDS = ("denoiser", "noise", "enhance")
 
 
 def image_methods():
@@ -23,6 +23,8 @@ def image_methods():
 def run(method, image, params=None):
     if method.kind == "noise":
         return add_noise(image, method.name, params, seed=7)
+    if method.kind == "enhance":
+        return enhance(image, method.name, params)
     return denoise(image, method.name, params)
 
 

@@ -2,6 +2,7 @@
 
 ``ARCHITECTURES`` maps the name a weights catalog entry gives for its architecture to the class;
 each class takes only keyword arguments, so an entry's ``config`` dict rebuilds it exactly.
+``DENOISERS`` names the ones that map a noisy image to a clean one of the same size (``train`` builds those).
 """
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from .autoencoder import ConvAutoencoder
 from .dncnn import DnCNN, fuse_batch_norm
 from .ffdnet import FFDNet
 from .lpips_alex import LPIPSAlex
+from .rrdbnet import RRDBNet
+from .srvgg import SRVGGNetCompact
 from .unet import UNet
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "dncnn": DnCNN, "ffdnet": FFDNet, "unet": UNet, "autoencoder": ConvAutoencoder,
+    "rrdbnet": RRDBNet, "srvgg": SRVGGNetCompact,
 }
+DENOISERS = ("dncnn", "ffdnet", "unet", "autoencoder")
 
-__all__ = ["ARCHITECTURES", "ConvAutoencoder", "DnCNN", "FFDNet", "LPIPSAlex", "UNet", "fuse_batch_norm",
-           "parameter_count", "run_network"]
+__all__ = ["ARCHITECTURES", "DENOISERS", "ConvAutoencoder", "DnCNN", "FFDNet", "LPIPSAlex", "RRDBNet", "SRVGGNetCompact", "UNet",
+           "fuse_batch_norm", "parameter_count", "run_network"]
 
 
 def parameter_count(model: nn.Module) -> int:
