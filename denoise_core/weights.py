@@ -82,7 +82,12 @@ class Entry:
 
 
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
-CATALOG: dict[str, Entry] = {}
+CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
+    Entry("ffdnet_gray_blind", "ffdnet_gray_blind.safetensors",
+          "10256db8f54221505c86c5630bbcec155d4c7f4e86bcc66d81a894c34e12d2aa", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=(0.0, 0.2157)),
+)}
 
 
 @dataclass(frozen=True)
