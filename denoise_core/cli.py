@@ -12,10 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import registry
+from . import pipeline, registry
 from .apply import add_noise, denoise, resolve
 from .benchmark import evaluate, image_files, leaderboard, load_config, run, summarise
 from .errors import DenoiseError
+from .estimate import classify
 from .image import read_image, save_image
 from .metrics import measure, unavailable
 from .store import FORMATS, Store, export
@@ -71,6 +72,20 @@ def cmd_denoise(args: argparse.Namespace) -> None:
     print(f"{args.method} {json.dumps(used)} in {seconds:.2f} s -> {args.output}", file=sys.stderr)
 
 
+def cmd_pipeline(args: argparse.Namespace) -> None:
+    image, meta = read_image(args.input)
+    sharpen = {} if args.sharpen else None
+    result = pipeline.run(image, noise_type=args.type, denoisers=args.denoiser, sharpen=sharpen, sr=args.sr,
+                          sr_method=args.sr_method)
+    _save(args.output, result.image, meta)
+    if args.json:
+        _print_json(result.record())
+        return
+    for stage in result.record()["stages"]:
+        print(f"{stage['stage']:9} {stage['method']:22} {stage['seconds']:7.2f} s  {stage['reason']}")
+    print(f"-> {args.output}", file=sys.stderr)
+
+
 def cmd_metrics(args: argparse.Namespace) -> None:
     (reference, _), (image, _) = read_image(args.reference), read_image(args.image)
     values = measure(reference, image)
@@ -81,6 +96,18 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print(f"{registry.get(name, 'metric').title:12} {value:.4f}")
         for reason in unavailable().values():
             print(reason, file=sys.stderr)
+
+
+def cmd_classify(args: argparse.Namespace) -> None:
+    image, _ = read_image(args.input)
+    result = classify(image)
+    if args.json:
+        _print_json(result)
+        return
+    print(f"{'noise type':12} probability")
+    for name, probability in sorted(result["probabilities"].items(), key=lambda item: -item[1]):
+        print(f"{name:12} {probability:11.1%}" + ("  <- type" if name == result["type"] else ""))
+    print("level: " + ", ".join(f"{name} {value:.4g}" for name, value in result["level"].items()))
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -182,11 +209,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", **sets)
     p.set_defaults(run=cmd_denoise)
 
+    p = commands.add_parser("pipeline", help="classify the noise, denoise, optionally sharpen and super-resolve")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--sr", choices=["x2", "x3", "x4"], help="super-resolve the result by this factor")
+    p.add_argument("--sr-method", default="realesrgan", help="a superres method (see: list --kind superres)")
+    p.add_argument("--sharpen", action="store_true", help="unsharp mask after denoising (default parameters)")
+    p.add_argument("--type", help="treat the noise as this type instead of the classifier's answer")
+    p.add_argument("--denoiser", action="append", help="run this denoiser instead of the rule table's (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the route, parameters and times as JSON")
+    p.set_defaults(run=cmd_pipeline)
+
     p = commands.add_parser("metrics", help="compare an image with its clean reference")
     p.add_argument("reference")
     p.add_argument("image")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_metrics)
+
+    p = commands.add_parser("classify", help="name the noise type of an image, with probabilities and level")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_classify)
 
     p = commands.add_parser("eval", help="mean PSNR/SSIM of a method on a folder (BENCHMARK.md protocol)")
     p.add_argument("--method", required=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py"}
+PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py",
+         "pipeline": "pages/3_Pipeline.py"}
 
 
 @pytest.fixture(scope="session")

@@ -180,3 +180,15 @@ def test_pages_render_slider_and_charts(server, browser, small_sample):
     open_page(browser, f"{server}/Benchmark", ".js-plotly-plot .main-svg")
     assert len(browser.find_elements("css selector", ".js-plotly-plot")) >= 3, "the benchmark charts did not render"
     shoot(browser, SHOTS / "benchmark.png")
+
+    open_page(browser, f"{server}/Pipeline{query}&noise=salt_pepper&n.amount=0.1", ".js-plotly-plot .main-svg")
+    browser.find_element("xpath", "//button[.//p[text()='Run the pipeline']]").click()
+    frame = wait_until(browser, lambda d: d.find_element("css selector", 'iframe[title*="compare_slider"]'), 120,
+                       "the pipeline's stages in the slider")
+    wait_until(browser, settled, 120, "the pipeline to finish")
+    assert not browser.find_elements("css selector", '[data-testid="stException"]'), "the page shows an exception"
+    assert frame.size["height"] > 100, "the slider did not size itself"
+    shoot(browser, SHOTS / "pipeline.png")
+
+    open_page(browser, f"{server}/Model_Lab{query}", ".js-plotly-plot .main-svg")
+    shoot(browser, SHOTS / "model_lab.png")

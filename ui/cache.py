@@ -44,6 +44,13 @@ def noise_level(image_hash: str, _image: np.ndarray) -> dict:
     return estimate.noise_level(_image)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def classify(image_hash: str, _image: np.ndarray) -> dict:
+    """Noise type probabilities and level (``estimate.classify``)."""
+    from denoise_core import estimate
+    return estimate.classify(_image)
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def resolve(image_hash: str, _image: np.ndarray, method: str, level: PARAMS, auto: bool) -> dict:
     """The parameters ``auto`` picks for ``method`` at noise ``level`` (shown next to the controls)."""

@@ -1,0 +1,35 @@
+"""AppTest of the Pipeline page: classifier chart, route, run with progress, stages, downloads."""
+import pytest
+
+
+@pytest.fixture
+def pipeline_page(open_page):
+    return open_page("pipeline", noise="salt_pepper", **{"n.amount": "0.1"}, seed="3")
+
+
+def test_salt_and_pepper_is_classified_routed_and_cleaned(pipeline_page):
+    at = pipeline_page.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) == 1
+    assert any(md.value == "**Route:** adaptive_median" for md in at.markdown)  # the rule for salt_pepper
+    impulses = next(m for m in at.metric if m.label == "Estimated impulses").value
+    assert abs(float(impulses.split()[0]) - 10.0) < 1.5
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["stage"]) == ["input", "denoise"]
+    gain = table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0]
+    assert gain >= 10.0, table  # 10% impulses on the small sample
+    assert len(at.get("download_button")) == 2
+    assert at.selectbox(key="w.pl.right").value.startswith("1. denoise")
+
+
+def test_overrides_and_sharpening_are_stages_of_the_record(pipeline_page):
+    at = pipeline_page.run()
+    at.multiselect(key="w.pl.denoisers").set_value(["median", "gaussian"])
+    at.toggle(key="w.pl.sharpen").set_value(True).run()
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["classify", "median", "gaussian", "unsharp_mask"]
+    assert set(table["why"][1:3]) == {"chosen by the user"}
