@@ -10,7 +10,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from denoise_core import registry
+from denoise_core import learned, registry
 from denoise_core.benchmark import (COLUMNS, leaderboard, load_config, load_images, measure_case, paper_table,
                                     run, time_quality)
 from denoise_core.cli import main
@@ -72,11 +72,12 @@ def test_bench_reproduces_eval_row_for_row(tmp_path, capsys, images, method):
 
 
 @pytest.mark.skipif(not SET12.is_dir(), reason="../shared/data/set12 is absent")
-def test_bench_reproduces_eval_on_set12_at_the_three_sigmas(capsys):
-    table = run({"images": ["set12"], "limit": 2, "methods": ["median"]}, workers=0)  # the protocol: σ 15/25/50
+@pytest.mark.parametrize("method", ["median", learned.DEFAULT_GRAY])
+def test_bench_reproduces_eval_on_set12_at_the_three_sigmas(capsys, method):
+    table = run({"images": ["set12"], "limit": 2, "methods": [method]}, workers=0)  # the protocol: σ 15/25/50
     psnr = table[table["metric"] == "psnr"]
     for sigma in (15, 25, 50):
-        rows = eval_rows(capsys, SET12, "median", sigma, "--limit", "2")
+        rows = eval_rows(capsys, SET12, method, sigma, "--limit", "2")
         mine = psnr[psnr["level"] == sigma]
         assert mine["image"].tolist() == [r["image"] for r in rows] == ["01.png", "02.png"]
         assert mine["value"].tolist() == [r["psnr"] for r in rows]
