@@ -4,9 +4,10 @@ For an image with no clean reference and an unknown noise type. Every stage keep
 parameters, its time and a one-line reason, and the caller may override any choice. The record
 (``Result.record``) is plain JSON, so a run can be stored and repeated.
 
-The rule table (``ROUTES``): each noise type maps to a chain of denoising steps; each step lists
-methods in order of preference and the first one registered runs (learned models are optional).
-Parameters come from each method's ``auto`` rule for the noise level estimated before that step.
+The rule table (``ROUTES``) maps each noise type to a chain of denoisers;
+``benchmarks/pipeline_vs_hindsight.py`` measures it against the best single method per image.
+Parameters come from each method's ``auto`` rule for the noise level estimated before that step
+(the classifier's level for the first).
 """
 from __future__ import annotations
 
@@ -25,25 +26,22 @@ from .image import check_array
 
 @dataclass(frozen=True)
 class Route:
-    """The denoising chain for one noise type: steps of alternatives, and why."""
+    """The denoising chain for one noise type (registered denoisers, run in order), and why."""
 
-    steps: tuple[tuple[str, ...], ...]
+    steps: tuple[str, ...]
     reason: str
 
 
 ROUTES: dict[str, Route] = {
     "clean": Route((), "no noise detected: the image is left as it is"),
-    "gaussian": Route((("bm3d", "ffdnet_gray_blind"),),
-                      "additive white noise: BM3D at the estimated sigma is the strongest general method"),
-    "salt_pepper": Route((("ffdnet_gray_saltpepper", "adaptive_median"),),
-                         "impulses: a model trained on salt-and-pepper, else the adaptive median that "
-                         "replaces only the detected impulses"),
-    "speckle": Route((("bm3d",),), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
-    "poisson": Route((("bm3d",),), "photon noise: BM3D at the estimated (average) sigma"),
-    "jpeg": Route((("bm3d",),), "compression artefacts: BM3D at the small estimated sigma smooths the blocks"),
-    "scribbles": Route((("adaptive_median",),), "pure black or white strokes: the adaptive median replaces "
-                                                "the stroke pixels from their surroundings"),
-    "mixed": Route((("adaptive_median",), ("bm3d",)),
+    "gaussian": Route(("bm3d",), "additive white noise: BM3D at the estimated sigma is the strongest general method"),
+    "salt_pepper": Route(("adaptive_median",), "impulses: the adaptive median replaces only the detected impulses"),
+    "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
+    "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma"),
+    "jpeg": Route(("bm3d",), "compression artefacts: BM3D at the small estimated sigma smooths the blocks"),
+    "scribbles": Route(("adaptive_median",), "pure black or white strokes: the adaptive median replaces the "
+                                             "stroke pixels from their surroundings"),
+    "mixed": Route(("adaptive_median", "bm3d"),
                    "several noises: first remove the impulses (adaptive median), then the rest (BM3D)"),
 }
 SR_SCALES = {"x2": 2, "x3": 3, "x4": 4}
@@ -83,17 +81,11 @@ class Result:
 
 
 def route(noise_type: str) -> list[tuple[str, str]]:
-    """The (method, reason) chain the rule table picks for ``noise_type``, using registered methods."""
+    """The (method, reason) chain the rule table gives ``noise_type``."""
     if noise_type not in ROUTES:
         raise InvalidParameterError(f"unknown noise type '{noise_type}' (known: {', '.join(ROUTES)})")
-    chain = []
     rule = ROUTES[noise_type]
-    available = set(registry.names("denoiser"))
-    for alternatives in rule.steps:
-        method = next((m for m in alternatives if m in available), None)
-        if method is not None:
-            chain.append((method, rule.reason))
-    return chain
+    return [(method, rule.reason) for method in rule.steps]
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str) -> dict:
