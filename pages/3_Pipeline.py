@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from denoise_core import pipeline, registry, superres
-from denoise_core.classify import CLASSES
+from denoise_core.classify import CLASSES, WEIGHTS_FILE
 from ui import cache, controls, noise_lab, page, state, views
 
 page.setup("Pipeline", icon=":material/auto_fix_high:")
@@ -53,6 +53,10 @@ with left:
     probabilities = {k: 100 * v for k, v in classification["probabilities"].items()}
     views.show_chart(views.bars(probabilities, title=f"Noise type: {classification['type']} (probability, %)",
                                 higher_is_better=True, fmt=".1f"), key="pl.probabilities")
+    card = WEIGHTS_FILE.with_suffix(".md")
+    if card.exists():
+        with st.expander("How often is the classifier right? (confusion matrix on held-out images)"):
+            st.markdown(views.markdown_section(card.read_text(), "## Measured"))
 with right:
     level = classification["level"]
     st.metric("Estimated noise σ", f"{255 * level['sigma']:.1f} / 255")

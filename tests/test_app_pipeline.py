@@ -11,6 +11,7 @@ def test_salt_and_pepper_is_classified_routed_and_cleaned(pipeline_page):
     at = pipeline_page.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 1
+    assert any("| **mixed** |" in md.value and "Overall accuracy" in md.value for md in at.expander[0].markdown)
     assert any(md.value == "**Route:** adaptive_median" for md in at.markdown)  # the rule for salt_pepper
     impulses = next(m for m in at.metric if m.label == "Estimated impulses").value
     assert abs(float(impulses.split()[0]) - 10.0) < 1.5

@@ -247,6 +247,16 @@ def lines_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title:
     return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title=yaxis)
 
 
+def markdown_section(text: str, heading: str) -> str:
+    """The section of a Markdown ``text`` whose heading starts with ``heading`` ("" if there is none)."""
+    depth = len(heading) - len(heading.lstrip("#"))
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if 0 < len(lines[i]) - len(lines[i].lstrip("#")) <= depth),
+               len(lines))
+    return "\n".join(lines[start:end])
+
+
 def error_line(exc: Exception) -> None:
     """An expected failure (``DenoiseError``) as one line; never a traceback."""
     st.error(str(exc), icon=":material/error:")
