@@ -38,7 +38,7 @@ ROUTES: dict[str, Route] = {
     "salt_pepper": Route(("adaptive_median",), "impulses: the adaptive median replaces only the detected impulses"),
     "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
     "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma"),
-    "jpeg": Route(("bm3d",), "compression artefacts: BM3D at the small estimated sigma smooths the blocks"),
+    "jpeg": Route(("tv",), "compression artefacts: total variation flattens blocks and ringing, keeps edges"),
     "scribbles": Route(("adaptive_median",), "pure black or white strokes: the adaptive median replaces the "
                                              "stroke pixels from their surroundings"),
     "mixed": Route(("adaptive_median", "bm3d"),
