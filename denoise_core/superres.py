@@ -326,12 +326,7 @@ def load_official(model: str) -> nn.Module:
 def _load_official(name: str, arch: str, config: tuple) -> nn.Module:
     fix = f"python -m denoise_core weights fetch {name}"
     path = weights.verify(weights.fetched_paths(name)[0], weights.DOWNLOADS[name][0].sha256, fix)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # pickle errors of many kinds: report them as one
-        raise WeightsError(f"{path}: unreadable ({type(error).__name__}); {fix}") from None
-    if isinstance(state, dict):
-        state = state.get("params_ema", state.get("params", state))
+    state = weights.read_state_dict(path, fix)
     network = ARCHITECTURES[arch](**dict(config))
     try:
         network.load_state_dict(state, strict=True)

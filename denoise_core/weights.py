@@ -317,19 +317,24 @@ def fetch(name: str, *, progress: bool = True) -> list[Path]:
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
-def _torch_state(path: Path) -> dict:
+def read_state_dict(path: Path, fix: str = "export the model's state_dict() and try again") -> dict:
+    """The tensors of a ``.safetensors`` file or a ``.pth`` read with ``weights_only=True``.
+
+    Common wrappers (``state_dict``, ``model``, ``params_ema``, ``params``) are unwrapped; a file that
+    is not a state dict raises ``WeightsError`` naming it and ``fix``.
+    """
     if path.suffix == ".safetensors":
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle errors of many kinds: report them as one
         raise WeightsError(f"{path}: not a PyTorch state dict readable with weights_only=True "
-                           f"({type(error).__name__}); export the model's state_dict() and try again") from None
-    for key in ("state_dict", "model", "params"):
+                           f"({type(error).__name__}); {fix}") from None
+    for key in ("state_dict", "model", "params_ema", "params"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict) or not state:
-        raise WeightsError(f"{path}: expected a state dict of tensors; export the model's state_dict()")
+        raise WeightsError(f"{path}: expected a state dict of tensors; {fix}")
     return state
 
 
@@ -390,12 +395,12 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
             raise WeightsError(f"{path}: unknown architecture '{arch}' (valid: {', '.join(ARCHITECTURES)})")
         model = ARCHITECTURES[arch](**config)
         try:
-            model.load_state_dict(_torch_state(path), strict=True)
+            model.load_state_dict(read_state_dict(path), strict=True)
         except RuntimeError as error:
             raise WeightsError(f"{path}: does not fit {arch} ({str(error).strip().splitlines()[0]})") from None
         noise = metadata.get("noise", noise)
     else:
-        model, arch = convert_dncnn(_torch_state(path), path), "dncnn"
+        model, arch = convert_dncnn(read_state_dict(path), path), "dncnn"
         config = model.config()
     dest = save_weights(cache_dir() / "weights" / name, model, {"arch": arch, "config": json.dumps(config),
                                                                  "source": path.name})
