@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("pipeline", help="classify the noise, denoise, optionally sharpen and super-resolve")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--sr", choices=["x2", "x3", "x4"], help="super-resolve the result by this factor")
+    p.add_argument("--sr", choices=list(pipeline.SR_SCALES), help="super-resolve the result by this factor")
     p.add_argument("--sr-method", default="realesrgan", help="a superres method (see: list --kind superres)")
     p.add_argument("--sharpen", action="store_true", help="unsharp mask after denoising (default parameters)")
     p.add_argument("--type", help="treat the noise as this type instead of the classifier's answer")

@@ -88,6 +88,11 @@ def route(noise_type: str) -> list[tuple[str, str]]:
     return [(method, rule.reason) for method in rule.steps]
 
 
+def plan(noise_type: str, denoisers: list[str] | None = None) -> list[tuple[str, str]]:
+    """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's."""
+    return [(m, "chosen by the user") for m in denoisers] if denoisers is not None else route(noise_type)
+
+
 def start_level(image: np.ndarray, classification: dict, noise_type: str) -> dict:
     """The noise level the first denoiser starts from: the classifier's.
 
@@ -140,7 +145,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         raise InvalidParameterError(f"--sr {sr}: expected one of {', '.join(SR_SCALES)}")
     classification, seconds = _timed(lambda: classify(image))
     chosen = noise_type or classification["type"]
-    chain = ([(m, "chosen by the user") for m in denoisers] if denoisers is not None else route(chosen))
+    chain = plan(chosen, denoisers)
     total = 1 + len(chain) + (sharpen is not None) + (sr is not None)
     reason = f"classified as {classification['type']} ({100 * classification['probabilities'][classification['type']]:.0f}%)"
     if noise_type:

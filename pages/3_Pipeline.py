@@ -61,7 +61,7 @@ with right:
     level = classification["level"]
     st.metric("Estimated noise σ", f"{255 * level['sigma']:.1f} / 255")
     st.metric("Estimated impulses", f"{100 * level['impulse']:.1f} %")
-    chain = ([(m, "chosen by the user") for m in denoisers] if denoisers else pipeline.route(chosen_type))
+    chain = pipeline.plan(chosen_type, list(denoisers) or None)
     st.markdown("**Route:** " + (" → ".join(m for m, _ in chain) or "no denoising"))
     st.caption(pipeline.ROUTES[chosen_type].reason if not denoisers else "denoisers chosen by the user")
 
