@@ -15,32 +15,57 @@ import csv
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from . import registry
 from .errors import DenoiseError, InvalidParameterError, WeightsError
+from .benchmark import image_files
+from .estimate import noise_level
 from .image import read_image
 from .models import ARCHITECTURES, DENOISERS, parameter_count, run_network
+from . import weights
 from .weights import save_weights, sha256
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp"}
 LOSSES = ("l1", "mse", "ssim", "mse+ssim")
 SCHEDULES = ("cosine", "step", "constant")
+
+
+@dataclass
+class NoiseSpec:
+    """One noise model of a training run's mix.
+
+    ``ranges`` maps a parameter to ``(lo, hi)`` or ``(lo, hi, "log")``: each use draws it uniformly
+    (log-uniformly), e.g. ``{"sigma": (0, 55/255)}`` for a blind Gaussian model; ``params`` fixes the
+    others; ``val`` sets the validation parameters (default: the middle of each range).
+
+    ``pool`` > 0 is for noise that depends on the whole image (CT projections, a global SNR) or is
+    slow: each training image is noised ``pool`` times before training and patches are cut from
+    those pairs. Their noise level is then the blind estimate on the whole noisy image, exactly what
+    the app gives the network; otherwise it is ``sigma`` when the model has one, else the noise's std.
+    """
+
+    model: str = "gaussian"
+    params: dict = field(default_factory=dict)
+    ranges: dict = field(default_factory=dict)
+    val: dict | None = None
+    pool: int = 0
 
 
 @dataclass
 class TrainConfig:
     """Everything one training run needs; ``train`` writes it into the weights file's metadata.
 
-    ``noise_range`` maps a noise parameter to ``(lo, hi)``: each patch draws it uniformly (e.g.
-    ``{"sigma": (0, 55/255)}`` for a blind Gaussian model); ``noise_params`` fixes the others.
+    ``noises`` is the mix of noise models: each patch draws one of them with equal probability.
+    ``init`` starts from a weights entry's name or a ``.safetensors`` file written by ``train``
+    (fine-tuning); its architecture and configuration then replace ``arch`` and ``arch_config``.
     The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
     and ``elapsed / max_seconds``, so a time-limited run still ends with a small learning rate.
     """
@@ -48,12 +73,10 @@ class TrainConfig:
     out: str = "runs/model"
     arch: str = "ffdnet"
     arch_config: dict = field(default_factory=dict)
+    init: str | None = None
     data: str = str(DEFAULT_DATA)
     val_images: int = 8
-    noise: str = "gaussian"
-    noise_params: dict = field(default_factory=dict)
-    noise_range: dict = field(default_factory=lambda: {"sigma": (0.0, 55 / 255)})
-    val_noise_params: dict | None = None
+    noises: list = field(default_factory=lambda: [NoiseSpec("gaussian", ranges={"sigma": (0.0, 55 / 255)})])
     patch: int = 64
     batch: int = 32
     steps: int = 10000
@@ -71,18 +94,20 @@ class TrainConfig:
     threads: int | None = None
     title: str = ""
 
+    def __post_init__(self):
+        self.noises = [spec if isinstance(spec, NoiseSpec) else NoiseSpec(**spec) for spec in self.noises]
+
+    @property
+    def noise_name(self) -> str:
+        """The noise models of the mix, joined with ``+`` (e.g. ``gaussian+ct_lowdose``)."""
+        return "+".join(dict.fromkeys(spec.model for spec in self.noises))
+
 
 # ---------------------------------------------------------------------------------------------- data
 def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
     """Every image of ``folder`` in sorted order, as float32 (H, W, channels)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidParameterError(f"{folder}: no such folder of training images (give --data FOLDER)")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InvalidParameterError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     images = []
-    for path in files:
+    for path in image_files(folder):
         image = read_image(path)[0]
         if image.ndim == 2:
             image = image[..., None]
@@ -96,52 +121,100 @@ def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
     return images
 
 
+class NoiseDraw:
+    """A ``NoiseSpec`` bound to its registered noise model: draws parameters and noises images."""
+
+    def __init__(self, spec: NoiseSpec):
+        self.spec = spec
+        self.method = registry.get(spec.model, "noise")
+        for name in list(spec.params) + list(spec.ranges) + list(spec.val or {}):
+            self.method.param(name)  # raises for a parameter the noise model does not have
+
+    def _typed(self, values: dict) -> dict:
+        def cast(name, value):
+            default = self.method.param(name).default
+            return int(round(value)) if isinstance(default, int) and not isinstance(default, bool) else value
+        return self.method.resolve({name: cast(name, value) for name, value in values.items()})
+
+    def params(self, rng: np.random.Generator) -> dict:
+        """Fixed parameters plus one draw of each range."""
+        values = dict(self.spec.params)
+        for name, (lo, hi, *scale) in self.spec.ranges.items():
+            lo, hi = float(lo), float(hi)
+            values[name] = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if scale == ["log"] \
+                else rng.uniform(lo, hi)
+        return self._typed(values)
+
+    def val_params(self) -> dict:
+        """The validation parameters: ``spec.val``, else the middle of each range."""
+        values = {**self.spec.params, **{k: (float(r[0]) + float(r[1])) / 2 for k, r in self.spec.ranges.items()}}
+        return self._typed({**values, **(self.spec.val or {})})
+
+    def noisy(self, clean: np.ndarray, params: dict, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        """``clean`` (H, W, C) noised, and the noise level the network is given with it."""
+        image = clean[..., 0] if clean.shape[2] == 1 else clean
+        out = np.asarray(self.method.func(image, rng=rng, **params), dtype=np.float32)
+        if self.spec.pool:
+            level = noise_level(out)["sigma"]
+        else:
+            level = float(params["sigma"]) if "sigma" in params else float(np.std(out - image))
+        return out.reshape(clean.shape), level
+
+
 class PatchSampler:
-    """Random patches with the 8 flips/rotations, noised by a registered noise model."""
+    """Random patches with the 8 flips/rotations, noised by a mix of registered noise models."""
 
     def __init__(self, images: list[np.ndarray], config: TrainConfig, rng: np.random.Generator):
         self.images, self.config, self.rng = images, config, rng
-        self.noise = registry.get(config.noise, "noise")
-        for name in list(config.noise_params) + list(config.noise_range):
-            self.noise.param(name)  # raises for a parameter the noise model does not have
+        self.draws = [NoiseDraw(spec) for spec in config.noises]
         small = [im.shape for im in images if min(im.shape[:2]) < config.patch]
         if small:
             raise InvalidParameterError(f"patch {config.patch} is larger than a training image {small[0][:2]}")
+        self.pools = {i: self._pool(draw) for i, draw in enumerate(self.draws) if draw.spec.pool}
 
-    def params(self) -> dict:
-        values = dict(self.config.noise_params)
-        for name, (lo, hi) in self.config.noise_range.items():
-            value = self.rng.uniform(float(lo), float(hi))
-            param = self.noise.param(name)
-            values[name] = int(round(value)) if isinstance(param.default, int) and not isinstance(param.default, bool) \
-                else value
-        return self.noise.resolve(values)
+    def _pool(self, draw: NoiseDraw) -> list[list[tuple[np.ndarray, float]]]:
+        """Per training image, ``pool`` noisy copies of the whole image with their levels."""
+        bar = tqdm(self.images, desc=f"noising images ({draw.spec.model} x{draw.spec.pool})", unit="image",
+                   dynamic_ncols=True)
+        return [[draw.noisy(image, draw.params(self.rng), self.rng) for _ in range(draw.spec.pool)] for image in bar]
 
-    def noisy(self, clean: np.ndarray, params: dict) -> tuple[np.ndarray, float]:
-        """``clean`` (H, W, C) noised; the level is ``sigma`` if the model has one, else the noise's std."""
-        image = clean[..., 0] if clean.shape[2] == 1 else clean
-        out = np.asarray(self.noise.func(image, rng=self.rng, **params), dtype=np.float32).reshape(clean.shape)
-        level = float(params["sigma"]) if "sigma" in params else float(np.std(out - clean))
-        return out, level
+    def _patch(self) -> tuple[np.ndarray, np.ndarray, float]:
+        size = self.config.patch
+        index = int(self.rng.integers(len(self.images)))
+        kind = int(self.rng.integers(len(self.draws)))
+        image = self.images[index]
+        top = self.rng.integers(image.shape[0] - size + 1)
+        left = self.rng.integers(image.shape[1] - size + 1)
+        turns, flip = int(self.rng.integers(4)), self.rng.random() < 0.5
+
+        def cut(array: np.ndarray) -> np.ndarray:
+            patch = np.rot90(array[top:top + size, left:left + size], k=turns)
+            return np.ascontiguousarray(patch[:, ::-1] if flip else patch)
+
+        clean = cut(image)
+        if kind in self.pools:
+            noisy, level = self.pools[kind][index][int(self.rng.integers(self.draws[kind].spec.pool))]
+            return cut(noisy), clean, level
+        draw = self.draws[kind]
+        noisy, level = draw.noisy(clean, draw.params(self.rng), self.rng)
+        return noisy, clean, level
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        size = self.config.patch
-        cleans, noisies, levels = [], [], []
-        for _ in range(self.config.batch):
-            image = self.images[self.rng.integers(len(self.images))]
-            top = self.rng.integers(image.shape[0] - size + 1)
-            left = self.rng.integers(image.shape[1] - size + 1)
-            patch = image[top:top + size, left:left + size]
-            patch = np.rot90(patch, k=int(self.rng.integers(4)))
-            if self.rng.random() < 0.5:
-                patch = patch[:, ::-1]
-            patch = np.ascontiguousarray(patch)
-            noisy, level = self.noisy(patch, self.params())
-            cleans.append(patch)
-            noisies.append(noisy)
-            levels.append(level)
+        noisies, cleans, levels = zip(*(self._patch() for _ in range(self.config.batch)))
         to_tensor = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
         return to_tensor(noisies), to_tensor(cleans), torch.tensor(levels, dtype=torch.float32)
+
+    def validation_set(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(clean, noisy, level) for every image and noise model at its validation parameters (fixed seed)."""
+        rng = np.random.default_rng(12345)
+        pairs = []
+        for draw in self.draws:
+            params = draw.val_params()
+            for image in images:
+                h, w = (s - s % 8 for s in image.shape[:2])
+                clean = np.ascontiguousarray(image[:h, :w])
+                pairs.append((clean, *draw.noisy(clean, params, rng)))
+        return pairs
 
 
 # -------------------------------------------------------------------------------------------- losses
@@ -208,27 +281,6 @@ def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
         raise InvalidParameterError(f"architecture '{arch}': {error}") from None
 
 
-def _validation_set(images: list[np.ndarray], sampler: PatchSampler, config: TrainConfig):
-    params = dict(config.noise_params)
-    if config.val_noise_params is not None:
-        params.update(config.val_noise_params)
-    else:
-        params.update({k: (float(lo) + float(hi)) / 2 for k, (lo, hi) in config.noise_range.items()})
-    params = sampler.noise.resolve({k: (int(round(v)) if isinstance(sampler.noise.param(k).default, int)
-                                        and not isinstance(sampler.noise.param(k).default, bool) else v)
-                                    for k, v in params.items()})
-    rng_state = sampler.rng
-    sampler.rng = np.random.default_rng(12345)
-    pairs = []
-    for image in images:
-        h, w = (s - s % 8 for s in image.shape[:2])
-        clean = np.ascontiguousarray(image[:h, :w])
-        noisy, level = sampler.noisy(clean, params)
-        pairs.append((clean, noisy, level))
-    sampler.rng = rng_state
-    return pairs, params
-
-
 @torch.no_grad()
 def _validate(model: torch.nn.Module, pairs, device: torch.device) -> float:
     model.eval()
@@ -247,7 +299,23 @@ def _metadata(config: TrainConfig, model: torch.nn.Module, step: int, seconds: f
     return {"arch": config.arch, "config": json.dumps(model.config()), "train_config": json.dumps(asdict(config)),
             "steps": str(step), "seconds": f"{seconds:.0f}", "device": str(device),
             "val_psnr": "" if val_psnr is None else f"{val_psnr:.3f}", "parameters": str(parameter_count(model)),
-            "noise": config.noise, "title": config.title}
+            "noise": config.noise_name, "title": config.title}
+
+
+def _initial_weights(init: str) -> tuple[str, dict, dict]:
+    """(arch, config, state dict) of ``init``: a weights entry's name or a ``.safetensors`` from ``train``."""
+    if init in weights.entries():
+        entry = weights.get_entry(init)
+        return entry.arch, dict(entry.config), weights.load_state(entry)
+    path = Path(init)
+    if path.suffix != ".safetensors" or not path.is_file():
+        raise InvalidParameterError(f"--init {init}: not a weights name (python -m denoise_core weights list) "
+                                    "nor a .safetensors file written by train")
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata() or {}
+    if not metadata.get("arch"):
+        raise WeightsError(f"{path}: no architecture in its metadata (only files written by train can start a run)")
+    return metadata["arch"], json.loads(metadata.get("config", "{}")), weights.read_state_dict(path)
 
 
 def train(config: TrainConfig) -> Path:
@@ -269,7 +337,14 @@ def train(config: TrainConfig) -> Path:
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = build_model(config.arch, config.arch_config).to(device)
+    start_state = None
+    if config.init:
+        arch, arch_config, start_state = _initial_weights(config.init)
+        config = replace(config, arch=arch, arch_config=arch_config)
+    model = build_model(config.arch, config.arch_config)
+    if start_state is not None:
+        model.load_state_dict(start_state, strict=True)
+    model = model.to(device)
     channels = model.channels
     images = load_images(config.data, channels)
     if len(images) <= config.val_images:
@@ -277,7 +352,7 @@ def train(config: TrainConfig) -> Path:
                                     "(some are held out for validation)")
     train_images, val_images = images[:-config.val_images or None], images[len(images) - config.val_images:]
     sampler = PatchSampler(train_images, config, rng)
-    val_pairs, _ = _validation_set(val_images, sampler, config)
+    val_pairs = sampler.validation_set(val_images)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     out = Path(config.out).with_suffix("")
@@ -357,18 +432,19 @@ def train(config: TrainConfig) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ CLI
-def _ranges(items: list[str]) -> dict:
-    ranges = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        lo, colon, hi = text.partition(":")
-        if not sep or not colon:
-            raise InvalidParameterError(f"'--range {item}': expected NAME=LO:HI, e.g. sigma=0:0.2157")
-        try:
-            ranges[name.strip()] = (float(lo), float(hi))
-        except ValueError:
-            raise InvalidParameterError(f"'--range {item}': LO and HI must be numbers") from None
-    return ranges
+def _range(item: str) -> tuple[str, tuple]:
+    """``NAME=LO:HI`` or ``NAME=LO:HI:log`` -> (name, (lo, hi[, "log"]))."""
+    name, sep, text = item.partition("=")
+    parts = text.split(":")
+    if not sep or len(parts) not in (2, 3) or parts[2:] not in ([], ["log"]):
+        raise InvalidParameterError(f"'--range {item}': expected NAME=LO:HI or NAME=LO:HI:log, e.g. sigma=0:0.2157")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InvalidParameterError(f"'--range {item}': LO and HI must be numbers") from None
+    if parts[2:] and (lo <= 0 or hi <= 0):
+        raise InvalidParameterError(f"'--range {item}': a log range needs LO and HI above 0")
+    return name.strip(), (lo, hi, *parts[2:])
 
 
 def _assignments(items: list[str], what: str) -> dict:
@@ -384,6 +460,41 @@ def _assignments(items: list[str], what: str) -> dict:
     return values
 
 
+class _InOrder(argparse.Action):
+    """Keeps the noise options in command-line order: each applies to the ``--noise`` before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (option_string, values)])
+
+
+def _noise_specs(items: list[tuple[str, str]]) -> list[NoiseSpec]:
+    """The ``NoiseSpec`` mix described by the noise options, in order (Gaussian 0–55 when none)."""
+    specs: list[dict] = []
+    for option, value in items:
+        if option == "--noise" or not specs:
+            specs.append({"model": value if option == "--noise" else "gaussian", "params": {}, "ranges": None,
+                          "val": {}, "pool": 0})
+        spec = specs[-1]
+        if option == "--noise-set":
+            spec["params"].update(_assignments([value], option))
+        elif option == "--range":
+            name, bounds = _range(value)
+            spec["ranges"] = {**(spec["ranges"] or {}), name: bounds}
+        elif option == "--val-set":
+            spec["val"].update(_assignments([value], option))
+        elif option == "--pool":
+            if value < 0:
+                raise InvalidParameterError(f"--pool {value}: expected 0 or more noisy copies per image")
+            spec["pool"] = value
+    for spec in specs:
+        if spec["ranges"] is None:
+            spec["ranges"] = {"sigma": (0.0, 55 / 255)} if spec["model"] == "gaussian" else {}
+        spec["val"] = spec["val"] or None
+    return [NoiseSpec(**spec) for spec in specs] or TrainConfig().noises
+
+
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` command's arguments to ``parser`` (used by ``python -m denoise_core train``)."""
     d = TrainConfig()
@@ -394,12 +505,20 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=d.data, help="folder of clean training images")
     parser.add_argument("--val-images", type=int, default=d.val_images,
                         help="last N training images held out for validation")
-    parser.add_argument("--noise", default=d.noise, help="registered noise model")
-    parser.add_argument("--noise-set", action="append", default=[], metavar="K=V", help="fixed noise parameter")
-    parser.add_argument("--range", action="append", default=None, metavar="K=LO:HI",
-                        help="noise parameter drawn uniformly per patch (default sigma=0:0.2157 for gaussian)")
-    parser.add_argument("--val-set", action="append", default=[], metavar="K=V",
+    parser.add_argument("--init", default=None, help="start from these weights (a name from 'weights list' or a "
+                                                      ".safetensors written by train): fine-tuning")
+    noise = dict(action=_InOrder, dest="noise_items", default=[])
+    parser.add_argument("--noise", **noise, metavar="MODEL",
+                        help="registered noise model; repeat for a mix (each patch draws one); the options below "
+                             "apply to the --noise before them (default: gaussian with sigma=0:0.2157)")
+    parser.add_argument("--noise-set", **noise, metavar="K=V", help="fixed noise parameter")
+    parser.add_argument("--range", **noise, metavar="K=LO:HI[:log]",
+                        help="noise parameter drawn per patch, uniformly (or log-uniformly)")
+    parser.add_argument("--val-set", **noise, metavar="K=V",
                         help="noise parameter for validation (default: middle of each range)")
+    parser.add_argument("--pool", **noise, type=int, metavar="N",
+                        help="noise each whole training image N times up front (noise that depends on the whole "
+                             "image, or slow noise); the network then gets the blind noise estimate as its level")
     parser.add_argument("--patch", type=int, default=d.patch)
     parser.add_argument("--batch", type=int, default=d.batch)
     parser.add_argument("--steps", type=int, default=d.steps)
@@ -419,12 +538,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The ``TrainConfig`` that ``args`` (parsed with ``add_train_arguments``) describe."""
-    noise_range = _ranges(args.range) if args.range is not None else (
-        {"sigma": (0.0, 55 / 255)} if args.noise == "gaussian" else {})
     return TrainConfig(out=args.out, arch=args.arch, arch_config=_assignments(args.arch_set, "--arch-set"),
-                       data=args.data, val_images=args.val_images, noise=args.noise,
-                       noise_params=_assignments(args.noise_set, "--noise-set"), noise_range=noise_range,
-                       val_noise_params=_assignments(args.val_set, "--val-set") or None, patch=args.patch,
+                       init=args.init, data=args.data, val_images=args.val_images,
+                       noises=_noise_specs(args.noise_items), patch=args.patch,
                        batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
                        lr=args.lr, schedule=args.schedule, loss=args.loss, seed=args.seed, val_every=args.val_every,
                        checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
@@ -453,5 +569,5 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["TrainConfig", "train", "add_train_arguments", "config_from_args", "run_train", "ssim_torch",
+__all__ = ["NoiseSpec", "TrainConfig", "train", "add_train_arguments", "config_from_args", "run_train", "ssim_torch",
            "loss_value", "learning_rate", "build_model", "pick_device"]

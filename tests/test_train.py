@@ -8,9 +8,11 @@ import pytest
 import torch
 from PIL import Image
 from safetensors import safe_open
+from safetensors.torch import load_file
 
 from denoise_core import train as training
 from denoise_core.errors import InvalidParameterError
+from denoise_core.estimate import noise_level
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +54,45 @@ def test_train_writes_weights_curves_and_checkpoint(folder, tmp_path):
     ("autoencoder", {"width": 4}, "poisson", {"peak": (10, 50)}, "ssim"),
 ])
 def test_other_architectures_noises_and_losses(folder, tmp_path, arch, config, noise, noise_range, loss):
-    path = training.train(_config(folder, tmp_path / arch, arch=arch, arch_config=config, noise=noise,
-                                  noise_range=noise_range, loss=loss, steps=2, val_every=2, schedule="step"))
+    path = training.train(_config(folder, tmp_path / arch, arch=arch, arch_config=config,
+                                  noises=[training.NoiseSpec(noise, ranges=noise_range)], loss=loss, steps=2,
+                                  val_every=2, schedule="step"))
     assert path.exists()
+
+
+def test_a_mix_draws_every_noise_and_pooled_noise_gets_the_blind_estimate(folder):
+    images = training.load_images(folder, 1)
+    config = _config(folder, "unused", batch=400, noises=[
+        training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.1, 0.1)}),
+        training.NoiseSpec("rician_snr", ranges={"snr": (2.0, 50.0, "log")}, pool=3)])
+    sampler = training.PatchSampler(images, config, np.random.default_rng(0))
+    assert [len(pool) for pool in sampler.pools[1]] == [3] * len(images)
+    for noisy, level in (copy for pool in sampler.pools[1] for copy in pool):
+        assert level == pytest.approx(noise_level(noisy[..., 0])["sigma"])
+    noisy, clean, levels = sampler.batch()
+    gaussian = np.isclose(levels.numpy(), 0.1)
+    assert 150 < gaussian.sum() < 250  # about half of the patches from each model
+    residual = (noisy - clean).numpy()[gaussian]
+    assert residual.std() == pytest.approx(0.1, rel=0.05)
+    pool_levels = {np.float32(level) for pool in sampler.pools[1] for _, level in pool}
+    assert set(levels.numpy()[~gaussian]) <= pool_levels  # the other patches come from the pooled copies
+    snrs = [training.NoiseDraw(config.noises[1]).params(np.random.default_rng(i))["snr"] for i in range(2000)]
+    assert np.median(snrs) == pytest.approx(np.sqrt(2 * 50), rel=0.1)  # log-uniform: median at the geometric mean
+
+
+def test_fine_tuning_starts_from_the_given_weights(folder, tmp_path):
+    first = training.train(_config(folder, tmp_path / "a", steps=3))
+    start = load_file(str(first))
+    config = _config(folder, tmp_path / "b", arch="dncnn", arch_config={}, init=str(first), steps=1, lr=1e-9,
+                     lr_min=1e-9, val_every=1)
+    tuned = training.train(config)
+    with safe_open(str(tuned), "pt") as handle:
+        meta = handle.metadata()
+    assert meta["arch"] == "ffdnet" and json.loads(meta["config"])["depth"] == 3  # the init's architecture
+    after = load_file(str(tuned))
+    assert max(float((after[k] - start[k]).abs().max()) for k in start) < 1e-6
+    with pytest.raises(InvalidParameterError, match="--init"):
+        training.train(_config(folder, tmp_path / "c", init="no_such_weights"))
 
 
 def test_time_limit_and_schedules(folder, tmp_path):
@@ -78,7 +116,7 @@ def test_bad_configurations_are_refused(folder, tmp_path):
     with pytest.raises(InvalidParameterError, match="loss"):
         training.train(_config(folder, tmp_path / "x", loss="huber"))
     with pytest.raises(InvalidParameterError, match="no parameter"):
-        training.train(_config(folder, tmp_path / "x", noise_range={"sigmaa": (0, 0.1)}))
+        training.train(_config(folder, tmp_path / "x", noises=[training.NoiseSpec(ranges={"sigmaa": (0, 0.1)})]))
     with pytest.raises(InvalidParameterError, match="patch 64"):
         training.train(_config(folder, tmp_path / "x", patch=64))
     with pytest.raises(InvalidParameterError, match="architecture"):
@@ -92,9 +130,24 @@ def test_cli_arguments_build_the_config(folder, tmp_path):
                               "--arch-set", "width=8", "--range", "sigma=0:0.2", "--noise-set", "clip=false",
                               "--steps", "2", "--val-every", "2", "--patch", "16", "--batch", "2", "--val-images", "2"])
     config = training.config_from_args(args)
-    assert config.noise_range == {"sigma": (0.0, 0.2)} and config.noise_params == {"clip": False}
+    assert config.noises == [training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.0, 0.2)})]
     assert config.arch_config == {"depth": 3, "width": 8}
     training.run_train(args)
     assert (tmp_path / "c.safetensors").exists()
     with pytest.raises(InvalidParameterError, match="LO:HI"):
         training.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0.1"]))
+    with pytest.raises(InvalidParameterError, match="log range"):
+        training.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0:0.1:log"]))
+
+
+def test_cli_noise_options_apply_to_the_noise_before_them(tmp_path):
+    parser = argparse.ArgumentParser()
+    training.add_train_arguments(parser)
+    args = parser.parse_args(["--out", "x", "--noise-set", "clip=false", "--noise", "ct_lowdose",
+                              "--range", "photons=300:30000:log", "--pool", "4", "--val-set", "photons=2000",
+                              "--noise", "poisson", "--range", "peak=5:50"])
+    assert training.config_from_args(args).noises == [
+        training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.0, 55 / 255)}),
+        training.NoiseSpec("ct_lowdose", ranges={"photons": (300.0, 30000.0, "log")}, val={"photons": 2000}, pool=4),
+        training.NoiseSpec("poisson", ranges={"peak": (5.0, 50.0)})]
+    assert training.config_from_args(parser.parse_args(["--out", "x"])).noise_name == "gaussian"
