@@ -196,13 +196,21 @@ def test_dicom_monochrome1_is_inverted_and_still_maps_to_source_units(tmp_path):
     assert meta.units == "" and meta.modality == "CR"
 
 
-def test_dicom_multiframe_takes_the_middle_frame(tmp_path):
+def test_dicom_multiframe_takes_the_middle_frame_or_the_chosen_one(tmp_path):
     stack = np.stack([np.full((8, 8), 100 * i, np.uint16) for i in range(5)])
     stack[:, 0, 0] = 0
     path = make_dicom(tmp_path / "multi.dcm", stack, frames=5, intercept=0)
     image, meta = read_image(path)
-    assert image.shape == (8, 8) and meta.note == "frame 3 of 5"
+    assert image.shape == (8, 8) and (meta.slices, meta.slice_index) == (5, 2)
+    assert "slice 3 of 5" in meta.describe(image.shape)
+    assert meta.value_range == (0.0, 400.0)  # the whole volume's range, not the frame's
     assert to_source_units(image, meta)[1, 1] == pytest.approx(200.0)
+    last, last_meta = read_image(path, slice=4)
+    assert last_meta.slice_index == 4 and last_meta.value_range == meta.value_range
+    assert to_source_units(last, last_meta)[1, 1] == pytest.approx(400.0) and last[1, 1] == 1.0
+    with pytest.raises(InvalidImageError) as caught:
+        read_image(path, slice=5)
+    assert str(caught.value) == f"{path}: slice 5 is out of range, the volume has 5 slices (0–4)"
 
 
 def test_dicom_is_found_by_magic_without_a_suffix(tmp_path):
@@ -403,3 +411,265 @@ def test_to_display_clips_and_rounds():
 def test_describe_is_one_short_line():
     meta = ImageMeta("a.png", "PNG", 16, (0.0, 65535.0), False, None)
     assert meta.describe((512, 256)) == "PNG · 16-bit · gray · 256×512"
+
+
+# --- Volumes: NIfTI and multi-frame DICOM ----------------------------------------------------------
+
+# Stored axes -> patient: axis 0 runs right-to-left (x = -2 i), axis 1 runs up (z = 3 j), axis 2 runs
+# to the front (y = 1.5 k). The closest canonical (RAS) array is therefore volume[::-1, k, j] for
+# (R, A, S) = (reversed axis 0, axis 2, axis 1), and the axial slice s is volume[::-1, s, :].
+AFFINE = np.array([[-2.0, 0, 0, 40], [0, 0, 1.5, -20], [0, 3.0, 0, -30], [0, 0, 0, 1]])
+SLOPE, INTER = 0.5, -100.0
+VOLUME = RNG.integers(-600, 1400, (20, 24, 16)).astype(np.int16)  # 24 axial slices of 20 × 16
+
+
+def make_nifti(path, volume=VOLUME, affine=AFFINE, slope=SLOPE, inter=INTER):
+    import nibabel
+    image = nibabel.Nifti1Image(volume, affine)
+    image.header.set_slope_inter(slope, inter)
+    nibabel.save(image, path)
+    return path
+
+
+def expected_slice(s, volume=VOLUME):
+    """Axial slice s in source units, anterior up: numpy only, from the affine worked out above."""
+    return np.rot90(volume[::-1, s, :].astype(np.float64)) * SLOPE + INTER
+
+
+def test_nifti_slice_is_axial_ras_anterior_up_in_source_units(tmp_path):
+    path = make_nifti(tmp_path / "brain.nii.gz")
+    image, meta = read_image(path)
+    assert image.shape == (16, 20) and image.dtype == np.float32
+    assert (meta.format, meta.bit_depth, meta.color, meta.units, meta.modality) == ("NIfTI", 16, False, "", None)
+    assert (meta.slices, meta.slice_index) == (24, 12)  # the middle slice by default
+    assert meta.value_range == (VOLUME.min() * SLOPE + INTER, VOLUME.max() * SLOPE + INTER)
+    assert meta.rescale == (SLOPE, INTER) and "slice 13 of 24" in meta.describe(image.shape)
+    for s in (0, 7, 23):
+        image, meta = read_image(path, slice=s)
+        assert meta.slice_index == s and meta.value_range == (VOLUME.min() * SLOPE + INTER,
+                                                               VOLUME.max() * SLOPE + INTER)
+        np.testing.assert_allclose(to_source_units(image, meta), expected_slice(s), atol=1e-3)
+
+
+def test_nifti_orientation_puts_anterior_at_the_top_and_patient_left_at_the_left(tmp_path):
+    volume = np.zeros((20, 24, 16), np.int16)
+    volume[:, :, -1] = 100  # the most anterior plane (axis 2 runs to the front)
+    volume[0, :, :] += 7    # the most right-hand plane (axis 0 runs right to left)
+    image, meta = read_image(make_nifti(tmp_path / "marks.nii", volume, slope=1.0, inter=0.0), slice=3)
+    values = np.round(to_source_units(image, meta), 3)
+    assert np.all(values[0] >= 100) and np.all(values[1:] < 100)  # anterior is the top row
+    assert np.all(values[1:, -1] == 7) and np.all(values[1:, :-1] == 0)  # patient's right is at the right
+
+
+def test_nifti_four_d_reads_the_first_volume_and_says_so(tmp_path):
+    series = np.stack([VOLUME, VOLUME + 1000, VOLUME - 1000], axis=-1)
+    path = make_nifti(tmp_path / "fmri.nii.gz", series)
+    image, meta = read_image(path, slice=5)
+    assert meta.note == "volume 1 of 3" and meta.slices == 24 and "volume 1 of 3" in meta.notes
+    assert meta.value_range == (VOLUME.min() * SLOPE + INTER, VOLUME.max() * SLOPE + INTER)
+    np.testing.assert_allclose(to_source_units(image, meta), expected_slice(5), atol=1e-3)
+
+
+def test_nifti_from_bytes_by_name_or_by_magic(tmp_path):
+    data = make_nifti(tmp_path / "brain.nii.gz").read_bytes()
+    from_path, path_meta = read_image(tmp_path / "brain.nii.gz", slice=2)
+    for name in ("brain.nii.gz", "upload"):  # a name that says NIfTI, and one that does not (gzip + magic)
+        image, meta = read_image(data, name=name, slice=2)
+        np.testing.assert_array_equal(image, from_path)
+        assert meta.format == "NIfTI" and meta.value_range == path_meta.value_range
+    plain = make_nifti(tmp_path / "brain.nii").read_bytes()
+    image, meta = read_image(plain, name="scan", slice=2)
+    np.testing.assert_array_equal(image, from_path)
+
+
+def test_nifti_bad_slice_truncation_and_size_are_one_line(tmp_path, monkeypatch):
+    path = make_nifti(tmp_path / "brain.nii.gz")
+    with pytest.raises(InvalidImageError) as caught:
+        read_image(path, slice=40)
+    assert str(caught.value) == f"{path}: slice 40 is out of range, the volume has 24 slices (0–23)"
+    with pytest.raises(InvalidImageError, match="slice -1 is out of range"):
+        read_image(path, slice=-1)
+    with pytest.raises(InvalidParameterError, match="whole number"):
+        read_image(path, slice=2.5)
+    data = path.read_bytes()
+    for cut in (len(data) // 2, 200, 40):  # inside the voxels, inside the header, inside the gzip header
+        short = write(tmp_path / "short.nii.gz", data[:cut])
+        with pytest.raises(InvalidImageError) as caught:
+            read_image(short)
+        message = str(caught.value)
+        assert message.startswith(str(short)) and "cannot be decoded" in message and "\n" not in message, message
+    raw = make_nifti(tmp_path / "raw.nii").read_bytes()
+    with pytest.raises(InvalidImageError, match=r"^cut\.nii: cannot be decoded, the file is truncated"):
+        read_image(raw[:-100], name="cut.nii")
+    with pytest.raises(InvalidImageError, match="not a NIfTI"):
+        read_image(write(tmp_path / "notes.nii", b"x" * 600))
+    with pytest.raises(InvalidImageError, match="too large"):
+        read_image(path, max_pixels=100)
+    import denoise_core.image as image_module
+    monkeypatch.setattr(image_module, "MAX_VOXELS", 5000)
+    with pytest.raises(InvalidImageError) as caught:
+        read_image(path)
+    assert str(caught.value) == f"{path}: volume is too large (20×24×16 = 7,680 voxels); the limit is 5,000 voxels"
+
+
+def test_a_plain_image_has_one_slice_and_ignores_the_choice(tmp_path):
+    Image.fromarray(GRAY8).save(tmp_path / "flat.png")
+    image, meta = read_image(tmp_path / "flat.png", slice=3)
+    assert (meta.slices, meta.slice_index) == (1, 0) and "slice" not in meta.describe(image.shape)
+    np.testing.assert_array_equal(to_display(image), GRAY8)
+
+
+# --- Real DICOM files from pydicom-data: compressed, multi-frame, round trips -----------------------
+
+def data_store_file(name):
+    from pathlib import Path
+
+    import data_store
+    return Path(data_store.__file__).parent / "data" / name
+
+
+def test_multiframe_dicom_slice_equals_pydicoms_frame():
+    import pydicom
+    path = data_store_file("emri_small.dcm")
+    frames = pydicom.dcmread(path).pixel_array
+    image, meta = read_image(path, slice=3)
+    assert frames.shape[0] == meta.slices == 10 and meta.slice_index == 3
+    assert meta.value_range == (float(frames.min()), float(frames.max()))
+    np.testing.assert_allclose(to_source_units(image, meta), frames[3], atol=1e-3)
+
+
+def test_jpeg2000_ct_decodes_in_hounsfield_units():
+    import pydicom
+    path = data_store_file("explicit_VR-UN.dcm")
+    assert pydicom.dcmread(path).file_meta.TransferSyntaxUID.name.startswith("JPEG 2000")
+    image, meta = read_image(path)
+    hu = to_source_units(image, meta)
+    assert image.shape == (512, 512) and meta.units == "HU" and meta.modality == "CT"
+    assert -1100 <= hu.min() < -900 and 200 < hu.max() < 3100  # air, then soft tissue up to bone
+    assert np.mean((hu > -200) & (hu < 200)) > 0.1  # a real slice: plenty of soft tissue
+
+
+@pytest.fixture(scope="module")
+def ct_denoised():
+    """693_UNCR.dcm (512×512 CT, 14-bit signed, RescaleIntercept −1024) and a Gaussian-filtered copy."""
+    from denoise_core import denoise
+    image, meta = read_image(data_store_file("693_UNCR.dcm"))
+    assert meta.rescale == (1.0, -1024.0) and meta.units == "HU"
+    result = denoise(image, "gaussian")
+    assert np.abs(result - image).max() > 0.05  # a real change
+    return image, meta, result
+
+
+def test_ct_round_trips_through_dicom_with_hounsfield_units(tmp_path, ct_denoised):
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+    _, meta, result = ct_denoised
+    save_image(tmp_path / "out.dcm", result, meta=meta)
+    written, source = pydicom.dcmread(tmp_path / "out.dcm"), pydicom.dcmread(data_store_file("693_UNCR.dcm"))
+    expected = to_source_units(result, meta)
+    # The file's own HU (pydicom's modality rescale) are the rounded denoised HU: within 0.5 HU.
+    assert np.abs(apply_modality_lut(written.pixel_array, written) - expected).max() <= 0.5
+    assert written.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    assert (written.BitsStored, written.PixelRepresentation) == (source.BitsStored, source.PixelRepresentation)
+    assert written.SOPInstanceUID != source.SOPInstanceUID and written.SeriesInstanceUID != source.SeriesInstanceUID
+    assert written.StudyInstanceUID == source.StudyInstanceUID and written.PatientID == source.PatientID
+    assert list(written.ImageType)[:2] == ["DERIVED", "SECONDARY"] and "Denoise Workbench" in written.DerivationDescription
+    assert written.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    back, back_meta = read_image(tmp_path / "out.dcm")
+    # read_image returns float32 in [0, 1]: its resolution over this 4400 HU range adds < 0.001 HU.
+    assert np.abs(to_source_units(back, back_meta) - expected).max() <= 0.5 + 1e-3
+    assert (back_meta.modality, back_meta.units, back_meta.window) == ("CT", "HU", meta.window)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_ct_round_trips_through_sixteen_bit_tiff_with_hounsfield_units(tmp_path, ct_denoised):
+    import tifffile
+    _, meta, result = ct_denoised
+    save_image(tmp_path / "out.tif", result, meta=meta)
+    stored = tifffile.imread(tmp_path / "out.tif")
+    expected = to_source_units(result, meta)
+    assert stored.dtype == np.int16 and np.abs(stored - expected).max() <= 0.5
+    back, back_meta = read_image(tmp_path / "out.tif")
+    assert np.abs(to_source_units(back, back_meta) - expected).max() <= 0.5 + 1e-3
+    assert (back_meta.format, back_meta.units, back_meta.modality, back_meta.window) == ("TIFF", "HU", "CT", meta.window)
+    assert back_meta.value_range == meta.value_range and back_meta.bit_depth == meta.bit_depth
+    # The same mapping comes back, so the [0, 1] images agree to the rounding of the stored HU.
+    assert np.abs(back - np.clip(result, 0, 1)).max() <= 0.5 / (meta.value_range[1] - meta.value_range[0]) + 1e-6
+
+
+def test_monochrome1_xray_round_trips_through_dicom(tmp_path):
+    import pydicom
+    image, meta = read_image("sample_images/xray_tibia.dcm")
+    save_image(tmp_path / "xray.dcm", image, meta=meta)
+    back, back_meta = read_image(tmp_path / "xray.dcm")
+    level = 1 / abs(meta.value_range[1] - meta.value_range[0])  # one stored level in [0, 1] units
+    assert np.abs(back - image).max() <= level
+    assert pydicom.dcmread(tmp_path / "xray.dcm").PhotometricInterpretation == "MONOCHROME1"
+    assert back_meta.value_range == meta.value_range and back_meta.window == meta.window
+    signal, background = next(s.roi for s in __import__("denoise_core.samples").samples.samples() if s.name == "xray")
+    mean = lambda img, box: img[box[0]:box[0] + box[2], box[1]:box[1] + box[3]].mean()  # noqa: E731
+    assert mean(back, signal) > mean(back, background) + 0.2  # bone stays brighter than the open field
+
+
+def test_multiframe_dicom_slice_is_written_as_one_frame(tmp_path):
+    import pydicom
+    image, meta = read_image(data_store_file("emri_small.dcm"), slice=3)
+    save_image(tmp_path / "frame.dcm", image, meta=meta)
+    written = pydicom.dcmread(tmp_path / "frame.dcm")
+    assert int(written.get("NumberOfFrames", 1)) == 1 and written.pixel_array.shape == (64, 64)
+    frames = pydicom.dcmread(data_store_file("emri_small.dcm")).pixel_array
+    np.testing.assert_array_equal(written.pixel_array, frames[3])
+    back, back_meta = read_image(tmp_path / "frame.dcm")
+    assert back_meta.slices == 1 and back_meta.modality == "MR"
+
+
+def test_images_without_a_dicom_source_become_secondary_captures(tmp_path):
+    import pydicom
+    from pydicom.uid import SecondaryCaptureImageStorage
+    gray = GRAY16.astype(np.float32) / 65535
+    save_image(tmp_path / "g.dcm", gray, meta=ImageMeta("g.png", "PNG", 16, (0.0, 65535.0), False, None))
+    written = pydicom.dcmread(tmp_path / "g.dcm")
+    assert written.SOPClassUID == SecondaryCaptureImageStorage and written.Modality == "OT"
+    assert (written.PhotometricInterpretation, written.BitsAllocated) == ("MONOCHROME2", 16)
+    np.testing.assert_array_equal(written.pixel_array, GRAY16)
+    save_image(tmp_path / "c.dcm", RGB8.astype(np.float32) / 255, meta=None)
+    colour = pydicom.dcmread(tmp_path / "c.dcm")
+    assert (colour.PhotometricInterpretation, colour.BitsAllocated, colour.SamplesPerPixel) == ("RGB", 8, 3)
+    np.testing.assert_array_equal(colour.pixel_array, RGB8)
+    assert list(colour.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+
+
+def test_nifti_slice_keeps_its_units_through_dicom_and_tiff(tmp_path):
+    image, meta = read_image(make_nifti(tmp_path / "brain.nii.gz"), slice=9)  # slope 0.5: not whole numbers
+    expected = to_source_units(image, meta)
+    save_image(tmp_path / "s.dcm", image, meta=meta)
+    back, back_meta = read_image(tmp_path / "s.dcm")
+    span = meta.value_range[1] - meta.value_range[0]
+    assert np.abs(to_source_units(back, back_meta) - expected).max() <= span / 65535
+    save_image(tmp_path / "s.tif", image, meta=meta)
+    back, back_meta = read_image(tmp_path / "s.tif")
+    assert back_meta.value_range == meta.value_range and back_meta.rescale == meta.rescale
+    assert np.abs(back - image).max() <= 0.5 / 65535 + 1e-7
+    whole = make_nifti(tmp_path / "whole.nii", slope=1.0, inter=-1024.0)  # whole numbers within int16
+    image, meta = read_image(whole, slice=9)
+    save_image(tmp_path / "w.tif", image, meta=meta)
+    import tifffile
+    assert tifffile.imread(tmp_path / "w.tif").dtype == np.int16
+    np.testing.assert_allclose(to_source_units(*read_image(tmp_path / "w.tif")), to_source_units(image, meta),
+                               atol=1e-3)
+
+
+def test_plain_tiff_is_written_as_before(tmp_path):
+    import tifffile
+    image = GRAY16.astype(np.float32) / 65535
+    save_image(tmp_path / "p.tif", image, meta=ImageMeta("p.png", "PNG", 16, (0.0, 65535.0), False, None))
+    with tifffile.TiffFile(tmp_path / "p.tif") as tif:
+        assert tif.pages[0].dtype == np.uint16 and "denoise_workbench" not in (tif.pages[0].description or "")
+    assert encode_image(image, format="tiff", bit_depth=16) == (tmp_path / "p.tif").read_bytes()
+
+
+def test_meta_with_a_dicom_header_stays_hashable_picklable_and_quiet():
+    _, meta = read_image(data_store_file("693_UNCR.dcm"))
+    assert isinstance(meta.dicom_header, bytes) and 0 < len(meta.dicom_header) < 64 * 1024
+    assert pickle.loads(pickle.dumps(meta)) == meta and hash(meta) == hash(pickle.loads(pickle.dumps(meta)))
+    assert "dicom_header" not in repr(meta) and "CQ500" not in meta.describe() + " ".join(meta.notes)
