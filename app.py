@@ -1,7 +1,7 @@
 """Home of Denoise Workbench: what it is, and the image every page works on."""
 import streamlit as st
 
-from ui import cache, image_input, page, state
+from ui import image_input, page, state, units
 
 page.setup(page.TITLE, icon=":material/blur_on:")
 
@@ -22,6 +22,9 @@ with left:
         st.image(page.screen(state.get(state.IMAGE_HASH), image), width="stretch")
         name = state.get(state.SAMPLE) or meta.name
         st.markdown(f"**{name}** · {meta.describe(image.shape)}")
+        if not units.plain(meta):
+            st.caption(f"Every number the workbench shows is measured on these data ({units.kind(meta)}), "
+                       "never on the display window.")
         if meta.notes:
             st.caption(" · ".join(meta.notes))
         if not state.get(state.HAS_CLEAN):

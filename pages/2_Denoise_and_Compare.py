@@ -1,7 +1,7 @@
 """Denoise & Compare: several denoisers on the same noisy image, side by side, measured."""
 import streamlit as st
 
-from ui import cache, compare, controls, noise_lab, page, presets, state
+from ui import cache, compare, controls, noise_lab, page, presets, state, units
 
 page.setup("Denoise & Compare", icon=":material/compare:")
 page.sidebar_image()
@@ -29,7 +29,8 @@ if has_clean:
 else:
     recipe, noisy_key, noisy, clean = "input used as is (no clean reference)", state.get(state.IMAGE_HASH), clean, None
 level = page.guarded(cache.noise_level, noisy_key, noisy)
-st.caption(f"{recipe} · estimated σ {level['sigma'] * 255:.1f}/255, impulses {100 * level['impulse']:.1f}% "
+st.caption(f"{recipe} · estimated σ {units.sigma(level['sigma'], state.get(state.IMAGE_META))}, "
+           f"impulses {100 * level['impulse']:.1f}% "
            "(what 'auto' starts from) · the link holds every setting")
 
 settings = compare.method_settings(noisy_key, noisy, level, chosen)

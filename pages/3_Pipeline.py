@@ -5,7 +5,7 @@ import streamlit as st
 
 from denoise_core import pipeline, registry, superres
 from denoise_core.classify import CLASSES, WEIGHTS_FILE
-from ui import cache, controls, noise_lab, page, state, views
+from ui import cache, controls, noise_lab, page, state, units, views
 
 page.setup("Pipeline", icon=":material/auto_fix_high:")
 page.sidebar_image()
@@ -59,7 +59,7 @@ with left:
             st.markdown(views.markdown_section(card.read_text(), "## Measured"))
 with right:
     level = classification["level"]
-    st.metric("Estimated noise σ", f"{255 * level['sigma']:.1f} / 255")
+    st.metric("Estimated noise σ", units.sigma(level["sigma"], state.get(state.IMAGE_META)))
     st.metric("Estimated impulses", f"{100 * level['impulse']:.1f} %")
     chain = pipeline.plan(chosen_type, list(denoisers) or None)
     st.markdown("**Route:** " + (" → ".join(m for m, _ in chain) or "no denoising"))
@@ -94,6 +94,8 @@ if clean is not None:
             row["PSNR (dB)"] = round(page.guarded(cache.measure, state.get(state.IMAGE_HASH), clean,
                                                   f"{noisy_key}:{stage.stage}:{stage.method}", stage.image)["psnr"], 2)
 st.dataframe(rows, hide_index=True, width="stretch")
+st.caption(units.caption(state.get(state.IMAGE_META), psnr=clean is not None)
+           + ("" if clean is not None else " No clean reference, so no PSNR per stage."))
 
 labels = [f"{i}. {s.stage}: {s.method}" for i, s in enumerate(result.stages)]
 a, b = st.columns(2)

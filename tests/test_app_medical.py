@@ -1,4 +1,6 @@
-"""AppTest of the medical views: display-window presets and region-of-interest metrics on the CT sample."""
+"""AppTest of the medical views: display-window presets, region-of-interest metrics and units on the CT sample."""
+import json
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,60 @@ def test_moving_the_signal_region_changes_the_numbers_and_a_bad_region_is_one_li
     at.number_input(key="w.roi.signal.height").set_value(60).run()  # 90 + 60 > 128 rows
     assert not at.exception
     assert len(at.error) == 1 and "does not fit in the 128×128 image" in at.error[0].value
+
+
+# --- what every number is measured on ----------------------------------------------------------
+
+def test_ct_metrics_are_also_given_in_hu_and_say_what_they_are_measured_on(ct_compare):
+    at = ct_compare
+    _, meta = read_image(samples.sample_path("ct"))
+    span = abs(meta.value_range[1] - meta.value_range[0])
+    table = at.dataframe[0].value
+    assert {"MAE (HU)", "MSE (HU²)"} <= set(table.columns)
+    np.testing.assert_allclose(table["MAE (HU)"], table["MAE"] * span, rtol=1e-9)
+    np.testing.assert_allclose(table["MSE (HU²)"], table["MSE"] * span**2, rtol=1e-9)
+    assert 100 < table.loc["Noisy (input)", "MAE (HU)"] < 250  # σ 25/255 of a 2063 HU span, clipped
+    captions = [c.value for c in at.caption]
+    measured = "Measured on the data (CT, 16-bit, HU; [0, 1] ↔ −896…1167 HU), never on the display window."
+    assert sum(measured in c for c in captions) == 2  # under the metrics table and under the region table
+    assert any("peak = full data range = 2063 HU" in c for c in captions)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles[:5] == ["PSNR (dB) ↑", "SSIM ↑", "MSE (HU²) ↓", "MAE (HU) ↓", "seconds ↓"]  # errors charted in HU
+
+
+def test_the_region_table_gives_the_background_noise_in_hu(ct_compare):
+    table = roi_table(ct_compare)
+    clean, meta = read_image(samples.sample_path("ct"))
+    noisy = add_noise(clean, "gaussian", {}, seed=0)
+    background = Box(*next(s.roi for s in samples.samples() if s.name == "ct")[1])
+    span = abs(meta.value_range[1] - meta.value_range[0])
+    assert table.loc["Noisy", "σ background (HU)"] == pytest.approx(background.of(noisy).std() * span, rel=1e-5)
+    assert table.loc["Clean", "σ background (HU)"] < table.loc["Noisy", "σ background (HU)"] / 3
+
+
+def test_noise_lab_gives_sigma_in_hu_next_to_the_255_scale(open_page):
+    at = open_page("noise_lab", img="ct").run()
+    assert not at.exception and not at.error
+    _, meta = read_image(samples.sample_path("ct"))
+    span = abs(meta.value_range[1] - meta.value_range[0])
+    measured = next(m.value for m in at.metric if m.label.startswith("σ measured"))  # "23.86 /255 · 193 HU"
+    per255, hu = measured.split(" · ")
+    assert hu.endswith(" HU") and float(hu.split()[0]) == pytest.approx(float(per255.split()[0]) / 255 * span, rel=2e-3)
+    assert any("Nominal σ = 25.00/255" in c.value and "HU" in c.value and "never on the display window" in c.value
+               for c in at.caption)
+
+
+def test_plain_photos_stay_uncluttered_and_16_bit_data_gets_raw_values():
+    from denoise_core.image import ImageMeta
+    from ui import units
+
+    photo = ImageMeta(name="a.png", format="PNG", bit_depth=8, value_range=(0, 255), color=True, modality=None)
+    assert units.plain(photo) and units.caption(photo, psnr=True) == \
+        "Measured on the data (8-bit). PSNR on the [0, 1] data: peak = full data range."
+    assert units.scaled({"mse": 0.01, "mae": 0.1, "psnr": 20.0}, photo, {"mae": "MAE"}) == {}
+    assert units.sigma(0.1, photo) == "25.50 /255"
+    _, xray = read_image(samples.sample_path("xray"))  # MONOCHROME1: the range runs backwards
+    assert units.value_map(xray) == "[0, 1] ↔ 1021…0 raw, inverted"
+    assert units.scaled({"mse": 0.01, "mae": 0.1}, xray, {"mse": "MSE", "mae": "MAE"}) == \
+        pytest.approx({"MSE (raw²)": 0.01 * 1021**2, "MAE (raw)": 0.1 * 1021})
+    assert units.sigma(0.1, xray) == "25.50 /255 · 102.1 raw"

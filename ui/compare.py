@@ -13,7 +13,7 @@ from denoise_core import metrics as core_metrics, registry, samples
 from denoise_core.errors import DenoiseError
 from denoise_core.metrics import Box
 
-from . import cache, controls, page, state, views
+from . import cache, controls, page, state, units, views
 
 
 DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
@@ -177,6 +177,8 @@ def roi_frame(clean: np.ndarray | None, items: list[tuple], signal: Box, backgro
                         "SSIM whole": core_metrics.ssim(clean, image)})
         row["SNR"] = core_metrics.snr(image, signal, background, meta.value_range)
         row["CNR"] = core_metrics.cnr(image, signal, background)
+        if not units.plain(meta):  # the noise a radiologist reads off a flat region, in HU (or raw values)
+            row[units.scaled_label("σ background", meta)] = float(background.of(image).std()) * units.span(meta)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -200,13 +202,13 @@ def show_roi(clean: np.ndarray | None, items: list[tuple]) -> None:
     except DenoiseError as error:
         views.error_line(error)
         return
-    higher = {c: True for c in frame.columns if c != "image"}
+    higher = {c: not c.startswith("σ") for c in frame.columns if c != "image"}
     formats = {c: ".4f" if c.startswith("SSIM") else ".2f" for c in higher}
     st.dataframe(views.metrics_table(frame.set_index("image"), higher, formats), width="stretch")
-    units = meta.units or "raw values"
-    st.caption(f"SNR = mean(signal) / std(background) on the source values ({units}, {meta.bit_depth}-bit); "
-               "CNR = |mean(signal) − mean(background)| / std(background). Computed on the data, never on the "
-               "display window." + ("" if clean is not None else " No clean reference: PSNR/SSIM need one."))
+    source = "the source values" + ("" if units.plain(meta) else f" ({units.unit(meta)})")
+    st.caption(units.caption(meta, psnr=clean is not None) + f" SNR = mean(signal) / std(background) on {source}; "
+               "CNR = |mean(signal) − mean(background)| / std(background), unitless."
+               + ("" if clean is not None else " No clean reference: PSNR/SSIM need one."))
 
 
 def show_differences(clean: np.ndarray | None, noisy: np.ndarray, results: list[Result]) -> None:
@@ -239,8 +241,10 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
     """Tidy table: one row per image (noisy input, then each result), one column per metric."""
     rows, direction, formats = [], {}, {}
     metrics = metric_methods()
+    meta = state.get(state.IMAGE_META)
     if clean is not None:
         ref_key = state.get(state.IMAGE_HASH)
+        titles = {m.name: m.title for m in metrics}
         for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
                                                                                   for x in results]:
             values = cache.measure(ref_key, clean, key, image)
@@ -250,6 +254,10 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
                     row[m.title] = values[m.name]
                     direction[m.title] = m.higher_is_better
                     formats[m.title] = ".2f" if m.name == "psnr" else ".4f"
+            for title, value in units.scaled(values, meta, titles).items():  # MSE, MAE in HU (or raw values)
+                row[title] = value
+                direction[title] = False
+                formats[title] = ",.1f" if "²" in title else ",.2f"
             row["seconds"] = r.seconds if r else np.nan
             row["parameters"] = (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"
             rows.append(row)
@@ -257,11 +265,14 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
         for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
                                                                                   for x in results]:
             level = cache.noise_level(key, image)
-            rows.append({"method": label, "estimated σ left (/255)": level["sigma"] * 255,
-                         "seconds": r.seconds if r else np.nan,
+            row = {"method": label, "estimated σ left (/255)": level["sigma"] * 255}
+            if not units.plain(meta):
+                row[units.scaled_label("estimated σ left", meta)] = level["sigma"] * units.span(meta)
+            rows.append({**row, "seconds": r.seconds if r else np.nan,
                          "parameters": (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"})
-        direction["estimated σ left (/255)"] = None
-        formats["estimated σ left (/255)"] = ".2f"
+        for title in [c for c in rows[0] if c.startswith("estimated σ")]:
+            direction[title] = None
+            formats[title] = ".2f"
     direction["seconds"] = False
     formats["seconds"] = ".2f"
     return pd.DataFrame(rows), direction, formats
@@ -271,12 +282,20 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
     if not has_clean:
         st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead: the run time and the "
                 "noise level a blind estimator still finds in each result (lower is smoother, not necessarily better).")
+    meta = state.get(state.IMAGE_META)
     st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch")
+    st.caption(units.caption(meta, psnr=has_clean) + ("" if units.plain(meta) or not has_clean else
+               f" MSE and MAE also in {units.unit(meta)}: the [0, 1] value × {units.span(meta):g} "
+               f"(× its square for MSE)."))
     for reason in core_metrics.unavailable().values():
         st.caption(reason)
     st.caption("Best value per column highlighted (↑ higher is better for PSNR/SSIM, ↓ lower for MSE/MAE/"
                "seconds). Seconds: this machine, first run (later runs come from the cache).")
-    numeric = [c for c in frame.columns if c not in ("method", "parameters")]
+    # one chart per quantity: an error in source units replaces its [0, 1] twin (same bars, readable axis)
+    suffixes = () if units.plain(meta) else (f" ({units.unit(meta)})", f" ({units.unit(meta)}²)")
+    scaled = [c for c in frame.columns if c.endswith(suffixes)] if suffixes else []
+    twins = {base for c in scaled for base in (c.rsplit(" (", 1)[0], c.rsplit(" (", 1)[0] + " (/255)")}
+    numeric = [c for c in frame.columns if c not in ("method", "parameters", *twins)]
     per_row = 3
     for start in range(0, len(numeric), per_row):
         cols = st.columns(per_row)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from denoise_core import analysis, noise, registry
 
-from . import cache, controls, page, state, views
+from . import cache, controls, page, state, units, views
 
 
 def residual_gain(residual: np.ndarray) -> float:
@@ -30,12 +30,13 @@ def show_images(clean, noisy, residual, gain: float, label: str, noisy_key: str)
 def show_levels(model: str, params: dict, clean, noisy, residual, noisy_key: str) -> None:
     """The true noise next to what a blind estimator reads from the noisy image."""
     estimate = cache.noise_level(noisy_key, noisy)
+    meta = state.get(state.IMAGE_META)
     nominal_sigma = params.get("sigma") if model in ("gaussian", "rician") else None
     nominal_impulse = params.get("amount") if model == "salt_pepper" else None
     c = st.columns(4)
-    c[0].metric("σ measured: std(noisy − clean)", f"{np.std(residual) * 255:.2f} /255",
+    c[0].metric("σ measured: std(noisy − clean)", units.sigma(float(np.std(residual)), meta),
                 help="The true noise level, measured against the clean image")
-    c[1].metric("σ estimated (blind, from noisy only)", f"{estimate['sigma'] * 255:.2f} /255",
+    c[1].metric("σ estimated (blind, from noisy only)", units.sigma(estimate["sigma"], meta),
                 delta=None if nominal_sigma is None else f"{(estimate['sigma'] - nominal_sigma) * 255:+.2f} vs nominal",
                 delta_color="off", help="denoise_core.estimate.noise_level: what 'auto' settings start from")
     c[2].metric("Impulses measured: pixels changed" if model == "salt_pepper" else "Pixels changed",
@@ -43,9 +44,11 @@ def show_levels(model: str, params: dict, clean, noisy, residual, noisy_key: str
     c[3].metric("Impulses estimated (blind)", f"{100 * estimate['impulse']:.2f} %",
                 delta=None if nominal_impulse is None else f"{100 * (estimate['impulse'] - nominal_impulse):+.2f} pp vs nominal",
                 delta_color="off")
-    if nominal_sigma is not None:
-        st.caption(f"Nominal σ = {nominal_sigma * 255:.2f}/255 = {nominal_sigma:.4f}."
-                   + (" Clipping to [0, 1] lowers the measured σ near black and white." if params.get("clip") else ""))
+    nominal = "" if nominal_sigma is None else (
+        f"Nominal σ = {nominal_sigma * 255:.2f}/255 = {nominal_sigma:.4f}"
+        + ("" if units.plain(meta) else f" = {nominal_sigma * units.span(meta):.4g} {units.unit(meta)}") + ". "
+        + ("Clipping to [0, 1] lowers the measured σ near black and white. " if params.get("clip") else ""))
+    st.caption(nominal + units.measured_on(meta))
 
 
 def show_histograms(model: str, params: dict, clean, noisy, residual) -> None:

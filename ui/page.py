@@ -10,7 +10,7 @@ from denoise_core import samples
 from denoise_core.errors import DenoiseError
 from denoise_core.image import window_presets
 
-from . import cache, state, views
+from . import cache, state, units, views
 
 TITLE = "Denoise Workbench"
 
@@ -91,7 +91,8 @@ def sidebar_image() -> None:
         name = state.get(state.SAMPLE) or meta.name
         st.markdown(f"**Image:** {name}")
         st.image(screen(state.get(state.IMAGE_HASH), image), width="stretch")
-        st.caption(meta.describe(image.shape) + ("" if state.get(state.HAS_CLEAN) else " · already noisy, no clean reference"))
+        st.caption(meta.describe(image.shape) + ("" if units.plain(meta) else f" · {units.value_map(meta)}")
+                   + ("" if state.get(state.HAS_CLEAN) else " · already noisy, no clean reference"))
         if meta.modality or meta.window or meta.bit_depth > 8:
             window_control(meta)
         st.page_link("app.py", label="Change image", icon=":material/image:")
