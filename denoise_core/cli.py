@@ -42,6 +42,21 @@ def _save(path: str, image, meta) -> None:
     save_image(path, image, meta=meta, bit_depth=None)
 
 
+def _slice_number(text: str) -> int:
+    """``--slice``: a 0-based slice number of a volume."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a slice number (0, 1, 2, ...), got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"slice numbers start at 0, got {value}")
+    return value
+
+
+SLICE = {"type": _slice_number, "metavar": "N",
+         "help": "0-based slice of a volume (NIfTI, multi-frame DICOM); default: the middle one"}
+
+
 def cmd_list(args: argparse.Namespace) -> None:
     entries = registry.methods(args.kind)
     if args.json:
@@ -56,13 +71,13 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_noise(args: argparse.Namespace) -> None:
-    image, meta = read_image(args.input)
+    image, meta = read_image(args.input, slice=args.slice)
     params = registry.get(args.model, "noise").parse(args.set)
     _save(args.output, add_noise(image, args.model, params, seed=args.seed), meta)
 
 
 def cmd_denoise(args: argparse.Namespace) -> None:
-    image, meta = read_image(args.input)
+    image, meta = read_image(args.input, slice=args.slice)
     method = registry.get(args.method, "denoiser")
     used = resolve(method, image, method.parse(args.set))
     start = time.perf_counter()
@@ -73,7 +88,7 @@ def cmd_denoise(args: argparse.Namespace) -> None:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> None:
-    image, meta = read_image(args.input)
+    image, meta = read_image(args.input, slice=args.slice)
     sharpen = {} if args.sharpen else None
     result = pipeline.run(image, noise_type=args.type, denoisers=args.denoiser, sharpen=sharpen, sr=args.sr,
                           sr_method=args.sr_method)
@@ -87,7 +102,7 @@ def cmd_pipeline(args: argparse.Namespace) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
-    (reference, _), (image, _) = read_image(args.reference), read_image(args.image)
+    (reference, _), (image, _) = read_image(args.reference, slice=args.slice), read_image(args.image, slice=args.slice)
     values = measure(reference, image)
     if args.json:
         _print_json(values)
@@ -99,7 +114,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    image, _ = read_image(args.input)
+    image, _ = read_image(args.input, slice=args.slice)
     result = classify(image)
     if args.json:
         _print_json(result)
@@ -200,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--set", **sets)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_noise)
 
     p = commands.add_parser("denoise", help="denoise an image (parameters not set come from 'auto')")
@@ -207,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--method", required=True)
     p.add_argument("--set", **sets)
+    p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_denoise)
 
     p = commands.add_parser("pipeline", help="classify the noise, denoise, optionally sharpen and super-resolve")
@@ -218,17 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", help="treat the noise as this type instead of the classifier's answer")
     p.add_argument("--denoiser", action="append", help="run this denoiser instead of the rule table's (repeatable)")
     p.add_argument("--json", action="store_true", help="print the route, parameters and times as JSON")
+    p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_pipeline)
 
     p = commands.add_parser("metrics", help="compare an image with its clean reference")
     p.add_argument("reference")
     p.add_argument("image")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--slice", **{**SLICE, "help": "0-based slice of both images when they are volumes"})
     p.set_defaults(run=cmd_metrics)
 
     p = commands.add_parser("classify", help="name the noise type of an image, with probabilities and level")
     p.add_argument("input")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_classify)
 
     p = commands.add_parser("eval", help="mean PSNR/SSIM of a method on a folder (BENCHMARK.md protocol)")
