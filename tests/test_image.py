@@ -549,6 +549,17 @@ def test_jpeg2000_ct_decodes_in_hounsfield_units():
     assert np.mean((hu > -200) & (hu < 200)) > 0.1  # a real slice: plenty of soft tissue
 
 
+@pytest.mark.parametrize("compressed,reference", [("SC_rgb_jpeg_gdcm.dcm", "SC_rgb.dcm"),  # JPEG lossless
+                                                   ("MR_small_jpeg_ls_lossless.dcm", "MR_small.dcm")])  # JPEG-LS
+def test_lossless_jpeg_dicoms_decode_to_the_uncompressed_pixels(compressed, reference):
+    from pydicom.data import get_testdata_file
+    paths = [get_testdata_file(name) for name in (compressed, reference)]
+    if None in paths:
+        pytest.skip(f"pydicom test file {compressed} or {reference} is absent")
+    (image, meta), (expected, expected_meta) = (read_image(path) for path in paths)
+    np.testing.assert_allclose(to_source_units(image, meta), to_source_units(expected, expected_meta), atol=1e-3)
+
+
 @pytest.fixture(scope="module")
 def ct_denoised():
     """693_UNCR.dcm (512×512 CT, 14-bit signed, RescaleIntercept −1024) and a Gaussian-filtered copy."""
