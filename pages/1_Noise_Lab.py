@@ -7,10 +7,8 @@ page.setup("Noise Lab", icon=":material/grain:")
 page.sidebar_image()
 
 with st.sidebar:
-    st.markdown("### Lecture presets")
-    for i, preset in enumerate(presets.PRESETS):
-        st.button(preset.label, key=f"w.preset.{i}", on_click=presets.apply, args=(preset,), width="stretch",
-                  help=preset.note)
+    with st.expander("Lecture presets", expanded=True):
+        presets.buttons(with_methods=False)
     st.markdown("### Noise")
     model, params, seed = controls.noise_controls()
 
@@ -18,6 +16,7 @@ clean = page.require_image()
 st.title("Noise Lab")
 recipe = noise_lab.recipe_caption(model, params, seed)
 st.caption(recipe + " · everything on this page is in the link: bookmark it to come back to this view")
+presets.show_note()
 if not state.get(state.HAS_CLEAN):
     st.info("This image was marked as already noisy; here it is treated as the clean image the noise is added to.")
 

@@ -11,9 +11,7 @@ has_clean = state.get(state.HAS_CLEAN)
 with st.sidebar:
     if has_clean:
         with st.expander("Lecture presets"):
-            for i, preset in enumerate(presets.PRESETS):
-                st.button(preset.label, key=f"w.preset.{i}", on_click=presets.apply, args=(preset,),
-                          kwargs={"with_methods": True}, width="stretch", help=preset.note)
+            presets.buttons(with_methods=True)
         st.markdown("### Noise")
         model, params, seed = controls.noise_controls()
     else:
@@ -32,6 +30,8 @@ level = page.guarded(cache.noise_level, noisy_key, noisy)
 st.caption(f"{recipe} · estimated σ {units.sigma(level['sigma'], state.get(state.IMAGE_META))}, "
            f"impulses {100 * level['impulse']:.1f}% "
            "(what 'auto' starts from) · the link holds every setting")
+if has_clean:
+    presets.show_note()
 
 settings = compare.method_settings(noisy_key, noisy, level, chosen)
 state.write_url(with_methods=True)

@@ -1,13 +1,14 @@
-"""AppTest of the medical views: display-window presets, region-of-interest metrics and units on the CT sample."""
+"""AppTest of the medical views: display-window presets, region-of-interest metrics and units on the CT sample,
+and the medical lessons."""
 import json
 
 import numpy as np
 import pytest
 
-from denoise_core import add_noise, samples
+from denoise_core import add_noise, registry, samples
 from denoise_core.image import read_image, window_bounds
 from denoise_core.metrics import Box, cnr, snr
-from ui import state
+from ui import presets, state
 
 
 @pytest.fixture
@@ -126,3 +127,25 @@ def test_plain_photos_stay_uncluttered_and_16_bit_data_gets_raw_values():
     assert units.scaled({"mse": 0.01, "mae": 0.1}, xray, {"mse": "MSE", "mae": "MAE"}) == \
         pytest.approx({"MSE (raw²)": 0.01 * 1021**2, "MAE (raw)": 0.1 * 1021})
     assert units.sigma(0.1, xray) == "25.50 /255 · 102.1 raw"
+
+
+# --- lessons for the medical samples ----------------------------------------------------------
+
+@pytest.mark.parametrize("preset", [p for p in presets.PRESETS if p.group == presets.MEDICAL], ids=lambda p: p.sample)
+def test_a_medical_lesson_sets_noise_sample_and_the_installed_methods(open_page, preset):
+    at = open_page("compare", m="median").run()
+    at.button(key=f"w.preset.{presets.PRESETS.index(preset)}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state[state.SAMPLE] == preset.sample
+    assert at.session_state[state.NOISE] == preset.model
+    assert at.session_state[state.NOISE_PARAMS][preset.model] == registry.get(preset.model, "noise").resolve(preset.params)
+    installed = [m for m in preset.methods if m in registry.names("denoiser")]
+    assert "ffdnet_gray_blind" in installed and at.session_state[state.METHODS] == installed
+    chosen = at.multiselect(key="w.methods.classical").value + at.multiselect(key="w.methods.learned").value
+    assert sorted(chosen) == sorted(installed)
+    titles = [registry.get(m, "denoiser").title for m in installed]
+    assert list(at.dataframe[0].value.index) == ["Noisy (input)", *titles]
+    assert at.query_params["noise"] == preset.model and at.query_params["img"] == preset.sample
+    note = next(i.value for i in at.info if i.value.startswith(f"**Lesson: {preset.label}.**"))
+    missing = [m for m in preset.methods if m not in installed]
+    assert (f"left out: {', '.join(missing)}" in note) == bool(missing)

@@ -111,6 +111,10 @@ def content_hash(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.")
+"""Widgets whose values belong to one image (display window, regions, zoom box): reset for a new image."""
+
+
 def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True) -> None:
     """Make ``image`` the workbench's current image (on every page)."""
     digest = content_hash(image)
@@ -122,7 +126,8 @@ def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bo
     st.session_state[HAS_CLEAN] = bool(has_clean)
     st.session_state[PENDING] = None
     st.session_state[WINDOW] = None
-    forget_widgets("w.window")
+    for prefix in IMAGE_WIDGETS:
+        forget_widgets(prefix)
 
 
 def display_bounds() -> tuple[float, float]:
