@@ -70,6 +70,16 @@ CATALOGUE: tuple[Sample, ...] = (
            "197×233 T1-weighted brain slice at 1 mm: grey/white matter contrast, dark ventricles. Stored as a "
            "16-bit PNG, but nilearn's copy of the template is 8-bit, so it holds 256 levels (value × 257).",
            roi=((100, 120, 16, 16), (4, 4, 24, 40))),  # white matter; air (the classic MR SNR)
+    Sample("mri_volume", "mri_volume.nii.gz", "Brain MRI volume (T1, MNI152, 2 mm)", "MRI", False,
+           "The whole ICBM 2009a nonlinear symmetric MNI152 T1 template (the same file inside the nilearn "
+           "wheel as `mri_brain.png`), downsampled to 2 mm by averaging 2×2×2 blocks, stored as uint8 NIfTI-1",
+           "Template © 1993–2009 Louis Collins, McConnell Brain Imaging Centre, Montreal Neurological "
+           "Institute, McGill University, under its permissive notice (see below); nilearn itself is "
+           "BSD-3-Clause",
+           "98×116×94 T1-weighted brain volume at 2 mm: 94 axial slices to move through with the slice "
+           "picker (opens at the middle one); each slice is read in RAS orientation with the front of the "
+           "head up.",
+           roi=((50, 60, 8, 8), (2, 2, 12, 20))),  # white matter; air, on the middle slice
 )
 
 
@@ -90,10 +100,11 @@ def sample_path(name: str) -> Path:
     return SAMPLE_DIR / _get(name).file
 
 
-def load_sample(name: str) -> tuple[np.ndarray, ImageMeta]:
-    """A sample image read with :func:`denoise_core.image.read_image` (float32 in [0, 1], meta)."""
+def load_sample(name: str, *, slice: int | None = None) -> tuple[np.ndarray, ImageMeta]:
+    """A sample image read with :func:`denoise_core.image.read_image` (float32 in [0, 1], meta);
+    ``slice`` picks a slice of a volume sample (None: the middle one)."""
     sample = _get(name)
     path = SAMPLE_DIR / sample.file
     if not path.exists():
         raise InvalidImageError(f"{sample.file}: sample image is missing; run python scripts/make_samples.py")
-    return read_image(path)
+    return read_image(path, slice=slice)

@@ -4,10 +4,12 @@
 
 Sources: scikit-image (``skimage.data``), pydicom and pydicom-data (DICOM test files) and the MNI152
 template inside the nilearn wheel (downloaded with ``pip download nilearn --no-deps`` when nilearn is
-not installed; only nibabel is needed to read it). The catalogue is ``denoise_core.samples.CATALOGUE``.
+not installed; only nibabel is needed to read it), as a slice (``mri_brain.png``) and as a 2 mm
+volume (``mri_volume.nii.gz``). The catalogue is ``denoise_core.samples.CATALOGUE``.
 """
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import subprocess
@@ -76,6 +78,7 @@ def make_ct(path: Path) -> None:
     path.write_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes())
 
 
+@functools.cache  # two samples come from it: download the wheel once
 def _mni_bytes() -> bytes:
     try:
         import nilearn
@@ -100,8 +103,28 @@ def make_mri(path: Path) -> None:
     save_png(path, scaled)
 
 
+def make_mri_volume(path: Path) -> None:
+    """The whole MNI152 template at 2 mm: the mean of each 2×2×2 block (the odd last plane of each
+    axis dropped), rounded to uint8, with the affine of the coarser grid; gzip without a timestamp so
+    the file is the same on every run."""
+    import nibabel
+    image = nibabel.Nifti1Image.from_bytes(gzip.decompress(_mni_bytes()))
+    volume = np.asarray(image.dataobj, dtype=np.float64)
+    x, y, z = (n // 2 * 2 for n in volume.shape)
+    blocks = volume[:x, :y, :z].reshape(x // 2, 2, y // 2, 2, z // 2, 2).mean(axis=(1, 3, 5))
+    coarse = np.round(np.clip(blocks, 0, 255)).astype(np.uint8)
+    affine = image.affine.copy()
+    affine[:3, 3] = image.affine[:3, :3] @ [0.5, 0.5, 0.5] + image.affine[:3, 3]  # centre of each block
+    affine[:3, :3] = image.affine[:3, :3] * 2
+    out = nibabel.Nifti1Image(coarse, affine)
+    out.header.set_xyzt_units("mm")
+    out.set_sform(affine, code=int(image.header["sform_code"]) or 2)
+    out.set_qform(affine, code=int(image.header["sform_code"]) or 2)
+    path.write_bytes(gzip.compress(out.to_bytes(), compresslevel=9, mtime=0))
+
+
 MAKERS = {"camera": make_camera, "astronaut": make_astronaut, "coffee": make_coffee,
-          "xray": make_xray, "ct": make_ct, "mri": make_mri}
+          "xray": make_xray, "ct": make_ct, "mri": make_mri, "mri_volume": make_mri_volume}
 
 
 def readme() -> str:
@@ -125,7 +148,7 @@ def readme() -> str:
               "(`data_store/data/RG3_UNCR.dcm`, MIT License, Copyright (c) 2020 Dicom in Python). Both images",
               "originate from the NEMA WG04 compression test datasets (ftp://medical.nema.org/MEDICAL/Dicom/DataSets/WG04/).",
               "They are anonymised test data, not for diagnosis.", "",
-              "### MNI152 template (mri_brain.png)", "",
+              "### MNI152 template (mri_brain.png, mri_volume.nii.gz)", "",
               "The ICBM 2009a nonlinear symmetric template as shipped inside the nilearn wheel (nilearn is",
               "BSD-3-Clause, Copyright (c) The nilearn developers). nilearn's own dataset description lists its",
               "licence as \"unknown\"; the template's distributor, the McConnell Brain Imaging Centre, publishes it",

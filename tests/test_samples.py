@@ -6,6 +6,7 @@ import pytest
 
 from denoise_core import samples
 from denoise_core.errors import InvalidImageError
+from denoise_core.image import to_source_units
 
 
 @pytest.mark.parametrize("sample", samples.samples(), ids=lambda s: s.name)
@@ -37,6 +38,24 @@ def test_medical_samples_keep_their_units():
     assert xray.format == "DICOM" and xray.modality in ("CR", "DX") and xray.window is not None
     _, mri = samples.load_sample("mri")
     assert mri.bit_depth == 16
+
+
+def test_the_mri_volume_is_the_mni_template_at_two_millimetres():
+    image, meta = samples.load_sample("mri_volume")
+    assert (meta.format, meta.bit_depth, meta.slices, meta.slice_index) == ("NIfTI", 8, 94, 47)
+    assert image.shape == (116, 98) and meta.value_range[0] == 0.0  # 98 (R) × 116 (A), anterior up
+    assert "slice 48 of 94" in meta.describe(image.shape)
+    first, first_meta = samples.load_sample("mri_volume", slice=0)
+    assert first_meta.slice_index == 0 and first_meta.value_range == meta.value_range
+    # Slice 45 averages 1 mm slices 90 and 91; mri_brain.png is slice 90 (×257): block means of it match.
+    slice45, meta45 = samples.load_sample("mri_volume", slice=45)
+    brain, brain_meta = samples.load_sample("mri")
+    fine = to_source_units(brain, brain_meta)[1:233, :196] / 257  # the volume dropped the last plane
+    coarse = fine.reshape(116, 2, 98, 2).mean(axis=(1, 3))
+    assert np.corrcoef(coarse.ravel(), to_source_units(slice45, meta45).ravel())[0, 1] > 0.97
+    signal, background = next(s.roi for s in samples.samples() if s.name == "mri_volume")
+    mean = lambda box: image[box[0]:box[0] + box[2], box[1]:box[1] + box[3]].mean()  # noqa: E731
+    assert mean(signal) > 0.8 and mean(background) == 0.0  # white matter; air
 
 
 def test_readme_lists_every_file_with_source_and_licence():
