@@ -944,7 +944,8 @@ def _encode_dicom(image: np.ndarray, meta: ImageMeta | None) -> bytes:
         _rescale_spacing(ds, old_rows / image.shape[0], old_cols / image.shape[1])
     now = datetime.datetime.now()
     ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    kept = [str(v) for v in (ds.get("ImageType") or [])][2:]
+    kept = ds.get("ImageType") or []
+    kept = [str(v) for v in ([kept] if isinstance(kept, str) else kept)][2:]  # e.g. AXIAL, LOCALIZER
     ds.ImageType = ["DERIVED", "SECONDARY"] + kept
     ds.DerivationDescription = DERIVATION
     ds.InstanceCreationDate, ds.InstanceCreationTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")

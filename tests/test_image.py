@@ -528,7 +528,7 @@ def data_store_file(name):
     return Path(data_store.__file__).parent / "data" / name
 
 
-def test_multiframe_dicom_slice_equals_pydicoms_frame():
+def test_multiframe_dicom_slice_equals_pydicoms_frame(monkeypatch):
     import pydicom
     path = data_store_file("emri_small.dcm")
     frames = pydicom.dcmread(path).pixel_array
@@ -536,6 +536,10 @@ def test_multiframe_dicom_slice_equals_pydicoms_frame():
     assert frames.shape[0] == meta.slices == 10 and meta.slice_index == 3
     assert meta.value_range == (float(frames.min()), float(frames.max()))
     np.testing.assert_allclose(to_source_units(image, meta), frames[3], atol=1e-3)
+    import denoise_core.image as image_module
+    monkeypatch.setattr(image_module, "MAX_VOXELS", 10 * 64 * 64 - 1)
+    with pytest.raises(InvalidImageError, match=r"volume is too large \(10×64×64 = 40,960 voxels\)"):
+        read_image(path)
 
 
 def test_jpeg2000_ct_decodes_in_hounsfield_units():
@@ -632,6 +636,16 @@ def test_multiframe_dicom_slice_is_written_as_one_frame(tmp_path):
     np.testing.assert_array_equal(written.pixel_array, frames[3])
     back, back_meta = read_image(tmp_path / "frame.dcm")
     assert back_meta.slices == 1 and back_meta.modality == "MR"
+
+
+def test_a_resized_dicom_gets_its_pixel_spacing_scaled(tmp_path):
+    import pydicom
+    image, meta = read_image("sample_images/ct_small.dcm")
+    spacing = [float(v) for v in pydicom.dcmread("sample_images/ct_small.dcm").PixelSpacing]
+    save_image(tmp_path / "x2.dcm", np.kron(image, np.ones((2, 2), np.float32)), meta=meta)
+    written = pydicom.dcmread(tmp_path / "x2.dcm")
+    assert (written.Rows, written.Columns) == (256, 256)
+    np.testing.assert_allclose([float(v) for v in written.PixelSpacing], np.array(spacing) / 2, rtol=1e-6)
 
 
 def test_images_without_a_dicom_source_become_secondary_captures(tmp_path):
