@@ -96,3 +96,19 @@ def test_the_chosen_noise_model_follows_to_the_other_page(open_page):
     at.switch_page("pages/1_Noise_Lab.py").run()
     assert not at.exception
     assert at.selectbox(key="w.noise.model").value == "poisson"
+
+
+def test_an_image_smaller_than_the_region_still_renders(open_page):
+    """A 20×24 image (a small slice, a thumbnail): region and zoom boxes cover it, with no slider to move them."""
+    import numpy as np
+
+    at = open_page("noise_lab").run()
+    tiny = np.tile(np.linspace(0, 1, 20, dtype=np.float32), (24, 1))
+    at.session_state[state.IMAGE] = tiny
+    at.session_state[state.IMAGE_HASH] = "tiny"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key="w.nl.size").value == 20 and "w.nl.x" not in {s.key for s in at.slider}
+    at.switch_page("pages/2_Denoise_and_Compare.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="w.cmp.zsize").value == 20 and "w.cmp.zx" not in {s.key for s in at.slider}

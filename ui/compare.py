@@ -126,10 +126,10 @@ def show_zoom_grid(items: list[tuple]) -> None:
     height, width = reference.shape[:2]
     c = st.columns([1, 1, 1, 1])
     largest = min(height, width)
-    size = c[0].slider("Zoom region size", 8, min(256, largest), min(48, largest), key="w.cmp.zsize",
-                       help="Side of the square region, in pixels of the image")
-    x = c[1].slider("Region x", 0, width - size, (width - size) // 2, key="w.cmp.zx")
-    y = c[2].slider("Region y", 0, height - size, (height - size) // 2, key="w.cmp.zy")
+    size = views.int_slider(c[0], "Zoom region size", min(8, largest), min(256, largest), min(48, largest),
+                            key="w.cmp.zsize", help="Side of the square region, in pixels of the image")
+    x = views.int_slider(c[1], "Region x", 0, width - size, (width - size) // 2, key="w.cmp.zx")
+    y = views.int_slider(c[2], "Region y", 0, height - size, (height - size) // 2, key="w.cmp.zy")
     columns = c[3].slider("Columns", 2, 6, min(4, max(2, len(items))), key="w.cmp.zcols")
     box = (x, y, size)
     factor = max(1, 256 // size)

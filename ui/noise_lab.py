@@ -94,9 +94,10 @@ def show_region(clean, noisy) -> None:
     height, width = clean.shape[:2]
     left, right = st.columns([1, 2])
     with left:
-        size = st.slider("Region size (pixels)", 8, min(64, height, width), min(32, height, width), key="w.nl.size")
-        x = st.slider("Region x", 0, width - size, (width - size) // 2, key="w.nl.x")
-        y = st.slider("Region y", 0, height - size, (height - size) // 2, key="w.nl.y")
+        side = min(height, width)
+        size = views.int_slider(st, "Region size (pixels)", min(8, side), min(64, side), min(32, side), key="w.nl.size")
+        x = views.int_slider(st, "Region x", 0, width - size, (width - size) // 2, key="w.nl.x")
+        y = views.int_slider(st, "Region y", 0, height - size, (height - size) // 2, key="w.nl.y")
         st.image(views.mark(page.screen(state.get(state.IMAGE_HASH), clean), (x, y, size)), width="stretch",
                  caption=f"Region ({x}, {y}), {size}×{size}")
     with right:

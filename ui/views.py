@@ -257,6 +257,14 @@ def markdown_section(text: str, heading: str) -> str:
     return "\n".join(lines[start:end])
 
 
+def int_slider(container, label: str, lo: int, hi: int, value: int, *, key: str, **kwargs) -> int:
+    """An integer slider, or just ``lo`` when there is nothing to choose (``hi <= lo``: a region as large
+    as a small image), since Streamlit refuses a slider whose ends are equal."""
+    if hi <= lo:
+        return int(lo)
+    return int(container.slider(label, int(lo), int(hi), int(min(max(value, lo), hi)), key=key, **kwargs))
+
+
 def error_line(exc: Exception) -> None:
     """An expected failure (``DenoiseError``) as one line; never a traceback."""
     st.error(str(exc), icon=":material/error:")
