@@ -22,6 +22,7 @@ with left:
         st.image(page.screen(state.get(state.IMAGE_HASH), image), width="stretch")
         name = state.get(state.SAMPLE) or meta.name
         st.markdown(f"**{name}** · {meta.describe(image.shape)}")
+        image_input.slice_picker()
         if not units.plain(meta):
             st.caption(f"Every number the workbench shows is measured on these data ({units.kind(meta)}), "
                        "never on the display window.")

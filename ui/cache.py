@@ -22,15 +22,19 @@ def freeze(params: dict) -> tuple:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def load_sample(name: str) -> tuple[np.ndarray, Any]:
-    """A sample image from ``denoise_core.samples``: (float32 array in [0, 1], ImageMeta)."""
+def load_sample(name: str, slice: int | None = None) -> tuple[np.ndarray, Any]:
+    """A sample image from ``denoise_core.samples``: (float32 array in [0, 1], ImageMeta).
+
+    ``slice``: the 0-based slice of a volume sample (None: its middle slice).
+    """
     from denoise_core import samples
-    return core_image.read_image(samples.sample_path(name), name=name)
+    return core_image.read_image(samples.sample_path(name), name=name, slice=slice)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def read_upload(data: bytes, name: str) -> tuple[np.ndarray, Any]:
-    return core_image.read_image(data, name=name)
+def read_upload(data: bytes, name: str, slice: int | None = None) -> tuple[np.ndarray, Any]:
+    """An uploaded file read as the workbench's image; ``slice`` as in :func:`load_sample`."""
+    return core_image.read_image(data, name=name, slice=slice)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

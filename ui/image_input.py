@@ -6,13 +6,16 @@ import numpy as np
 import streamlit as st
 
 from denoise_core import samples
-from denoise_core.errors import DenoiseError
+from denoise_core.errors import DenoiseError, InvalidImageError
 
 from . import cache, state, views
 
 MAX_SIDE = 1024
 """Images with a longer side are offered a downscale or a crop (never cut silently)."""
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom", "npy"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom", "npy", "nii", "nii.gz", "gz"]
+"""Suffixes the upload box takes. Streamlit matches the end of the file name, so "nii.gz" takes
+"scan.nii.gz"; "gz" is there too because some browsers' file pickers filter on the last suffix only
+(a .gz that is not a NIfTI volume is refused by the reader with one line)."""
 MEDICAL = {"xray", "x-ray", "cr", "dx", "ct", "mr", "mri", "us", "ultrasound", "pet", "medical"}
 
 
@@ -38,6 +41,50 @@ def crop_center(image: np.ndarray, cx: float, cy: float, side: int = MAX_SIDE) -
 def is_medical(item) -> bool:
     modality = str(item.modality or "").lower()
     return modality in MEDICAL or any(word in modality for word in ("ray", "ct", "mr", "medical"))
+
+
+def use_slice(index: int) -> None:
+    """Make slice ``index`` (0-based) of the current volume the current image, keeping the display
+    window and whether it has a clean reference. Raises ``DenoiseError`` (the image stays)."""
+    sample, source = state.get(state.SAMPLE), state.get(state.SOURCE)
+    if sample:
+        image, meta = cache.load_sample(sample, index)
+    elif source:
+        image, meta = cache.read_upload(source["data"], source["name"], index)
+    else:
+        raise InvalidImageError("the other slices of this volume are not kept (it was downscaled or cropped); "
+                                "upload it again and use the full image")
+    state.set_image(image, meta, sample=sample, has_clean=state.get(state.HAS_CLEAN), source=source,
+                    same_volume=True)
+
+
+def _slice_moved() -> None:
+    """Callback of the Slice slider: read the chosen slice; a failure is one error line, the image stays."""
+    try:
+        use_slice(int(st.session_state["w.slice"]) - 1)
+    except DenoiseError as exc:
+        state.put(state.SLICE_ERROR, f"Slice {st.session_state['w.slice']} could not be read: {exc}")
+
+
+def slice_picker() -> None:
+    """For a volume (NIfTI, multi-frame DICOM): a "Slice" slider, counted from 1 like a viewer, that
+    re-reads that slice and makes it the current image on every page. Draws a pending slice error."""
+    error = state.get(state.SLICE_ERROR)
+    if error:
+        st.error(error, icon=":material/error:")
+        state.put(state.SLICE_ERROR, None)
+    meta = state.get(state.IMAGE_META)
+    count = state.slices(meta)
+    if count <= 1:
+        return
+    current = state.slice_index(meta) + 1
+    if not (state.get(state.SAMPLE) or state.get(state.SOURCE)):
+        st.caption(f"Slice {current} of {count} (a downscaled or cropped volume: its other slices are not kept)")
+        return
+    state.force_widget("w.slice", current)  # follows the image when a link, preset or page changed it
+    st.slider("Slice", 1, count, key="w.slice", on_change=_slice_moved, format=f"%d of {count}",
+              help=f"This file is a volume of {count} slices; the workbench works on one at a time. "
+                   "Every slice maps to [0, 1] the same way, so the display window stays.")
 
 
 def _use_sample(name: str) -> None:
@@ -85,7 +132,7 @@ def gallery() -> None:
 def upload_box() -> None:
     """Upload an image; large ones wait for a downscale/crop decision."""
     st.markdown("##### Your own image")
-    upload = st.file_uploader("PNG, JPEG, TIFF (8/16-bit), DICOM or NumPy .npy", type=UPLOAD_TYPES,
+    upload = st.file_uploader("PNG, JPEG, TIFF (8/16-bit), DICOM, NIfTI volume or NumPy .npy", type=UPLOAD_TYPES,
                               key="w.upload", help="Stays on this machine: nothing is sent anywhere")
     reference = st.radio("This image is", ["clean: add synthetic noise to it", "already noisy: no clean reference"],
                          key="w.upload.reference", horizontal=True,
@@ -104,10 +151,11 @@ def upload_box() -> None:
         views.error_line(exc)
         return
     st.session_state["_upload_token"] = token
+    source = {"name": upload.name, "data": data} if state.slices(meta) > 1 else None  # to read other slices
     if max(image.shape[:2]) > MAX_SIDE:
-        state.put(state.PENDING, {"image": image, "meta": meta, "has_clean": has_clean})
+        state.put(state.PENDING, {"image": image, "meta": meta, "has_clean": has_clean, "source": source})
     else:
-        state.set_image(image, meta, sample=None, has_clean=has_clean)
+        state.set_image(image, meta, sample=None, has_clean=has_clean, source=source)
     st.rerun()  # redraw the page around the new image
 
 
@@ -141,5 +189,6 @@ def large_image_dialog() -> None:
             result = image
         if st.button("Use this image", type="primary", key="w.large.apply"):
             state.set_image(np.ascontiguousarray(result, dtype=np.float32), meta, sample=None,
-                            has_clean=pending["has_clean"])
+                            has_clean=pending["has_clean"],  # other slices only for the full-size image
+                            source=pending.get("source") if result is image else None)
             st.rerun()

@@ -10,7 +10,7 @@ from denoise_core import samples
 from denoise_core.errors import DenoiseError
 from denoise_core.image import window_presets
 
-from . import cache, state, units, views
+from . import cache, image_input, state, units, views
 
 TITLE = "Denoise Workbench"
 
@@ -51,7 +51,7 @@ def setup(title: str, icon: str = ":material/home:") -> None:
     nav()
     state.init()
     state.enter_page(title)
-    state.apply_url(cache.load_sample)
+    state.apply_url(cache.load_sample, image_input.use_slice)
     ensure_image()
     notice = state.get(state.NOTICE)
     if notice:
@@ -93,13 +93,14 @@ def sidebar_image() -> None:
         st.image(screen(state.get(state.IMAGE_HASH), image), width="stretch")
         st.caption(meta.describe(image.shape) + ("" if units.plain(meta) else f" · {units.value_map(meta)}")
                    + ("" if state.get(state.HAS_CLEAN) else " · already noisy, no clean reference"))
-        if meta.modality or meta.window or meta.bit_depth > 8:
+        image_input.slice_picker()
+        if meta.window or not units.plain(meta):  # medical, 16-bit, volumes, any range but 0…255
             window_control(meta)
         st.page_link("app.py", label="Change image", icon=":material/image:")
 
 
 def window_control(meta) -> None:
-    """Display-window presets (CT lung, bone, ...; the file's own; custom) for medical and 16-bit images.
+    """Display-window presets (CT lung, bone, ...; the file's own; custom) for medical, 16-bit and volume images.
 
     The choice applies to every panel of every page, so no method looks better through display
     scaling alone; metrics always use the data.

@@ -10,7 +10,7 @@ Two kinds of keys:
 
 The page configuration is mirrored in the URL query parameters so a lecturer can bookmark a demo:
 
-    ?img=<sample>&noise=<model>&seed=<int>&n.<param>=<value>...
+    ?img=<sample>&slice=<n>&noise=<model>&seed=<int>&n.<param>=<value>...
      &m=<denoiser>&m=<denoiser>...            (repeated; "m=median,bm3d" is read too)
      &d.<denoiser>=auto                        (parameters picked from the estimated noise level)
      &d.<denoiser>.<param>=<value>...          (manual parameters)
@@ -19,7 +19,8 @@ e.g. ``?img=xray&noise=gaussian&n.sigma=0.0980392&n.clip=false&seed=0&m=median&m
 &d.bm3d.sigma=0.1``. Only URL-safe characters, so a link reads as it is written.
 
 ``img=upload`` marks an uploaded image (not shareable by link); ``ref=none`` marks an image used
-without a clean reference.
+without a clean reference. ``slice`` is the slice of a volume (NIfTI, multi-frame DICOM) counted from
+1, as the Slice slider shows it; it is written only for volumes.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import numpy as np
 import streamlit as st
 
 from denoise_core import registry
+from denoise_core.errors import DenoiseError
 
 IMAGE = "image"                  # np.ndarray float32 [0, 1]: the clean image (or the noisy one without reference)
 IMAGE_META = "image_meta"        # denoise_core.image.ImageMeta of IMAGE
@@ -49,12 +51,15 @@ URL = "_url"                     # the query parameters this session last wrote 
 NOTICE = "_notice"               # one-line message for the next run (e.g. a link that could not be applied)
 WINDOW = "display_window"        # (label, (centre, width) in source units) for the current image, or None
 PAGE = "_page"                   # title of the page that ran last
+SOURCE = "image_source"          # {"name", "data"} of an uploaded volume, to read its other slices; else None
+SLICE_ERROR = "_slice_error"     # one line: why the slice asked for could not be read (shown once, by the picker)
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
 DEFAULTS: dict[str, Any] = {
     IMAGE: None, IMAGE_META: None, IMAGE_ID: None, IMAGE_HASH: None, SAMPLE: None, HAS_CLEAN: True,
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
+    SOURCE: None, SLICE_ERROR: None,
 }
 
 
@@ -111,23 +116,42 @@ def content_hash(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def slices(meta: Any) -> int:
+    """How many slices the file of ``meta`` holds (1 for a plain image, and when there is no image)."""
+    return 1 if meta is None else int(meta.slices)
+
+
+def slice_index(meta: Any) -> int:
+    """The 0-based slice of its file that ``meta``'s image is (0 for a plain image)."""
+    return 0 if meta is None else int(meta.slice_index)
+
+
 IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.")
 """Widgets whose values belong to one image (display window, regions, zoom box): reset for a new image."""
 
 
-def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True) -> None:
-    """Make ``image`` the workbench's current image (on every page)."""
+def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True,
+              source: dict | None = None, same_volume: bool = False) -> None:
+    """Make ``image`` the workbench's current image (on every page).
+
+    ``source`` ({"name", "data"}) keeps an uploaded volume's bytes so its other slices can be read.
+    ``same_volume``: ``image`` is another slice of the current volume, so the display window and the
+    regions stay (every slice maps to [0, 1] the same way and has the same size); otherwise they reset.
+    """
     digest = content_hash(image)
     st.session_state[IMAGE] = image
     st.session_state[IMAGE_META] = meta
     st.session_state[IMAGE_HASH] = digest
     st.session_state[SAMPLE] = sample
-    st.session_state[IMAGE_ID] = f"sample:{sample}" if sample else f"upload:{digest}"
+    where = f"#{slice_index(meta) + 1}" if slices(meta) > 1 else ""
+    st.session_state[IMAGE_ID] = (f"sample:{sample}" if sample else f"upload:{digest}") + where
     st.session_state[HAS_CLEAN] = bool(has_clean)
+    st.session_state[SOURCE] = source if slices(meta) > 1 else None
     st.session_state[PENDING] = None
-    st.session_state[WINDOW] = None
-    for prefix in IMAGE_WIDGETS:
-        forget_widgets(prefix)
+    if not same_volume:
+        st.session_state[WINDOW] = None
+        for prefix in IMAGE_WIDGETS:
+            forget_widgets(prefix)
 
 
 def display_bounds() -> tuple[float, float]:
@@ -170,6 +194,9 @@ def url_dict(*, with_methods: bool) -> dict[str, str | list[str]]:
     out: dict[str, str | list[str]] = {}
     sample = st.session_state[SAMPLE]
     out["img"] = sample if sample else "upload"
+    meta = st.session_state[IMAGE_META]
+    if slices(meta) > 1:
+        out["slice"] = str(slice_index(meta) + 1)
     if not st.session_state[HAS_CLEAN]:
         out["ref"] = "none"
     else:
@@ -219,6 +246,32 @@ def _parse(method: registry.Method, items: dict[str, str]) -> tuple[dict, list[s
     return values, problems
 
 
+def _apply_slice(text: str, use_slice) -> None:
+    """The link's ``slice`` (1-based): read it unless it is the current one; a bad one is one error line."""
+    meta = st.session_state[IMAGE_META]
+    if meta is None:  # no image yet (a link without img=): nothing to take a slice of
+        return
+    count = slices(meta)
+    name = st.session_state[SAMPLE] or meta.name
+    try:
+        number = int(text)
+    except ValueError:
+        st.session_state[SLICE_ERROR] = f"Slice '{text}' in the link is not a whole number; showing slice " \
+                                        f"{slice_index(meta) + 1} of {count}"
+        return
+    if number == slice_index(meta) + 1:
+        return
+    if not 1 <= number <= count:
+        st.session_state[SLICE_ERROR] = (f"Slice {number} in the link is out of range: {name} has "
+                                         + (f"slices 1 to {count}; showing slice {slice_index(meta) + 1}"
+                                            if count > 1 else "a single slice"))
+        return
+    try:
+        use_slice(number - 1)
+    except DenoiseError as exc:
+        st.session_state[SLICE_ERROR] = f"Slice {number} could not be read: {exc}"
+
+
 def _choice(param: registry.ChoiceParam, text: str) -> Any:
     for choice in param.choices:
         if str(choice) == text:
@@ -226,26 +279,33 @@ def _choice(param: registry.ChoiceParam, text: str) -> Any:
     return param.check(text)
 
 
-def apply_url(load_sample) -> None:
+def apply_url(load_sample, use_slice=None) -> None:
     """Apply the query parameters when they differ from what this session last wrote.
 
     That is: a bookmarked or shared link opened in a new session, or an address edited by hand.
-    ``load_sample(name)`` loads a sample (the cached loader of ``ui.cache``). Problems become one
-    notice line; the rest of the link still applies.
+    ``load_sample(name)`` loads a sample (the cached loader of ``ui.cache``); ``use_slice(index)``
+    makes slice ``index`` (0-based) of the current volume the current image or raises
+    ``DenoiseError``. Problems become one notice line; the rest of the link still applies. A slice
+    that cannot be read becomes one error line instead (``SLICE_ERROR``) and the image stays.
     """
     given = current_url()
     if not given or given == st.session_state[URL]:
         return
     problems: list[str] = []
     img = given.get("img")
+    image_ok = True
     if img and img != "upload" and img != st.session_state[SAMPLE]:
         try:
             image, meta = load_sample(img)
             set_image(image, meta, sample=img)
         except Exception as exc:  # DenoiseError or an unknown sample name
             problems.append(f"image '{img}': {exc}")
+            image_ok = False
     elif img == "upload" and st.session_state[SAMPLE] is not None:
         problems.append("the link refers to an uploaded image, which a link cannot carry; showing the current image")
+        image_ok = False
+    if "slice" in given and image_ok and use_slice is not None:
+        _apply_slice(str(given["slice"]), use_slice)
     model = given.get("noise")
     if model:
         if model in registry.names("noise"):
