@@ -34,3 +34,21 @@ def test_overrides_and_sharpening_are_stages_of_the_record(pipeline_page):
     table = at.dataframe[0].value
     assert list(table["method"]) == ["classify", "median", "gaussian", "unsharp_mask"]
     assert set(table["why"][1:3]) == {"chosen by the user"}
+
+
+def test_on_ct_the_noise_level_is_also_in_hu_and_the_stage_table_says_what_psnr_is_measured_on(open_page):
+    from denoise_core import samples
+    from denoise_core.image import read_image
+
+    at = open_page("pipeline", img="ct").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    _, meta = read_image(samples.sample_path("ct"))
+    sigma = next(m.value for m in at.metric if m.label == "Estimated noise σ")  # e.g. "25.32 /255 · 204.8 HU"
+    per255, hu = sigma.split(" · ")
+    assert hu.endswith(" HU") and float(hu.split()[0]) == pytest.approx(float(per255.split()[0]) / 255 * 2063, rel=2e-3)
+    assert meta.value_range[1] - meta.value_range[0] == 2063
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "PSNR (dB)" in at.dataframe[0].value.columns
+    assert any(c.value.startswith("Measured on the data (CT, 16-bit, HU;") and "peak = full data range = 2063 HU"
+               in c.value for c in at.caption)
