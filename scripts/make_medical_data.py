@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from denoise_core.image import read_image  # noqa: E402
 from denoise_core.samples import sample_path  # noqa: E402
-from make_samples import _mni_bytes as mni_bytes  # noqa: E402
+from make_samples import mni_bytes  # noqa: E402
 
 COLIN = "usr/share/mricron/templates/ch2better.nii.gz"
 

@@ -79,7 +79,7 @@ def make_ct(path: Path) -> None:
 
 
 @functools.cache  # two samples come from it: download the wheel once
-def _mni_bytes() -> bytes:
+def mni_bytes() -> bytes:
     try:
         import nilearn
         return (Path(nilearn.__file__).parent / MNI_MEMBER.split("/", 1)[1]).read_bytes()
@@ -95,7 +95,7 @@ def _mni_bytes() -> bytes:
 
 def make_mri(path: Path) -> None:
     import nibabel
-    image = nibabel.Nifti1Image.from_bytes(gzip.decompress(_mni_bytes()))
+    image = nibabel.Nifti1Image.from_bytes(gzip.decompress(mni_bytes()))
     volume = np.asarray(image.dataobj, dtype=np.float64)
     axial = np.rot90(volume[:, :, MNI_SLICE])  # RAS: rows become anterior-up, left-right as radiologists see
     # nilearn's copy stores uint8 (0..255); x257 maps it exactly onto 0..65535 in a 16-bit PNG.
@@ -108,7 +108,7 @@ def make_mri_volume(path: Path) -> None:
     axis dropped), rounded to uint8, with the affine of the coarser grid; gzip without a timestamp so
     the file is the same on every run."""
     import nibabel
-    image = nibabel.Nifti1Image.from_bytes(gzip.decompress(_mni_bytes()))
+    image = nibabel.Nifti1Image.from_bytes(gzip.decompress(mni_bytes()))
     volume = np.asarray(image.dataobj, dtype=np.float64)
     x, y, z = (n // 2 * 2 for n in volume.shape)
     blocks = volume[:x, :y, :z].reshape(x // 2, 2, y // 2, 2, z // 2, 2).mean(axis=(1, 3, 5))
