@@ -29,6 +29,7 @@ from .errors import DenoiseError, InvalidParameterError, WeightsError
 from .benchmark import image_files
 from .estimate import noise_level
 from .image import read_image
+from .learned import SIGMA_MAX
 from .models import ARCHITECTURES, DENOISERS, parameter_count, run_network
 from . import weights
 from .weights import save_weights, sha256
@@ -50,6 +51,7 @@ class NoiseSpec:
     slow: each training image is noised ``pool`` times before training and patches are cut from
     those pairs. Their noise level is then the blind estimate on the whole noisy image, exactly what
     the app gives the network; otherwise it is ``sigma`` when the model has one, else the noise's std.
+    Levels stop at ``learned.SIGMA_MAX``, as the app's do.
     """
 
     model: str = "gaussian"
@@ -158,7 +160,7 @@ class NoiseDraw:
             level = noise_level(out)["sigma"]
         else:
             level = float(params["sigma"]) if "sigma" in params else float(np.std(out - image))
-        return out.reshape(clean.shape), level
+        return out.reshape(clean.shape), min(level, SIGMA_MAX)
 
 
 class PatchSampler:
