@@ -47,6 +47,8 @@ class NoiseSpec:
     (log-uniformly), e.g. ``{"sigma": (0, 55/255)}`` for a blind Gaussian model; ``params`` fixes the
     others; ``val`` sets the validation parameters (default: the middle of each range).
 
+    ``weight`` sets how often patches get this noise, relative to the other models of the mix.
+
     ``pool`` > 0 is for noise that depends on the whole image (CT projections, a global SNR) or is
     slow: each training image is noised ``pool`` times before training and patches are cut from
     those pairs. Their noise level is then the blind estimate on the whole noisy image, exactly what
@@ -59,13 +61,14 @@ class NoiseSpec:
     ranges: dict = field(default_factory=dict)
     val: dict | None = None
     pool: int = 0
+    weight: float = 1.0
 
 
 @dataclass
 class TrainConfig:
     """Everything one training run needs; ``train`` writes it into the weights file's metadata.
 
-    ``noises`` is the mix of noise models: each patch draws one of them with equal probability.
+    ``noises`` is the mix of noise models: each patch draws one of them, in proportion to their weights.
     ``init`` starts from a weights entry's name or a ``.safetensors`` file written by ``train``
     (fine-tuning); its architecture and configuration then replace ``arch`` and ``arch_config``.
     The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
@@ -169,6 +172,10 @@ class PatchSampler:
     def __init__(self, images: list[np.ndarray], config: TrainConfig, rng: np.random.Generator):
         self.images, self.config, self.rng = images, config, rng
         self.draws = [NoiseDraw(spec) for spec in config.noises]
+        weights = np.array([spec.weight for spec in config.noises], dtype=float)
+        if (weights <= 0).any():
+            raise InvalidParameterError(f"noise weights must be positive, got {weights.tolist()}")
+        self.odds = weights / weights.sum()
         small = [im.shape for im in images if min(im.shape[:2]) < config.patch]
         if small:
             raise InvalidParameterError(f"patch {config.patch} is larger than a training image {small[0][:2]}")
@@ -183,7 +190,7 @@ class PatchSampler:
     def _patch(self) -> tuple[np.ndarray, np.ndarray, float]:
         size = self.config.patch
         index = int(self.rng.integers(len(self.images)))
-        kind = int(self.rng.integers(len(self.draws)))
+        kind = int(self.rng.choice(len(self.draws), p=self.odds))
         image = self.images[index]
         top = self.rng.integers(image.shape[0] - size + 1)
         left = self.rng.integers(image.shape[1] - size + 1)
@@ -475,7 +482,7 @@ def _noise_specs(items: list[tuple[str, str]]) -> list[NoiseSpec]:
     for option, value in items:
         if option == "--noise" or not specs:
             specs.append({"model": value if option == "--noise" else "gaussian", "params": {}, "ranges": None,
-                          "val": {}, "pool": 0})
+                          "val": {}, "pool": 0, "weight": 1.0})
         spec = specs[-1]
         if option == "--noise-set":
             spec["params"].update(_assignments([value], option))
@@ -484,6 +491,8 @@ def _noise_specs(items: list[tuple[str, str]]) -> list[NoiseSpec]:
             spec["ranges"] = {**(spec["ranges"] or {}), name: bounds}
         elif option == "--val-set":
             spec["val"].update(_assignments([value], option))
+        elif option == "--weight":
+            spec["weight"] = value
         elif option == "--pool":
             if value < 0:
                 raise InvalidParameterError(f"--pool {value}: expected 0 or more noisy copies per image")
@@ -518,6 +527,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="noise parameter drawn per patch, uniformly (or log-uniformly)")
     parser.add_argument("--val-set", **noise, metavar="K=V",
                         help="noise parameter for validation (default: middle of each range)")
+    parser.add_argument("--weight", **noise, type=float, metavar="W",
+                        help="how often patches get this noise, relative to the others of the mix (default 1)")
     parser.add_argument("--pool", **noise, type=int, metavar="N",
                         help="noise each whole training image N times up front (noise that depends on the whole "
                              "image, or slow noise); the network then gets the blind noise estimate as its level")

@@ -8,8 +8,9 @@ downscaled by area averaging so the models see several resolutions. ``test`` sli
 for training; the model cards and ``benchmarks/medical_models.py`` report on them.
 
 Sources (none of them is copied into the project; see each model card for the licences):
-* pydicom-data (MIT, NEMA WG04 and pydicom test files): CT ``693_UNCR`` (head) and
-  ``explicit_VR-UN`` (abdomen) (train), ``bad_sequence`` (neck) (test); CR chest ``RG1_UNCR`` (train), CR tibia
+* pydicom-data and pydicom's test files (MIT; NEMA WG04 and others): CT ``693_UNCR`` (head),
+  ``J2K_pixelrep_mismatch`` (skull base) and ``explicit_VR-UN`` (abdomen) (train), ``bad_sequence``
+  (neck) (test); CR chest ``RG1_UNCR`` (train), CR tibia
   ``RG3_UNCR`` (test); MR shoulder ``MR2_UNCR`` (train), MR abdomen ``MR-SIEMENS-DICOM-WithOverlays``
   (test). Decoding the JPEG 2000 / JPEG-lossless files needs the pylibjpeg plugins of requirements.txt.
 * Debian's ``mricron-data`` (``apt-get download``; BSD-3-Clause, Chris Rorden): the Colin27
@@ -47,19 +48,24 @@ def pydicom_data(name: str) -> Path:
     return Path(data_store.__file__).parent / "data" / name
 
 
+def pydicom_test_file(name: str) -> Path:
+    from pydicom.data import get_testdata_file
+    return Path(get_testdata_file(name))
+
+
 def unit(values: np.ndarray) -> np.ndarray:
     """min..max -> [0, 1], as ``read_image`` maps a slice."""
     values = values.astype(np.float64)
     return (values - values.min()) / max(values.max() - values.min(), 1e-12)
 
 
-def dicom_frames(name: str) -> list[np.ndarray]:
-    """Every frame of a pydicom-data file in modality units, each mapped to [0, 1] like ``read_image``."""
+def dicom_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a DICOM file in modality units, each mapped to [0, 1] like ``read_image``."""
     import pydicom
     from pydicom.pixels import apply_modality_lut
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = pydicom.dcmread(pydicom_data(name))
+        ds = pydicom.dcmread(path)
         pixels = apply_modality_lut(ds.pixel_array, ds)
     frames = pixels if pixels.ndim == 3 else pixels[None]
     return [unit(frame) for frame in frames]
@@ -97,16 +103,17 @@ def sample(name: str) -> np.ndarray:
 def ct() -> tuple[dict, dict]:
     train = {}
     for name in ("693_UNCR", "explicit_VR-UN"):
-        train[name] = dicom_frames(f"{name}.dcm")[0]
+        train[name] = dicom_frames(pydicom_data(f"{name}.dcm"))[0]
+    train["J2K_pixelrep_mismatch"] = dicom_frames(pydicom_test_file("J2K_pixelrep_mismatch.dcm"))[0]
     train.update({f"{k}_half": shrink(v, 2) for k, v in list(train.items())})
-    test = {"bad_sequence": dicom_frames("bad_sequence.dcm")[0], "sample_ct_small": sample("ct")}
+    test = {"bad_sequence": dicom_frames(pydicom_data("bad_sequence.dcm"))[0], "sample_ct_small": sample("ct")}
     return train, test
 
 
 def xray() -> tuple[dict, dict]:
-    chest = 1.0 - dicom_frames("RG1_UNCR.dcm")[0]  # MONOCHROME1: read inverted, bone bright
+    chest = 1.0 - dicom_frames(pydicom_data("RG1_UNCR.dcm"))[0]  # MONOCHROME1: read inverted, bone bright
     train = {f"RG1_chest_1of{k}": shrink(chest, k) for k in (2, 3, 4)}
-    tibia = 1.0 - dicom_frames("RG3_UNCR.dcm")[0]
+    tibia = 1.0 - dicom_frames(pydicom_data("RG3_UNCR.dcm"))[0]
     test = {"RG3_tibia_half": shrink(tibia, 2), "sample_xray_tibia": sample("xray")}
     return train, test
 
@@ -121,9 +128,9 @@ def mri() -> tuple[dict, dict]:
         train[f"colin_axial{z}_1mm"] = shrink(axial, 2)
     for y in range(60, volume.shape[1] - 60, 24):  # coronal slices 12 mm apart, at 1 mm
         train[f"colin_coronal{y}_1mm"] = shrink(unit(np.rot90(volume[:, y, :])), 2)
-    shoulder = dicom_frames("MR2_UNCR.dcm")[0]
+    shoulder = dicom_frames(pydicom_data("MR2_UNCR.dcm"))[0]
     train.update({"MR2_shoulder_half": shrink(shoulder, 2), "MR2_shoulder_quarter": shrink(shoulder, 4)})
-    test = {"MR_abdomen": dicom_frames("MR-SIEMENS-DICOM-WithOverlays.dcm")[0], "sample_mri_brain": sample("mri"),
+    test = {"MR_abdomen": dicom_frames(pydicom_data("MR-SIEMENS-DICOM-WithOverlays.dcm"))[0], "sample_mri_brain": sample("mri"),
             **mni_slices((60, 120))}
     return train, test
 

@@ -72,6 +72,9 @@ def test_a_mix_draws_every_noise_and_pooled_noise_gets_the_blind_estimate(folder
     noisy, clean, levels = sampler.batch()
     gaussian = np.isclose(levels.numpy(), 0.1)
     assert 150 < gaussian.sum() < 250  # about half of the patches from each model
+    config.noises[0].weight = 3.0  # three Gaussian patches for every Rician one
+    assert 270 < np.isclose(training.PatchSampler(images, config, np.random.default_rng(1)).batch()[2].numpy(),
+                            0.1).sum() < 330
     residual = (noisy - clean).numpy()[gaussian]
     assert residual.std() == pytest.approx(0.1, rel=0.05)
     pool_levels = {np.float32(level) for pool in sampler.pools[1] for _, level in pool}
@@ -115,6 +118,8 @@ def test_ssim_loss_is_zero_for_identical():
 def test_bad_configurations_are_refused(folder, tmp_path):
     with pytest.raises(InvalidParameterError, match="loss"):
         training.train(_config(folder, tmp_path / "x", loss="huber"))
+    with pytest.raises(InvalidParameterError, match="weights must be positive"):
+        training.train(_config(folder, tmp_path / "x", noises=[training.NoiseSpec(weight=0)]))
     with pytest.raises(InvalidParameterError, match="no parameter"):
         training.train(_config(folder, tmp_path / "x", noises=[training.NoiseSpec(ranges={"sigmaa": (0, 0.1)})]))
     with pytest.raises(InvalidParameterError, match="patch 64"):
@@ -145,9 +150,9 @@ def test_cli_noise_options_apply_to_the_noise_before_them(tmp_path):
     training.add_train_arguments(parser)
     args = parser.parse_args(["--out", "x", "--noise-set", "clip=false", "--noise", "ct_lowdose",
                               "--range", "photons=300:30000:log", "--pool", "4", "--val-set", "photons=2000",
-                              "--noise", "poisson", "--range", "peak=5:50"])
+                              "--noise", "poisson", "--range", "peak=5:50", "--weight", "0.5"])
     assert training.config_from_args(args).noises == [
         training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.0, 55 / 255)}),
         training.NoiseSpec("ct_lowdose", ranges={"photons": (300.0, 30000.0, "log")}, val={"photons": 2000}, pool=4),
-        training.NoiseSpec("poisson", ranges={"peak": (5.0, 50.0)})]
+        training.NoiseSpec("poisson", ranges={"peak": (5.0, 50.0)}, weight=0.5)]
     assert training.config_from_args(parser.parse_args(["--out", "x"])).noise_name == "gaussian"
