@@ -8,7 +8,8 @@ seeded per image, non-blind: every method is given the true σ) and the modality
 every method gets the level estimated from the noisy image): low-dose CT at 2·10³, 10⁴ and 10⁵
 photons, Poisson–Gaussian X-ray detector noise, Rician MRI noise at SNR 5 and 10. Prints one
 Markdown table per modality (mean PSNR / SSIM over the slices) and the margin of the modality's
-model over the natural-image model and over BM3D: the numbers of the model cards.
+model for that noise (its Gaussian model where it has no other) over the natural-image model and
+over BM3D: the numbers of the model cards.
 """
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core import registry  # noqa: E402
+from denoise_core import learned, weights  # noqa: E402
 from denoise_core.benchmark import evaluate, image_files, summarise  # noqa: E402
 
 NATURAL = "ffdnet_gray_blind"
-MODELS = {"ct": "ffdnet_ct", "xray": "ffdnet_xray", "mri": "ffdnet_mri"}
+MODALITIES = {"ct": "CT", "xray": "X-ray", "mri": "MRI"}
 GAUSSIAN = [("gaussian", {"sigma": s / 255, "clip": False}, f"Gaussian σ{s}") for s in (15, 25, 50)]
 OWN_NOISE = {
     "ct": [("ct_lowdose", {"photons": p}, f"low-dose CT {p:.0e} photons") for p in (2e3, 1e4, 1e5)],
@@ -40,24 +41,27 @@ def scores(method: str, files: list[Path], noise: str, params: dict) -> tuple[fl
 
 
 def table(modality: str, files: list[Path]) -> None:
-    model = MODELS[modality]
-    methods = [m for m in (model, NATURAL, "bm3d") if m in registry.names("denoiser")]
-    cases = GAUSSIAN + OWN_NOISE[modality]
-    print(f"\n### {modality}: {len(files)} held-out slices ({', '.join(f.stem for f in files)})\n")
-    print("| noise | " + " | ".join(methods) + f" | {model} − {NATURAL} | {model} − bm3d |")
+    """One row per noise: every model of the modality, the natural-image model and BM3D, and the margins
+    of the modality's model for that noise (its Gaussian model when it has none for it)."""
+    name = MODALITIES[modality]
+    ours = [n for n, e in weights.CATALOG.items() if e.modality == name and n in learned.REGISTERED]
+    methods = ours + [NATURAL, "bm3d"]
+    print(f"\n### {name}: {len(files)} held-out slices ({', '.join(f.stem for f in files)})\n")
+    print("| noise | " + " | ".join(methods) + " | margin over " + NATURAL + " | margin over bm3d |")
     print("|---|" + "---|" * (len(methods) + 2))
-    for noise, params, label in cases:
+    for noise, params, label in GAUSSIAN + OWN_NOISE[modality]:
         results = {m: scores(m, files, noise, params) for m in methods}
         cells = [f"{p:.2f} / {s:.4f}" for p, s in results.values()]
-        margins = [f"{results[model][0] - results[other][0]:+.2f} dB" if model in results and other in results
-                   else "—" for other in (NATURAL, "bm3d")]
+        model = learned.modality_model(name, noise) or learned.modality_model(name)
+        margins = [f"{model}: {results[model][0] - results[other][0]:+.2f} dB" if model else "—"
+                   for other in (NATURAL, "bm3d")]
         print(f"| {label} | " + " | ".join(cells + margins) + " |", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT / "training_data" / "medical"))
-    parser.add_argument("--modalities", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--modalities", nargs="+", default=list(MODALITIES), choices=list(MODALITIES))
     args = parser.parse_args()
     data = Path(args.data)
     if not data.is_dir():

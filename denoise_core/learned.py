@@ -173,8 +173,9 @@ def make_denoiser(entry: weights.Entry):
 
 
 def register_entry(entry: weights.Entry) -> None:
-    """Register ``entry`` as a denoiser (family ``learned``) named like the entry."""
-    tags = ("learned", entry.arch, entry.noise, "gray" if entry.channels == 1 else "color", *entry.tags)
+    """Register ``entry`` as a denoiser (family ``learned``) named like the entry, tagged with its modality."""
+    tags = ("learned", entry.arch, entry.noise, "gray" if entry.channels == 1 else "color",
+            *((entry.modality,) if entry.modality else ()), *entry.tags)
     if entry.noise_map:
         hi = SIGMA_MAX
         params = [FloatParam("sigma", default=25 / 255, lo=0.0, hi=hi, step=1 / 255,
@@ -210,39 +211,14 @@ def _register_present() -> list[str]:
 REGISTERED = _register_present()
 """Names of the learned denoisers registered at import."""
 
+MODALITIES = {"CT": "CT", "MR": "MRI", "MRI": "MRI", "X-RAY": "X-ray", "CR": "X-ray", "DX": "X-ray", "DR": "X-ray",
+              "RG": "X-ray", "RF": "X-ray", "XA": "X-ray", "MG": "X-ray", "PX": "X-ray", "IO": "X-ray"}
+"""DICOM modality codes (and the samples' names) -> the modality the shipped models are trained for."""
 
-def conv_layers(network: Network) -> list[str]:
-    """Names of the convolution layers of a loaded network, input to output (for feature maps)."""
-    return [name for name, module in network.model.named_modules() if isinstance(module, nn.Conv2d)]
 
-
-def feature_maps(network: Network, image: np.ndarray, layer: str, sigma: float = 0.0, *,
-                 limit: int = 16) -> np.ndarray:
-    """The first ``limit`` channels of ``layer``'s output (after its ReLU when one follows), (C, h, w).
-
-    A colour image goes in as its mean for a gray network. Each map is scaled to [0, 1] for display.
-    """
-    image = check_array(image)
-    if network.channels == 1 and image.ndim == 3:
-        image = image.mean(axis=2)
-    planes = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
-    if network.channels == 3 and image.ndim == 2:
-        planes = np.repeat(planes, 3, axis=0)
-    modules = dict(network.model.named_modules())
-    if layer not in modules:
-        raise InvalidParameterError(f"layer '{layer}' not in this network (valid: {', '.join(conv_layers(network))})")
-    captured: list[torch.Tensor] = []
-    handle = modules[layer].register_forward_hook(lambda module, inputs, output: captured.append(output))
-    try:
-        x = torch.from_numpy(np.ascontiguousarray(planes))[None].to(network.device)
-        with torch.inference_mode():
-            network._forward(x, torch.full((1,), float(sigma), device=network.device))
-    finally:
-        handle.remove()
-    maps = captured[0][0, :limit].float()
-    if layer != conv_layers(network)[-1]:
-        maps = maps.clamp(min=0)  # what the following ReLU passes on
-    maps = maps.cpu().numpy()
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    return ((maps - low) / np.where(span > 0, span, 1)).astype(np.float32)
+def modality_model(modality: str | None, noise: str = "gaussian") -> str | None:
+    """The registered learned denoiser trained on ``modality`` images (a DICOM code such as CT, MR, CR,
+    DX, or CT / MRI / X-ray) for ``noise``, or None when there is none."""
+    wanted = MODALITIES.get(str(modality or "").strip().upper())
+    return next((name for name, entry in weights.CATALOG.items()
+                 if wanted and entry.modality == wanted and entry.noise == noise and name in REGISTERED), None)

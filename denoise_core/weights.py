@@ -46,7 +46,8 @@ class Entry:
     """One weights file and what it is.
 
     ``path`` is absolute, or relative to ``weights/``. ``config`` rebuilds the network:
-    ``models.ARCHITECTURES[arch](**config)``. ``noise`` says what it was trained for (shown in the app).
+    ``models.ARCHITECTURES[arch](**config)``. ``noise`` says what it was trained for (shown in the app);
+    ``modality`` ("CT", "X-ray" or "MRI") the kind of image, when it was trained on one.
     """
 
     name: str
@@ -59,6 +60,7 @@ class Entry:
     source: str = "shipped"
     tags: tuple[str, ...] = ()
     sigma_range: tuple[float, float] | None = None
+    modality: str | None = None
 
     @property
     def file(self) -> Path:
@@ -87,6 +89,14 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
           "10256db8f54221505c86c5630bbcec155d4c7f4e86bcc66d81a894c34e12d2aa", "ffdnet",
           {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
           "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=(0.0, 0.2157)),
+    Entry("ffdnet_mri", "ffdnet_mri.safetensors",
+          "d4abd2adec06c4b57b5bb5155254801dea39facd7d7c1785e8d6659d8b10e82b", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet MRI, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="MRI"),
+    Entry("ffdnet_xray", "ffdnet_xray.safetensors",
+          "e2d2b55899f741c964700676b8e2212e794adc7514c4b2dae11184685cf464e9", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet X-ray, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="X-ray"),
 )}
 
 

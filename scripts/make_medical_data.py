@@ -105,7 +105,8 @@ def ct() -> tuple[dict, dict]:
     for name in ("693_UNCR", "explicit_VR-UN"):
         train[name] = dicom_frames(pydicom_data(f"{name}.dcm"))[0]
     train["J2K_pixelrep_mismatch"] = dicom_frames(pydicom_test_file("J2K_pixelrep_mismatch.dcm"))[0]
-    train.update({f"{k}_half": shrink(v, 2) for k, v in list(train.items())})
+    train.update({f"{k}_{name}": shrink(v, factor) for k, v in list(train.items())
+                  for name, factor in (("half", 2), ("quarter", 4))})
     test = {"bad_sequence": dicom_frames(pydicom_data("bad_sequence.dcm"))[0], "sample_ct_small": sample("ct")}
     return train, test
 

@@ -27,33 +27,72 @@ ffdnet_ct() {
   medical_data
   python -m denoise_core train --out weights/ffdnet_ct --init ffdnet_gray_blind --data "$MEDICAL/ct/train" \
     --val-images 1 --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 \
-    --noise ct_lowdose --range photons=1000:300000:log --pool 16 --val-set photons=10000 \
     --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
     --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 \
-    --title "FFDNet CT: Gaussian 0-55 and low-dose CT (fine-tuned, CPU run)"
+    --title "FFDNet CT, blind Gaussian 0-55 (fine-tuned, CPU run)"
+}
+
+ffdnet_ct_lowdose() {
+  medical_data
+  python -m denoise_core train --out weights/ffdnet_ct_lowdose --init ffdnet_gray_blind --data "$MEDICAL/ct/train" \
+    --val-images 1 --noise ct_lowdose --range photons=1000:300000:log --pool 16 --val-set photons=10000 \
+    --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
+    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 \
+    --title "FFDNet low-dose CT, 1e3-3e5 photons (fine-tuned, CPU run)"
 }
 
 ffdnet_mri() {
   medical_data
   python -m denoise_core train --out weights/ffdnet_mri --init ffdnet_gray_blind --data "$MEDICAL/mri/train" \
     --val-images 4 --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 \
-    --noise rician_snr --range snr=3:50:log --pool 8 --val-set snr=10 \
     --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
     --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 \
-    --title "FFDNet MRI: Gaussian 0-55 and Rician (fine-tuned, CPU run)"
+    --title "FFDNet MRI, blind Gaussian 0-55 (fine-tuned, CPU run)"
 }
 
 ffdnet_xray() {
   medical_data
   python -m denoise_core train --out weights/ffdnet_xray --init ffdnet_gray_blind --data "$MEDICAL/xray/train" \
     --val-images 1 --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 \
-    --noise poisson_gaussian --range peak=20:2000:log --range read_sigma=0:0.02 --pool 8 --val-set peak=200 \
-    --val-set read_sigma=0.01 --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
+    --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
     --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 \
-    --title "FFDNet X-ray: Gaussian 0-55 and Poisson-Gaussian (fine-tuned, CPU run)"
+    --title "FFDNet X-ray, blind Gaussian 0-55 (fine-tuned, CPU run)"
 }
 
-MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_mri ffdnet_xray)
+# Specialists for the noise types of the automatic pipeline, fine-tuned from ffdnet_gray_blind on
+# Train400 (the last 8 images held out) with the classifier's training ranges.
+specialist() {  # NAME TITLE NOISE-OPTIONS...
+  local name=$1 title=$2
+  shift 2
+  python -m denoise_core train --out "weights/$name" --init ffdnet_gray_blind "$@" \
+    --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
+    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$title"
+}
+
+ffdnet_salt_pepper() {
+  specialist ffdnet_salt_pepper "FFDNet gray, salt and pepper 0.5-30% (fine-tuned, CPU run)" \
+    --noise salt_pepper --range amount=0.005:0.3:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.1
+}
+
+ffdnet_speckle() {
+  specialist ffdnet_speckle "FFDNet gray, speckle var 0.006-0.15 (fine-tuned, CPU run)" \
+    --noise speckle --range var=0.006:0.15:log --pool 4 --val-set var=0.04
+}
+
+ffdnet_poisson() {
+  specialist ffdnet_poisson "FFDNet gray, Poisson peak 3-150 (fine-tuned, CPU run)" \
+    --noise poisson --range peak=3:150:log --pool 4 --val-set peak=30
+}
+
+ffdnet_mixed() {
+  specialist ffdnet_mixed "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)" \
+    --noise mixed --range strength=0.15:1 --pool 4 --val-set strength=0.5 \
+    --noise scribbles --range count=2:30 --range thickness=1:6 --range cross_ratio=0.05:0.95 --pool 4 \
+    --val-set count=8 --val-set thickness=2
+}
+
+MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
+        ffdnet_mixed)
 for model in "${@:-${MODELS[@]}}"; do
   [[ " ${MODELS[*]} " == *" $model "* ]] || { echo "unknown model '$model' (valid: ${MODELS[*]})" >&2; exit 2; }
   "$model"
