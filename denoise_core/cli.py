@@ -91,7 +91,7 @@ def cmd_pipeline(args: argparse.Namespace) -> None:
     image, meta = read_image(args.input, slice=args.slice)
     sharpen = {} if args.sharpen else None
     result = pipeline.run(image, noise_type=args.type, denoisers=args.denoiser, sharpen=sharpen, sr=args.sr,
-                          sr_method=args.sr_method)
+                          sr_method=args.sr_method, modality=meta.modality)
     _save(args.output, result.image, meta)
     if args.json:
         _print_json(result.record())

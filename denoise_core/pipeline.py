@@ -4,8 +4,10 @@ For an image with no clean reference and an unknown noise type. Every stage keep
 parameters, its time and a one-line reason, and the caller may override any choice. The record
 (``Result.record``) is plain JSON, so a run can be stored and repeated.
 
-The rule table (``ROUTES``) maps each noise type to a chain of denoisers;
-``benchmarks/pipeline_vs_hindsight.py`` measures it against the best single method per image.
+The rule table (``ROUTES``) maps each noise type to a chain of denoisers; for a CT, X-ray or MRI
+image (the DICOM modality tag) the model trained on that modality takes BM3D's place for the noise
+types it learned (``MODALITY_TYPES``). ``benchmarks/pipeline_vs_hindsight.py`` measures the table
+against the best single method per image, ``benchmarks/medical_models.py`` the modality models.
 Parameters come from each method's ``auto`` rule for the noise level estimated before that step
 (the classifier's level for the first).
 """
@@ -17,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import registry
+from . import learned, registry
 from .apply import denoise, enhance, resolve
 from .errors import InvalidParameterError
 from .estimate import classify, noise_level
@@ -45,6 +47,8 @@ ROUTES: dict[str, Route] = {
                    "several noises: first remove the impulses (adaptive median), then the rest (BM3D)"),
 }
 SR_SCALES = {"x2": 2, "x3": 3, "x4": 4}
+MODALITY_TYPES = ("gaussian", "poisson")
+"""Noise types for which a modality's own blind Gaussian model replaces BM3D."""
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Result:
 
     classification: dict
     stages: list[Stage]
+    modality: str | None = None
 
     @property
     def image(self) -> np.ndarray:
@@ -77,7 +82,8 @@ class Result:
 
     def record(self) -> dict:
         """The run as JSON-ready data: classification, stages (method, params, reason, seconds)."""
-        return {"classification": self.classification, "stages": [s.record() for s in self.stages]}
+        return {"classification": self.classification, "modality": self.modality,
+                "stages": [s.record() for s in self.stages]}
 
 
 def route(noise_type: str) -> list[tuple[str, str]]:
@@ -88,9 +94,18 @@ def route(noise_type: str) -> list[tuple[str, str]]:
     return [(method, rule.reason) for method in rule.steps]
 
 
-def plan(noise_type: str, denoisers: list[str] | None = None) -> list[tuple[str, str]]:
-    """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's."""
-    return [(m, "chosen by the user") for m in denoisers] if denoisers is not None else route(noise_type)
+def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | None = None) -> list[tuple[str, str]]:
+    """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's,
+    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in BM3D's place when there is
+    one and ``noise_type`` is one of ``MODALITY_TYPES``."""
+    if denoisers is not None:
+        return [(m, "chosen by the user") for m in denoisers]
+    chain = route(noise_type)
+    model = learned.modality_model(modality) if noise_type in MODALITY_TYPES else None
+    if model is None:
+        return chain
+    reason = f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices, replaces BM3D"
+    return [(model, reason) if method == "bm3d" else (method, why) for method, why in chain]
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str) -> dict:
@@ -114,7 +129,7 @@ def _timed(func: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
 
 def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str] | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None, sharpen: Mapping[str, Any] | None = None,
-        sr: str | None = None, sr_method: str = "realesrgan",
+        sr: str | None = None, sr_method: str = "realesrgan", modality: str | None = None,
         on_stage: Callable[[str, int, int], None] | None = None) -> Result:
     """Classify, denoise, optionally sharpen and super-resolve ``image``.
 
@@ -131,6 +146,8 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         Run ``unsharp_mask`` with these parameters (``{}`` for its defaults); ``None`` skips it.
     sr : {"x2", "x3", "x4"}, optional
         Super-resolve the result by this factor with ``sr_method`` (see ``superres``).
+    modality : str, optional
+        The image's modality (DICOM code, e.g. ``meta.modality``): its own model is preferred (``plan``).
     on_stage : callable, optional
         Called as ``on_stage(name, index, total)`` before each stage, for progress bars.
 
@@ -145,7 +162,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         raise InvalidParameterError(f"--sr {sr}: expected one of {', '.join(SR_SCALES)}")
     classification, seconds = _timed(lambda: classify(image))
     chosen = noise_type or classification["type"]
-    chain = plan(chosen, denoisers)
+    chain = plan(chosen, denoisers, modality)
     total = 1 + len(chain) + (sharpen is not None) + (sr is not None)
     reason = f"classified as {classification['type']} ({100 * classification['probabilities'][classification['type']]:.0f}%)"
     if noise_type:
@@ -170,7 +187,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         current, seconds = _timed(lambda: superres.upscale(current, sr_method, SR_SCALES[sr], values))
         stages.append(Stage("superres", sr_method, {"scale": SR_SCALES[sr], **values},
                             f"upscale {sr} as asked", seconds, current))
-    return Result(classification, stages)
+    return Result(classification, stages, modality)
 
 
 def _announce(on_stage, name: str, index: int, total: int) -> None:

@@ -61,9 +61,10 @@ with right:
     level = classification["level"]
     st.metric("Estimated noise σ", units.sigma(level["sigma"], state.get(state.IMAGE_META)))
     st.metric("Estimated impulses", f"{100 * level['impulse']:.1f} %")
-    chain = pipeline.plan(chosen_type, list(denoisers) or None)
+    modality = state.get(state.IMAGE_META).modality
+    chain = pipeline.plan(chosen_type, list(denoisers) or None, modality)
     st.markdown("**Route:** " + (" → ".join(m for m, _ in chain) or "no denoising"))
-    st.caption(pipeline.ROUTES[chosen_type].reason if not denoisers else "denoisers chosen by the user")
+    st.caption(" · ".join(dict.fromkeys(why for _, why in chain)) or pipeline.ROUTES[chosen_type].reason)
 
 sr = None if scale == "none" else scale
 if sr is not None:
@@ -72,11 +73,11 @@ if sr is not None:
             f"{noisy.shape[1]}×{noisy.shape[0]} image.", icon=":material/timer:")
 
 settings = (noisy_key, None if noise_type == auto else noise_type, tuple(denoisers),
-            cache.freeze(sharpen_params) if sharpen_params is not None else None, sr, sr_method)
+            cache.freeze(sharpen_params) if sharpen_params is not None else None, sr, sr_method, modality)
 if st.button("Run the pipeline", type="primary", key="w.pl.run"):
     bar = st.progress(0.0, text="Starting…")
     result = page.guarded(pipeline.run, noisy, noise_type=settings[1], denoisers=list(denoisers) or None,
-                          sharpen=sharpen_params, sr=sr, sr_method=sr_method,
+                          sharpen=sharpen_params, sr=sr, sr_method=sr_method, modality=modality,
                           on_stage=lambda name, i, total: bar.progress(i / total, text=f"{name} ({i}/{total})…"))
     bar.empty()
     st.session_state["pl.result"] = (settings, result)
@@ -110,11 +111,10 @@ views.compare_slider(shown[0], shown[1], first, second, key="pl.slider")
 meta = state.get(state.IMAGE_META)
 noise_added = noise_lab.recipe_caption(model, params, seed) if clean is not None else None
 record = {"input": {"image": state.get(state.SAMPLE) or meta.name, "noise_added": noise_added}, **result.record()}
-bit_depth = 16 if meta.bit_depth > 8 else 8
+label = cache.download_formats(meta)[0]
+suffix, _, mime = cache.DOWNLOADS[label]
 left, right = st.columns(2)
-left.download_button("Final image (PNG)" if bit_depth == 8 else "Final image (16-bit TIFF)",
-                     cache.encode(f"{noisy_key}:final:{settings}", result.image, "png" if bit_depth == 8 else "tiff",
-                                  bit_depth),
-                     file_name="pipeline_result." + ("png" if bit_depth == 8 else "tiff"), key="w.pl.download")
+left.download_button(f"Final image ({label})", cache.encode(f"{noisy_key}:final:{settings}", result.image, label, meta),
+                     file_name=f"pipeline_result.{suffix}", mime=mime, key="w.pl.download")
 right.download_button("Route and parameters (JSON)", json.dumps(record, indent=2, default=str),
                       file_name="pipeline_record.json", mime="application/json", key="w.pl.record")

@@ -149,3 +149,20 @@ def test_a_medical_lesson_sets_noise_sample_and_the_installed_methods(open_page,
     note = next(i.value for i in at.info if i.value.startswith(f"**Lesson: {preset.label}.**"))
     missing = [m for m in preset.methods if m not in installed]
     assert (f"left out: {', '.join(missing)}" in note) == bool(missing)
+
+
+def test_ct_results_download_as_dicom_or_tiff_in_hounsfield_units(ct_compare):
+    from denoise_core import denoise
+    from denoise_core.image import to_source_units
+    from ui import cache
+
+    assert ct_compare.radio(key="w.dl.format").options == ["DICOM", "TIFF 16-bit", "PNG 8-bit"]
+    clean, meta = read_image(samples.sample_path("ct"))
+    restored = denoise(add_noise(clean, "gaussian", {}, seed=0), "median")
+    for label in ("DICOM", "TIFF 16-bit"):
+        data = cache.encode(f"test:{label}", restored, label, meta)
+        back, back_meta = read_image(data, name="result." + cache.DOWNLOADS[label][0])
+        assert back_meta.modality == "CT" and back_meta.units == "HU"
+        assert np.abs(to_source_units(back, back_meta) - to_source_units(restored, meta)).max() <= 0.5 + 1e-3
+    _, photo = read_image(samples.sample_path("camera"))
+    assert cache.download_formats(photo) == ["PNG 8-bit", "TIFF 16-bit"]

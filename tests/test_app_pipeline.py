@@ -52,3 +52,15 @@ def test_on_ct_the_noise_level_is_also_in_hu_and_the_stage_table_says_what_psnr_
     assert "PSNR (dB)" in at.dataframe[0].value.columns
     assert any(c.value.startswith("Measured on the data (CT, 16-bit, HU;") and "peak = full data range = 2063 HU"
                in c.value for c in at.caption)
+
+
+def test_a_ct_slice_with_low_dose_noise_is_routed_to_the_ct_model(open_page):
+    at = open_page("pipeline", img="ct", noise="ct_lowdose", **{"n.photons": "10000"}).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(md.value == "**Route:** ffdnet_ct" for md in at.markdown)
+    assert any("CT image" in c.value and "replaces BM3D" in c.value for c in at.caption)
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["classify", "ffdnet_ct"]
+    assert table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0] >= 3.0, table

@@ -80,10 +80,26 @@ def ssim_map(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarra
     return metrics.ssim_map(_ref, _image)
 
 
+DOWNLOADS = {"PNG 8-bit": ("png", 8, "image/png"), "TIFF 16-bit": ("tiff", 16, "image/tiff"),
+             "DICOM": ("dcm", 16, "application/dicom")}
+"""Download formats: label -> (file suffix, bit depth, MIME type)."""
+
+
+def download_formats(meta) -> list[str]:
+    """The formats a result can be downloaded in, the one that keeps the source's data first: DICOM
+    (with the source's header) for a DICOM, a 16-bit TIFF (in the source's units) for other deep images."""
+    if meta is not None and meta.dicom_header:
+        return ["DICOM", "TIFF 16-bit", "PNG 8-bit"]
+    return ["TIFF 16-bit", "PNG 8-bit"] if meta is not None and meta.bit_depth > 8 else ["PNG 8-bit", "TIFF 16-bit"]
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
-def encode(image_hash: str, _image: np.ndarray, fmt: str, bit_depth: int) -> bytes:
-    """Download bytes of an image (PNG, or TIFF for 16-bit sources)."""
-    return core_image.encode_image(_image, format=fmt, bit_depth=bit_depth)
+def encode(image_hash: str, _image: np.ndarray, label: str, _meta) -> bytes:
+    """Download bytes of an image in format ``label`` (a key of ``DOWNLOADS``), in the source's units."""
+    suffix, bits, _ = DOWNLOADS[label]
+    if suffix == "dcm":
+        return core_image.encode_dicom(_image, _meta)
+    return core_image.encode_image(_image, format=suffix, bit_depth=bits, meta=_meta)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -309,16 +309,18 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
 def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],
                    frame: pd.DataFrame, recipe: str) -> None:
     meta = state.get(state.IMAGE_META)
-    sixteen = meta.bit_depth > 8
-    fmt, bits, ext = ("TIFF", 16, "tiff") if sixteen else ("PNG", 8, "png")
     base = (meta.name or state.get(state.SAMPLE) or "image").rsplit(".", 1)[0]
-    st.caption(f"Results as {'16-bit TIFF (the source is 16-bit)' if sixteen else '8-bit PNG'}. " + recipe)
+    label = st.radio("Images as", cache.download_formats(meta), horizontal=True, key="w.dl.format",
+                     help="DICOM keeps the source's header (patient, study, window) and its units; a 16-bit TIFF "
+                          "keeps the values in the source's units (e.g. HU); PNG is for slides")
+    suffix, _, mime = cache.DOWNLOADS[label]
+    st.caption(recipe)
     cols = st.columns(4)
     items = [("noisy", "Noisy", noisy_key, noisy)] + [(r.name, r.title, r.key, r.image) for r in results]
     for i, (name, title, key, image) in enumerate(items):
-        cols[i % 4].download_button(f"{title}", data=lambda key=key, image=image: cache.encode(key, image, fmt, bits),
-                                    file_name=f"{base}_{name}.{ext}", mime=f"image/{ext}", key=f"w.dl.{name}", icon=":material/download:",
-                                    on_click="ignore", width="stretch")
+        cols[i % 4].download_button(f"{title}", data=lambda key=key, image=image: cache.encode(key, image, label, meta),
+                                    file_name=f"{base}_{name}.{suffix}", mime=mime, key=f"w.dl.{name}",
+                                    icon=":material/download:", on_click="ignore", width="stretch")
     a, b = st.columns(2)
     a.download_button("Metrics (CSV)", data=frame.to_csv(index=False).encode(), file_name=f"{base}_metrics.csv",
                       mime="text/csv", key="w.dl.csv", icon=":material/download:", on_click="ignore", width="stretch")
