@@ -55,7 +55,7 @@ network = page.guarded(learned.load, name)
 left, middle, right = st.columns(3)
 left.metric("Parameters", f"{parameter_count(network.model):,}")
 middle.metric("Architecture", entry.arch)
-right.metric("Trained for", entry.noise)
+right.metric("Trained for", entry.noise + (f" · {entry.modality}" if entry.modality else ""))
 st.caption(f"{entry.title} · weights `{entry.file.name}` ({entry.source}) · sha256 `{entry.sha256[:12]}…`")
 
 card_tab, curves_tab, speed_tab, maps_tab = st.tabs(["Model card", "Training curves", "CPU time", "Feature maps"])

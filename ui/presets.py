@@ -39,15 +39,15 @@ PRESETS = (
     Preset("Mixed like a phone at night", "low_light", {"dim": 0.12, "peak": 400.0, "read_sigma": 0.01}, seed=3,
            sample="coffee", methods=("bilateral", "nlm", "bm3d"),
            note="Too little light, amplified: shot noise plus read noise."),
-    Preset("Low-dose CT: FBP noise vs BM3D vs the CT model", "ct_lowdose", {"photons": 2000.0}, seed=0,
-           sample="ct", methods=("bm3d", "ffdnet_gray_blind", "ffdnet_ct"), group=MEDICAL,
+    Preset("Low-dose CT: FBP noise vs BM3D vs the CT models", "ct_lowdose", {"photons": 2000.0}, seed=0,
+           sample="ct", methods=("bm3d", "ffdnet_gray_blind", "ffdnet_ct", "ffdnet_ct_lowdose"), group=MEDICAL,
            note="This slice was reconstructed from projections that received only 2000 photons per ray, as in a "
                 "low-dose scan. Filtered back-projection turns the photon noise into streaks and fine grain that "
                 "are correlated from pixel to pixel, strongest along rays through dense bone: it is not the white "
                 "noise most denoisers were designed for. Compare the σ of the background region in HU (Region of "
                 "interest tab), then look at the edge of the vertebra: BM3D assumes white noise and leaves "
-                "blotches, the general learned model smooths, and a model trained on low-dose CT (where it is "
-                "installed) knows the streak pattern. Judge the soft tissue through the CT mediastinum window, "
+                "blotches, the general learned model and the CT model (CT anatomy, white noise) smooth, and the "
+                "low-dose CT model, trained on exactly this kind of noise, knows the streak pattern. Judge the soft tissue through the CT mediastinum window, "
                 "not only by the PSNR."),
     Preset("X-ray detector noise", "poisson_gaussian", {"peak": 200.0, "read_sigma": 0.01}, seed=0,
            sample="xray", methods=("nlm", "bm3d", "ffdnet_gray_blind", "ffdnet_xray"), group=MEDICAL,
@@ -64,8 +64,9 @@ PRESETS = (
                 "magnitude is never negative. At an SNR of 10 the brain looks grainy and the air around the "
                 "head is not black but a positive, Rayleigh-distributed floor. Point at the background: a "
                 "Gaussian denoiser keeps that bias, so the contrast between tissue and air stays too low. "
-                "Compare the white-matter region's SNR and the grey/white boundary across methods; the MRI "
-                "model (where it is installed) was trained on exactly this noise."),
+                "Compare the white-matter region's SNR and the grey/white boundary across methods. The MRI "
+                "model learned MR anatomy with Gaussian noise; like every method here it keeps the Rician "
+                "floor in the air, which is why all the PSNRs stay low."),
 )
 
 
