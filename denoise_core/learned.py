@@ -222,3 +222,40 @@ def modality_model(modality: str | None, noise: str = "gaussian") -> str | None:
     wanted = MODALITIES.get(str(modality or "").strip().upper())
     return next((name for name, entry in weights.CATALOG.items()
                  if wanted and entry.modality == wanted and entry.noise == noise and name in REGISTERED), None)
+
+
+def conv_layers(network: Network) -> list[str]:
+    """Names of the convolution layers of a loaded network, input to output (for feature maps)."""
+    return [name for name, module in network.model.named_modules() if isinstance(module, nn.Conv2d)]
+
+
+def feature_maps(network: Network, image: np.ndarray, layer: str, sigma: float = 0.0, *,
+                 limit: int = 16) -> np.ndarray:
+    """The first ``limit`` channels of ``layer``'s output (after its ReLU when one follows), (C, h, w).
+
+    A colour image goes in as its mean for a gray network. Each map is scaled to [0, 1] for display.
+    """
+    image = check_array(image)
+    if network.channels == 1 and image.ndim == 3:
+        image = image.mean(axis=2)
+    planes = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
+    if network.channels == 3 and image.ndim == 2:
+        planes = np.repeat(planes, 3, axis=0)
+    modules = dict(network.model.named_modules())
+    if layer not in modules:
+        raise InvalidParameterError(f"layer '{layer}' not in this network (valid: {', '.join(conv_layers(network))})")
+    captured: list[torch.Tensor] = []
+    handle = modules[layer].register_forward_hook(lambda module, inputs, output: captured.append(output))
+    try:
+        x = torch.from_numpy(np.ascontiguousarray(planes))[None].to(network.device)
+        with torch.inference_mode():
+            network._forward(x, torch.full((1,), float(sigma), device=network.device))
+    finally:
+        handle.remove()
+    maps = captured[0][0, :limit].float()
+    if layer != conv_layers(network)[-1]:
+        maps = maps.clamp(min=0)  # what the following ReLU passes on
+    maps = maps.cpu().numpy()
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return ((maps - low) / np.where(span > 0, span, 1)).astype(np.float32)
