@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import learned, registry
+from . import learned, registry, weights
 from .apply import denoise, enhance, resolve
 from .errors import InvalidParameterError
 from .estimate import classify, noise_level
@@ -45,10 +45,15 @@ ROUTES: dict[str, Route] = {
                                              "stroke pixels from their surroundings"),
     "mixed": Route(("adaptive_median", "bm3d"),
                    "several noises: first remove the impulses (adaptive median), then the rest (BM3D)"),
+    "ct_lowdose": Route(("bm3d",), "low-dose CT (photon noise on the projections, streaky after back-projection): "
+                                   "BM3D at the estimated sigma"),
 }
 SR_SCALES = {"x2": 2, "x3": 3, "x4": 4}
 MODALITY_TYPES = ("gaussian", "poisson")
-"""Noise types for which a modality's own blind Gaussian model replaces BM3D."""
+"""Noise types for which a modality's own blind Gaussian model replaces BM3D (when it has none trained
+for the noise type itself)."""
+CHOSEN_ONLY = ("ct_lowdose",)
+"""Noise types the classifier does not name: the user chooses them (``noise_type``)."""
 
 
 @dataclass
@@ -96,15 +101,17 @@ def route(noise_type: str) -> list[tuple[str, str]]:
 
 def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | None = None) -> list[tuple[str, str]]:
     """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's,
-    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in BM3D's place when there is
-    one and ``noise_type`` is one of ``MODALITY_TYPES``."""
+    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in BM3D's place: the one
+    trained for ``noise_type``, else its blind Gaussian one for ``MODALITY_TYPES``."""
     if denoisers is not None:
         return [(m, "chosen by the user") for m in denoisers]
     chain = route(noise_type)
-    model = learned.modality_model(modality) if noise_type in MODALITY_TYPES else None
+    model = learned.modality_model(modality, noise_type) or \
+        (learned.modality_model(modality) if noise_type in MODALITY_TYPES else None)
     if model is None:
         return chain
-    reason = f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices, replaces BM3D"
+    trained = "" if weights.CATALOG[model].noise == "gaussian" else f" for {noise_type} noise"
+    reason = f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices{trained}, replaces BM3D"
     return [(model, reason) if method == "bm3d" else (method, why) for method, why in chain]
 
 

@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from denoise_core import pipeline, registry, superres
-from denoise_core.classify import CLASSES, WEIGHTS_FILE
+from denoise_core.classify import WEIGHTS_FILE
 from ui import cache, controls, noise_lab, page, state, units, views
 
 page.setup("Pipeline", icon=":material/auto_fix_high:")
@@ -21,8 +21,9 @@ with st.sidebar:
             model, params, seed = controls.noise_controls()
     st.markdown("### Choices")
     auto = "automatic (classifier)"
-    noise_type = st.selectbox("Noise type", [auto, *CLASSES], key="w.pl.type",
-                              help="Override the classifier: the rule table then routes this noise type")
+    noise_type = st.selectbox("Noise type", [auto, *pipeline.ROUTES], key="w.pl.type",
+                              help="Override the classifier: the rule table then routes this noise type "
+                                   "(ct_lowdose: scanner noise of a low-dose CT, which the classifier does not name)")
     denoisers = st.multiselect("Denoisers", registry.names("denoiser"), key="w.pl.denoisers",
                                placeholder="rule table", help="Run these in order instead of the rule table's choice")
     sharpen = st.toggle("Sharpen (unsharp mask)", value=False, key="w.pl.sharpen")

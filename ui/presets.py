@@ -47,8 +47,8 @@ PRESETS = (
                 "noise most denoisers were designed for. Compare the σ of the background region in HU (Region of "
                 "interest tab), then look at the edge of the vertebra: BM3D assumes white noise and leaves "
                 "blotches, the general learned model and the CT model (CT anatomy, white noise) smooth, and the "
-                "low-dose CT model, trained on exactly this kind of noise, knows the streak pattern. Judge the soft tissue through the CT mediastinum window, "
-                "not only by the PSNR."),
+                "low-dose CT model, trained on exactly this kind of noise, knows the streak pattern. Judge the "
+                "soft tissue through the CT mediastinum window, not only by the PSNR."),
     Preset("X-ray detector noise", "poisson_gaussian", {"peak": 200.0, "read_sigma": 0.01}, seed=0,
            sample="xray", methods=("nlm", "bm3d", "ffdnet_gray_blind", "ffdnet_xray"), group=MEDICAL,
            note="A digital X-ray detector counts photons, so the noise has two parts: shot noise whose variance "
