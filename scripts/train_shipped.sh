@@ -65,7 +65,7 @@ specialist() {  # NAME TITLE NOISE-OPTIONS...
   local name=$1 title=$2
   shift 2
   python -m denoise_core train --out "weights/$name" --init ffdnet_gray_blind "$@" \
-    --patch 64 --batch 32 --steps 3000 --lr 3e-4 --schedule cosine --loss l1 \
+    --patch 64 --batch 32 --steps 2000 --lr 3e-4 --schedule cosine --loss l1 \
     --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$title"
 }
 
