@@ -4,7 +4,8 @@ For an image with no clean reference and an unknown noise type. Every stage keep
 parameters, its time and a one-line reason, and the caller may override any choice. The record
 (``Result.record``) is plain JSON, so a run can be stored and repeated.
 
-The rule table (``ROUTES``) maps each noise type to a chain of denoisers; for a CT, X-ray or MRI
+The rule table (``ROUTES``) maps each noise type to a chain of denoisers, or to the learned specialist
+for that noise where one beat every classical method (``benchmarks/specialists.py``); for a CT, X-ray or MRI
 image (the DICOM modality tag) the model trained on that modality takes BM3D's place for the noise
 types it learned (``MODALITY_TYPES``). ``benchmarks/pipeline_vs_hindsight.py`` measures the table
 against the best single method per image, ``benchmarks/medical_models.py`` the modality models.
@@ -32,6 +33,9 @@ class Route:
 
     steps: tuple[str, ...]
     reason: str
+    specialist: str = ""
+    """A learned model trained for this noise type that replaces ``steps`` when its weights are present
+    (set where ``benchmarks/specialists.py`` measured it above every classical method on Set12)."""
 
 
 ROUTES: dict[str, Route] = {
@@ -42,9 +46,10 @@ ROUTES: dict[str, Route] = {
     "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma"),
     "jpeg": Route(("tv",), "compression artefacts: total variation flattens blocks and ringing, keeps edges"),
     "scribbles": Route(("adaptive_median",), "pure black or white strokes: the adaptive median replaces the "
-                                             "stroke pixels from their surroundings"),
+                                             "stroke pixels from their surroundings", specialist="ffdnet_mixed"),
     "mixed": Route(("adaptive_median", "bm3d"),
-                   "several noises: first remove the impulses (adaptive median), then the rest (BM3D)"),
+                   "several noises: first remove the impulses (adaptive median), then the rest (BM3D)",
+                   specialist="ffdnet_mixed"),
     "ct_lowdose": Route(("bm3d",), "low-dose CT (photon noise on the projections, streaky after back-projection): "
                                    "BM3D at the estimated sigma"),
 }
@@ -96,6 +101,9 @@ def route(noise_type: str) -> list[tuple[str, str]]:
     if noise_type not in ROUTES:
         raise InvalidParameterError(f"unknown noise type '{noise_type}' (known: {', '.join(ROUTES)})")
     rule = ROUTES[noise_type]
+    if rule.specialist in learned.REGISTERED:
+        return [(rule.specialist, f"{rule.specialist}, trained for {noise_type} noise, beats every classical "
+                                  "method on it (see its model card)")]
     return [(method, rule.reason) for method in rule.steps]
 
 
@@ -115,14 +123,15 @@ def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | No
     return [(model, reason) if method == "bm3d" else (method, why) for method, why in chain]
 
 
-def start_level(image: np.ndarray, classification: dict, noise_type: str) -> dict:
-    """The noise level the first denoiser starts from: the classifier's.
+def start_level(image: np.ndarray, classification: dict, noise_type: str, method: str = "") -> dict:
+    """The noise level the first denoiser ``method`` starts from: the classifier's.
 
     For speckle the noise grows with brightness, so the estimate from the flattest areas falls short:
-    ``sigma`` becomes the image's RMS noise, ``sqrt(var · E[x²])`` with ``E[x²] = E[y²] / (1 + var)``.
+    ``sigma`` becomes the image's RMS noise, ``sqrt(var · E[x²])`` with ``E[x²] = E[y²] / (1 + var)``,
+    except for a learned model, which was trained with the plain estimate.
     """
     level = dict(classification["level"])
-    if noise_type == "speckle" and "var" in level:
+    if noise_type == "speckle" and "var" in level and method not in learned.REGISTERED:
         var = float(level["var"])
         level["sigma"] = float(np.sqrt(var * np.mean(np.square(image, dtype=np.float64)) / (1 + var)))
     return level
@@ -178,7 +187,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
     current = image
     for method, why in chain:
         _announce(on_stage, f"Denoising with {method}", len(stages), total)
-        level = start_level(image, classification, chosen) if current is image else noise_level(current)
+        level = start_level(image, classification, chosen, method) if current is image else noise_level(current)
         values = resolve(registry.get(method, "denoiser"), current, params.get(method), level=level)
         current, seconds = _timed(lambda: denoise(current, method, values, auto=False))
         stages.append(Stage("denoise", method, values, why, seconds, current))

@@ -105,6 +105,10 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
           "e2d2b55899f741c964700676b8e2212e794adc7514c4b2dae11184685cf464e9", "ffdnet",
           {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
           "FFDNet X-ray, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="X-ray"),
+    Entry("ffdnet_mixed", "ffdnet_mixed.safetensors",
+          "446c8a9eceb00d0cc1912aeda2255faf313ea0b3c43d7a3f76ebbd068fb2046a", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)", noise="mixed"),
 )}
 
 

@@ -61,17 +61,17 @@ ffdnet_xray() {
 
 # Specialists for the noise types of the automatic pipeline, fine-tuned from ffdnet_gray_blind on
 # Train400 (the last 8 images held out) with the classifier's training ranges.
-specialist() {  # NAME TITLE NOISE-OPTIONS...
+specialist() {  # NAME TITLE OPTIONS... (noise options; they override the defaults here)
   local name=$1 title=$2
   shift 2
-  python -m denoise_core train --out "weights/$name" --init ffdnet_gray_blind "$@" \
+  python -m denoise_core train --out "weights/$name" --init ffdnet_gray_blind \
     --patch 64 --batch 32 --steps 2000 --lr 3e-4 --schedule cosine --loss l1 \
-    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$title"
+    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$title" "$@"
 }
 
 ffdnet_salt_pepper() {
   specialist ffdnet_salt_pepper "FFDNet gray, salt and pepper 0.5-30% (fine-tuned, CPU run)" \
-    --noise salt_pepper --range amount=0.005:0.3:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.1
+    --loss mse --noise salt_pepper --range amount=0.005:0.3:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.1
 }
 
 ffdnet_speckle() {
@@ -91,8 +91,23 @@ ffdnet_mixed() {
     --val-set count=8 --val-set thickness=2
 }
 
+blind_from_scratch() {  # NAME ARCH LOSS STEPS TITLE: a blind gray Gaussian model trained from scratch
+  python -m denoise_core train --out "weights/$1" --arch "$2" \
+    --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 \
+    --patch 64 --batch 32 --steps "$4" --lr 1e-3 --schedule cosine --loss "$3" \
+    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$5"
+}
+
+unet_gray_blind() {
+  blind_from_scratch unet_gray_blind unet mse+ssim 1000 "U-Net gray, blind Gaussian 0-55 (CPU run)"
+}
+
+autoencoder_gray_blind() {
+  blind_from_scratch autoencoder_gray_blind autoencoder mse 1500 "Autoencoder gray, blind Gaussian 0-55 (CPU run)"
+}
+
 MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
-        ffdnet_mixed)
+        ffdnet_mixed unet_gray_blind autoencoder_gray_blind)
 for model in "${@:-${MODELS[@]}}"; do
   [[ " ${MODELS[*]} " == *" $model "* ]] || { echo "unknown model '$model' (valid: ${MODELS[*]})" >&2; exit 2; }
   "$model"

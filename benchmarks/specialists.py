@@ -1,0 +1,96 @@
+"""The noise-specialist models against every classical denoiser, on Set12.
+
+    python benchmarks/specialists.py [--data ../shared/data/set12] [--models ffdnet_mixed ...] [--workers 2]
+
+For each specialist (a learned model catalogued for one noise type) and each of its test settings,
+every image gets that noise (seeded per image, as in BENCHMARK.md) and is denoised blind: the
+specialist, every classical denoiser with its ``auto`` parameters (the level estimated from the
+noisy image) and the pipeline's classical route for that noise type (its rule table, e.g. adaptive
+median then BM3D for mixed noise). Prints mean PSNR / SSIM as Markdown and the specialist's margin
+over the best classical result: the numbers of the model cards.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from denoise_core import denoise, learned, pipeline, registry, weights  # noqa: E402
+from denoise_core.benchmark import SHARED_DATA, image_files, noisy_protocol  # noqa: E402
+from denoise_core.image import read_image  # noqa: E402
+from denoise_core.metrics import measure  # noqa: E402
+
+SETTINGS = {
+    "salt_pepper": [("salt_pepper", {"amount": a}, f"salt & pepper {a:.0%}") for a in (0.05, 0.2)],
+    "speckle": [("speckle", {"var": v}, f"speckle var {v:g}") for v in (0.02, 0.08)],
+    "poisson": [("poisson", {"peak": p}, f"Poisson peak {p:g}") for p in (10, 50)],
+    "mixed": [("mixed", {"strength": 0.5}, "mixed, strength 0.5"),
+              ("scribbles", {"count": 8, "thickness": 2}, "scribbles, 8 strokes")],
+}
+"""Per noise type a specialist is catalogued for: (noise model, parameters, label) of its tests."""
+ROUTE = "classical route"
+
+
+def classical() -> list[str]:
+    return [name for name in registry.names("denoiser") if name not in learned.REGISTERED]
+
+
+def specialists() -> list[str]:
+    return [name for name, entry in weights.CATALOG.items()
+            if entry.noise in SETTINGS and entry.modality is None and name in learned.REGISTERED]
+
+
+def score(job: tuple[str, Path, int, str, dict, str]) -> dict[str, tuple[float, float]]:
+    """PSNR and SSIM of the specialist, every classical denoiser and the classical route on one image."""
+    model, path, seed, noise, params, route_type = job
+    clean, _ = read_image(path)
+    noisy = noisy_protocol(clean, noise, params, seed)
+    outputs = {"noisy": noisy, model: denoise(noisy, model)}
+    outputs.update({method: denoise(noisy, method) for method in classical()})
+    outputs[ROUTE] = pipeline.run(noisy, noise_type=route_type).image
+    return {name: tuple(measure(clean, out, ["psnr", "ssim"]).values()) for name, out in outputs.items()}
+
+
+def report(model: str, files: list[Path], workers: int) -> None:
+    noise_type = weights.CATALOG[model].noise
+    print(f"\n### {model} ({len(files)} images)\n")
+    print("| noise | noisy | **" + model + "** | best classical | " + ROUTE + " | margin over best classical |")
+    print("|---|---|---|---|---|---|")
+    for noise, params, label in SETTINGS[noise_type]:
+        jobs = [(model, path, seed, noise, params, noise_type) for seed, path in enumerate(files)]
+        with ProcessPoolExecutor(workers) as pool:
+            rows = list(pool.map(score, jobs))
+        means = {name: tuple(np.mean([row[name] for row in rows], axis=0)) for name in rows[0]}
+        best = max((name for name in means if name not in ("noisy", model)), key=lambda n: means[n][0])
+        cell = lambda name: f"{means[name][0]:.2f} / {means[name][1]:.4f}"  # noqa: E731
+        print(f"| {label} | {cell('noisy')} | {cell(model)} | {best}: {cell(best)} | {cell(ROUTE)} | "
+              f"{means[model][0] - means[best][0]:+.2f} dB |", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(SHARED_DATA / "set12"))
+    parser.add_argument("--models", nargs="+", default=None, help="specialists to measure (default: all present)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    if not Path(args.data).is_dir():
+        print(f"{args.data}: folder not found; nothing to evaluate")
+        return 0
+    models = args.models or specialists()
+    unknown = sorted(set(models) - set(specialists()))
+    if unknown:
+        print(f"not a present specialist: {', '.join(unknown)} (present: {', '.join(specialists()) or 'none'})")
+        return 2
+    print("Mean PSNR (dB) / SSIM, blind: every method gets the level estimated from the noisy image.")
+    for model in models:
+        report(model, image_files(args.data), args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
