@@ -109,6 +109,10 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
           "446c8a9eceb00d0cc1912aeda2255faf313ea0b3c43d7a3f76ebbd068fb2046a", "ffdnet",
           {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
           "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)", noise="mixed"),
+    Entry("ffdnet_speckle", "ffdnet_speckle.safetensors",
+          "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
 )}
 
 
