@@ -6,7 +6,7 @@ parameters, its time and a one-line reason, and the caller may override any choi
 
 The rule table (``ROUTES``) maps each noise type to a chain of denoisers, or to the learned specialist
 for that noise where one beat every classical method (``benchmarks/specialists.py``); for a CT, X-ray or MRI
-image (the DICOM modality tag) the model trained on that modality takes BM3D's place for the noise
+image (the DICOM modality tag) the model trained on that modality takes the route's place for the noise
 types it learned (``MODALITY_TYPES``). ``benchmarks/pipeline_vs_hindsight.py`` measures the table
 against the best single method per image, ``benchmarks/medical_models.py`` the modality models.
 Parameters come from each method's ``auto`` rule for the noise level estimated before that step
@@ -43,7 +43,7 @@ ROUTES: dict[str, Route] = {
     "gaussian": Route(("bm3d",), "additive white noise: BM3D at the estimated sigma is the strongest general method"),
     "salt_pepper": Route(("adaptive_median",), "impulses: the adaptive median replaces only the detected impulses"),
     "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
-    "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma"),
+    "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma", specialist="ffdnet_poisson"),
     "jpeg": Route(("tv",), "compression artefacts: total variation flattens blocks and ringing, keeps edges"),
     "scribbles": Route(("adaptive_median",), "pure black or white strokes: the adaptive median replaces the "
                                              "stroke pixels from their surroundings", specialist="ffdnet_mixed"),
@@ -55,7 +55,7 @@ ROUTES: dict[str, Route] = {
 }
 SR_SCALES = {"x2": 2, "x3": 3, "x4": 4}
 MODALITY_TYPES = ("gaussian", "poisson")
-"""Noise types for which a modality's own blind Gaussian model replaces BM3D (when it has none trained
+"""Noise types for which a modality's own blind Gaussian model replaces the route (when it has none trained
 for the noise type itself)."""
 CHOSEN_ONLY = ("ct_lowdose",)
 """Noise types the classifier does not name: the user chooses them (``noise_type``)."""
@@ -109,7 +109,7 @@ def route(noise_type: str) -> list[tuple[str, str]]:
 
 def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | None = None) -> list[tuple[str, str]]:
     """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's,
-    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in BM3D's place: the one
+    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in the route's place: the one
     trained for ``noise_type``, else its blind Gaussian one for ``MODALITY_TYPES``."""
     if denoisers is not None:
         return [(m, "chosen by the user") for m in denoisers]
@@ -119,8 +119,9 @@ def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | No
     if model is None:
         return chain
     trained = "" if weights.CATALOG[model].noise == "gaussian" else f" for {noise_type} noise"
-    reason = f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices{trained}, replaces BM3D"
-    return [(model, reason) if method == "bm3d" else (method, why) for method, why in chain]
+    replaced = " + ".join(method for method, _ in chain)
+    return [(model, f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices{trained}, "
+                    f"replaces {replaced}")]
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str, method: str = "") -> dict:

@@ -113,6 +113,10 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
           "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9", "ffdnet",
           {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
           "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
+    Entry("ffdnet_poisson", "ffdnet_poisson.safetensors",
+          "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
 )}
 
 

@@ -58,7 +58,7 @@ def test_a_ct_slice_with_low_dose_noise_is_routed_to_the_ct_model(open_page):
     at = open_page("pipeline", img="ct", noise="ct_lowdose", **{"n.photons": "10000"}).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any(md.value == "**Route:** ffdnet_ct" for md in at.markdown)
-    assert any("CT image" in c.value and "replaces BM3D" in c.value for c in at.caption)
+    assert any("CT image" in c.value and "replaces bm3d" in c.value for c in at.caption)
     at.button(key="w.pl.run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value

@@ -16,10 +16,12 @@ def psnr(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # measured, mean of seeds 0-3 (noisy / classical route / specialist): mixed 20.47 / 23.30 / 23.71,
-# scribbles 22.36 / 22.51 / 26.29 dB
+# scribbles 22.36 / 22.51 / 26.29, Poisson peak 10 14.83 / 24.81 / 25.47, peak 50 21.13 / 24.86 / 28.62 dB
 @pytest.mark.parametrize("noise, params, specialist, margin", [
     ("mixed", {"strength": 0.5}, "ffdnet_mixed", 0.2),
     ("scribbles", {"count": 8, "thickness": 2}, "ffdnet_mixed", 2.5),
+    ("poisson", {"peak": 10}, "ffdnet_poisson", 0.3),
+    ("poisson", {"peak": 50}, "ffdnet_poisson", 2.0),
 ])
 def test_the_pipeline_routes_to_the_specialist_and_it_beats_the_classical_route(noise, params, specialist, margin):
     [(method, reason)] = pipeline.route(noise)
