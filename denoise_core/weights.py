@@ -117,6 +117,10 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
           "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca", "ffdnet",
           {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
           "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
+    Entry("ffdnet_salt_pepper", "ffdnet_salt_pepper.safetensors",
+          "add223350df250f885f6fbf8961faea1bc652ce8b83f8a09dbfd2dd1ca50b818", "ffdnet",
+          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
+          "FFDNet gray, salt and pepper 0.5–30% (fine-tuned, CPU run)", noise="salt_pepper"),
 )}
 
 
