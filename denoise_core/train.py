@@ -432,7 +432,7 @@ def train(config: TrainConfig) -> Path:
         if step:
             save_checkpoint()
         log_file.close()
-    if val_psnr is None or step % config.val_every:
+    if val_psnr is None or (step % config.val_every and step < config.steps):  # stopped between validations
         val_psnr = _validate(model, val_pairs, device)
         with open(log_path, "a", newline="") as handle:
             csv.writer(handle).writerow([step, f"{spent:.1f}", "", f"{np.mean(running) if running else ''}",
