@@ -83,52 +83,44 @@ class Entry:
         return int(self.config.get("channels", 1))
 
 
+BLIND = (0.0, 0.2157)
+"""The σ range of the blind Gaussian models: 0–55/255."""
+
+
+def _gray_ffdnet(name: str, sha256: str, title: str, **about) -> Entry:
+    """A shipped gray FFDNet: the architecture of ``ffdnet_gray_blind`` and of every model fine-tuned from it."""
+    return Entry(name, f"{name}.safetensors", sha256, "ffdnet",
+                 {"channels": 1, "depth": 12, "width": 64, "noise_map": True}, title, **about)
+
+
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
 CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
-    Entry("ffdnet_gray_blind", "ffdnet_gray_blind.safetensors",
-          "10256db8f54221505c86c5630bbcec155d4c7f4e86bcc66d81a894c34e12d2aa", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=(0.0, 0.2157)),
+    _gray_ffdnet("ffdnet_gray_blind", "10256db8f54221505c86c5630bbcec155d4c7f4e86bcc66d81a894c34e12d2aa",
+                 "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
     Entry("unet_gray_blind", "unet_gray_blind.safetensors",
           "1faf76d49ef93c64022efc35ea9e190f41ee5727589ef08038419ac2567d3e9f", "unet",
           {"channels": 1, "width": 32, "levels": 3},
-          "U-Net gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=(0.0, 0.2157)),
+          "U-Net gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
     Entry("autoencoder_gray_blind", "autoencoder_gray_blind.safetensors",
           "1eefc04629c66688926f16022aa50534f335f910864304dcf648b0d1daabcae7", "autoencoder",
           {"channels": 1, "width": 64},
-          "Autoencoder gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=(0.0, 0.2157)),
-    Entry("ffdnet_ct", "ffdnet_ct.safetensors",
-          "a6bb91dd07552f574000f69c8a37c3cce3fb10854b3e3845fe26035419cbf3d1", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet CT, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="CT"),
-    Entry("ffdnet_ct_lowdose", "ffdnet_ct_lowdose.safetensors",
-          "88fadceba10af5f021f59a15073db58defa5d4ddf5f44f968a6fdd27d7a321d5", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet low-dose CT, 10³–3·10⁵ photons (fine-tuned, CPU run)", noise="ct_lowdose", modality="CT"),
-    Entry("ffdnet_mri", "ffdnet_mri.safetensors",
-          "d4abd2adec06c4b57b5bb5155254801dea39facd7d7c1785e8d6659d8b10e82b", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet MRI, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="MRI"),
-    Entry("ffdnet_xray", "ffdnet_xray.safetensors",
-          "e2d2b55899f741c964700676b8e2212e794adc7514c4b2dae11184685cf464e9", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet X-ray, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=(0.0, 0.2157), modality="X-ray"),
-    Entry("ffdnet_mixed", "ffdnet_mixed.safetensors",
-          "446c8a9eceb00d0cc1912aeda2255faf313ea0b3c43d7a3f76ebbd068fb2046a", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)", noise="mixed"),
-    Entry("ffdnet_speckle", "ffdnet_speckle.safetensors",
-          "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
-    Entry("ffdnet_poisson", "ffdnet_poisson.safetensors",
-          "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
-    Entry("ffdnet_salt_pepper", "ffdnet_salt_pepper.safetensors",
-          "add223350df250f885f6fbf8961faea1bc652ce8b83f8a09dbfd2dd1ca50b818", "ffdnet",
-          {"channels": 1, "depth": 12, "width": 64, "noise_map": True},
-          "FFDNet gray, salt and pepper 0.5–30% (fine-tuned, CPU run)", noise="salt_pepper"),
+          "Autoencoder gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
+    _gray_ffdnet("ffdnet_ct", "a6bb91dd07552f574000f69c8a37c3cce3fb10854b3e3845fe26035419cbf3d1",
+                 "FFDNet CT, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=BLIND, modality="CT"),
+    _gray_ffdnet("ffdnet_ct_lowdose", "88fadceba10af5f021f59a15073db58defa5d4ddf5f44f968a6fdd27d7a321d5",
+                 "FFDNet low-dose CT, 10³–3·10⁵ photons (fine-tuned, CPU run)", noise="ct_lowdose", modality="CT"),
+    _gray_ffdnet("ffdnet_mri", "d4abd2adec06c4b57b5bb5155254801dea39facd7d7c1785e8d6659d8b10e82b",
+                 "FFDNet MRI, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=BLIND, modality="MRI"),
+    _gray_ffdnet("ffdnet_xray", "e2d2b55899f741c964700676b8e2212e794adc7514c4b2dae11184685cf464e9",
+                 "FFDNet X-ray, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=BLIND, modality="X-ray"),
+    _gray_ffdnet("ffdnet_mixed", "446c8a9eceb00d0cc1912aeda2255faf313ea0b3c43d7a3f76ebbd068fb2046a",
+                 "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)", noise="mixed"),
+    _gray_ffdnet("ffdnet_speckle", "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9",
+                 "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
+    _gray_ffdnet("ffdnet_poisson", "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca",
+                 "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
+    _gray_ffdnet("ffdnet_salt_pepper", "add223350df250f885f6fbf8961faea1bc652ce8b83f8a09dbfd2dd1ca50b818",
+                 "FFDNet gray, salt and pepper 0.5–30% (fine-tuned, CPU run)", noise="salt_pepper"),
 )}
 
 
