@@ -10,18 +10,15 @@ import pytest
 
 from denoise_core import denoise, learned, registry
 from denoise_core.benchmark import noisy_protocol
+from denoise_core.metrics import psnr
 from denoise_core.samples import load_sample
 
 NATURAL = "ffdnet_gray_blind"
 
 
-def psnr(x: np.ndarray, y: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((np.clip(x, 0, 1).astype(np.float64) - y) ** 2)))
-
-
 def score(method: str, clean: np.ndarray, noisy: np.ndarray, sigma: float | None = None) -> float:
     level = None if sigma is None else {"sigma": sigma, "impulse": 0.0}
-    return psnr(denoise(noisy, method, level=level), clean)
+    return psnr(clean, denoise(noisy, method, level=level))
 
 
 # Gaussian σ 25, seed 0, true σ given (BENCHMARK.md). Measured (model / natural-image model):

@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 
 from denoise_core import add_noise, denoise, pipeline, weights
+from denoise_core.metrics import psnr
 from denoise_core.samples import load_sample
 
 CAMERA = np.ascontiguousarray(load_sample("camera")[0][128:384, 128:384])
-
-
-def psnr(x: np.ndarray, y: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((np.clip(x, 0, 1).astype(np.float64) - y) ** 2)))
 
 
 # measured, mean of seeds 0-3 (noisy / classical route / specialist): mixed 20.47 / 23.30 / 23.71,
@@ -33,7 +30,7 @@ def test_the_pipeline_routes_to_the_specialist_and_it_beats_the_classical_route(
         result = pipeline.run(noisy, noise_type=noise)
         assert [s.method for s in result.stages] == ["classify", specialist]
         classical = pipeline.run(noisy, noise_type=noise, denoisers=list(pipeline.ROUTES[noise].steps))
-        gains.append(psnr(result.image, CAMERA) - psnr(classical.image, CAMERA))
+        gains.append(psnr(CAMERA, result.image) - psnr(CAMERA, classical.image))
     assert np.mean(gains) >= margin, f"{specialist} on {noise}: {np.mean(gains):+.2f} dB over the classical route"
 
 
@@ -50,9 +47,9 @@ NOT_ROUTED = [("ffdnet_speckle", "speckle", {"var": 0.02}, 6.0),
 @pytest.mark.parametrize("model, noise, params, over_noisy", NOT_ROUTED)
 def test_a_model_not_routed_still_removes_what_its_starting_model_leaves(model, noise, params, over_noisy):
     noisy = add_noise(CAMERA, noise, params, seed=0)
-    restored = psnr(denoise(noisy, model), CAMERA)
-    assert restored >= psnr(noisy, CAMERA) + over_noisy
-    assert restored >= psnr(denoise(noisy, "ffdnet_gray_blind"), CAMERA) + over_noisy - 1.0
+    restored = psnr(CAMERA, denoise(noisy, model))
+    assert restored >= psnr(CAMERA, noisy) + over_noisy
+    assert restored >= psnr(CAMERA, denoise(noisy, "ffdnet_gray_blind")) + over_noisy - 1.0
     assert pipeline.route(noise) == [(m, pipeline.ROUTES[noise].reason) for m in pipeline.ROUTES[noise].steps]
 
 
