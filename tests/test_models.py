@@ -8,6 +8,7 @@ import torch
 from denoise_core import learned
 from denoise_core.models import (ARCHITECTURES, ConvAutoencoder, DnCNN, FFDNet, UNet, fuse_batch_norm, parameter_count,
                                   run_network)
+from denoise_core.models.ffdnet import fill_impulses
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE = SHARED / "reference_weights"
@@ -60,6 +61,42 @@ def test_ffdnet_noise_map_changes_output_and_blind_variant_ignores_it():
             torch.nn.init.normal_(network.body[-1].weight, std=0.1)
         assert not torch.allclose(model(x, torch.tensor([0.0])), model(x, torch.tensor([0.2])))
         torch.testing.assert_close(blind(x, torch.tensor([0.0])), blind(x))
+
+
+def test_fill_impulses_averages_the_nearest_clean_pixels():
+    x = torch.full((1, 1, 9, 9), 0.5)
+    x[0, 0, 4, 4], x[0, 0, 4, 5] = 0.0, 1.0          # two impulses side by side on a flat 0.5
+    x[0, 0, 0, 0] = 0.2                              # a clean neighbour of the corner impulse below
+    x[0, 0, 1, 1] = 1.0
+    filled = fill_impulses(x, (x <= 0) | (x >= 1))
+    assert filled[0, 0, 4, 4] == filled[0, 0, 4, 5] == 0.5  # no impulse enters the average
+    assert abs(float(filled[0, 0, 1, 1]) - (0.2 + 7 * 0.5) / 8) < 1e-6  # its eight 3×3 neighbours
+    white = torch.ones(1, 1, 20, 20)                 # nothing clean within 15×15: the value stays
+    torch.testing.assert_close(fill_impulses(white, white >= 1), white)
+
+
+@pytest.mark.parametrize("mode", ["switch", "fill"])
+def test_ffdnet_impulse_modes_fill_the_extreme_pixels_first(mode):
+    torch.manual_seed(0)
+    model = FFDNet(depth=3, width=8, impulses=mode)
+    torch.nn.init.normal_(model.body[-1].weight, std=0.1)
+    x = torch.rand(1, 1, 16, 16) * 0.8 + 0.1
+    x[0, 0, ::5, ::3] = 0.0
+    x[0, 0, 2::5, 1::4] = 1.0
+    mask = (x <= 0) | (x >= 1)
+    with torch.no_grad():
+        out = model(x, torch.tensor([0.05]))
+        plain = FFDNet(depth=3, width=8)
+        plain.load_state_dict(model.state_dict(), strict=True)  # the same weights as the plain network
+        expected = plain(fill_impulses(x, mask), torch.tensor([0.05]))
+    torch.testing.assert_close(out[mask], expected[mask])
+    if mode == "switch":  # every other pixel passes through untouched
+        assert torch.equal(out[~mask], x[~mask])
+    else:
+        torch.testing.assert_close(out, expected)
+    assert model.config()["impulses"] == mode and "impulses" not in plain.config()
+    with pytest.raises(ValueError, match="impulses"):
+        FFDNet(impulses="sometimes")
 
 
 def test_autoencoder_matches_the_course_layout():

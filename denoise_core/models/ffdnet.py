@@ -2,13 +2,17 @@
 
 Zhang, Zuo, Zhang, "FFDNet: Toward a Fast and Flexible Solution for CNN-Based Image Denoising",
 IEEE TIP 2018. Differences from the paper: no batch norm, and the network predicts the noise of the
-sub-images (residual learning), which trains faster.
+sub-images (residual learning), which trains faster. ``impulses`` fills the pixels at the ends of the
+range from their neighbours first, for salt-and-pepper noise, scribbles and mixes with them.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+IMPULSE_MODES = ("", "fill", "switch")
 
 
 class FFDNet(nn.Module):
@@ -25,6 +29,12 @@ class FFDNet(nn.Module):
     noise_map : bool
         Take a noise-level map (one value per channel, the std in [0, 1] units) as input; without it
         the network is blind and ``forward`` ignores ``sigma``.
+    impulses : str
+        ``""``: none. ``"fill"``: the pixels at 0 or 1 (and beyond) are taken for impulses and filled
+        with the mean of their nearest other pixels (``fill_impulses``) before the network sees the
+        image (impulses riding on other noise). ``"switch"``: the same, and only those pixels take
+        the network's output; every other pixel passes through untouched (pure impulses). The
+        weights are those of the plain network, so a Gaussian model is a starting point for either.
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) with even H and W, ``sigma`` a tensor of shape (N,)
     or (N, C). Returns the denoised (N, C, H, W).
@@ -32,9 +42,13 @@ class FFDNet(nn.Module):
 
     multiple = 2
 
-    def __init__(self, *, channels: int = 1, depth: int = 12, width: int = 64, noise_map: bool = True):
+    def __init__(self, *, channels: int = 1, depth: int = 12, width: int = 64, noise_map: bool = True,
+                 impulses: str = ""):
         super().__init__()
         self.channels, self.depth, self.width, self.noise_map = channels, depth, width, noise_map
+        if impulses not in IMPULSE_MODES:
+            raise ValueError(f"FFDNet impulses must be one of {IMPULSE_MODES}, got {impulses!r}")
+        self.impulses = impulses
         inputs = 4 * channels + (channels if noise_map else 0)
         layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
@@ -53,9 +67,17 @@ class FFDNet(nn.Module):
         nn.init.zeros_(self.body[-1].weight)
 
     def config(self) -> dict:
-        return {"channels": self.channels, "depth": self.depth, "width": self.width, "noise_map": self.noise_map}
+        return {"channels": self.channels, "depth": self.depth, "width": self.width, "noise_map": self.noise_map,
+                **({"impulses": self.impulses} if self.impulses else {})}
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.impulses:
+            return self._denoise(x, sigma)
+        mask = (x <= 0) | (x >= 1)
+        out = self._denoise(fill_impulses(x, mask), sigma)
+        return torch.where(mask, out, x) if self.impulses == "switch" else out
+
+    def _denoise(self, x: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
         small = F.pixel_unshuffle(x, 2)
         features = small
         if self.noise_map:
@@ -65,3 +87,20 @@ class FFDNet(nn.Module):
             level_map = level[:, :, None, None].expand(-1, -1, small.shape[2], small.shape[3])
             features = torch.cat([small, level_map], dim=1)
         return F.pixel_shuffle(small - self.body(features), 2)
+
+
+def fill_impulses(x: torch.Tensor, mask: torch.Tensor, sizes: tuple[int, ...] = (3, 5, 7, 9, 11, 13, 15)) -> torch.Tensor:
+    """``x`` with its ``mask``ed pixels replaced by the mean of the unmasked ones in the smallest
+    window (3×3, 5×5, ...) that has any; a pixel with none in the largest window keeps its value."""
+    valid = (~mask).to(x.dtype)
+    out, todo = x, mask
+    for size in sizes:
+        if not bool(todo.any()):
+            break
+        pad = (size // 2,) * 4
+        total = F.avg_pool2d(F.pad(x * valid, pad, mode="replicate"), size, 1)
+        count = F.avg_pool2d(F.pad(valid, pad, mode="replicate"), size, 1)
+        found = todo & (count > 0)
+        out = torch.where(found, total / count.clamp_min(1e-12), out)
+        todo = todo & ~found
+    return out
