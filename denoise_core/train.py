@@ -70,7 +70,9 @@ class TrainConfig:
 
     ``noises`` is the mix of noise models: each patch draws one of them, in proportion to their weights.
     ``init`` starts from a weights entry's name or a ``.safetensors`` file written by ``train``
-    (fine-tuning); its architecture and configuration then replace ``arch`` and ``arch_config``.
+    (fine-tuning); its architecture and configuration then replace ``arch`` and ``arch_config``,
+    except the options ``arch_config`` names (those that leave the weights' shapes alone, such as
+    FFDNet's ``impulses``).
     The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
     and ``elapsed / max_seconds``, so a time-limited run still ends with a small learning rate.
     """
@@ -349,7 +351,7 @@ def train(config: TrainConfig) -> Path:
     start_state = None
     if config.init:
         arch, arch_config, start_state = _initial_weights(config.init)
-        config = replace(config, arch=arch, arch_config=arch_config)
+        config = replace(config, arch=arch, arch_config={**arch_config, **config.arch_config})
     model = build_model(config.arch, config.arch_config)
     if start_state is not None:
         model.load_state_dict(start_state, strict=True)

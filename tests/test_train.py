@@ -98,6 +98,17 @@ def test_fine_tuning_starts_from_the_given_weights(folder, tmp_path):
         training.train(_config(folder, tmp_path / "c", init="no_such_weights"))
 
 
+def test_fine_tuning_may_switch_on_options_that_keep_the_weights_shapes(folder, tmp_path):
+    first = training.train(_config(folder, tmp_path / "a", steps=1))
+    tuned = training.train(_config(folder, tmp_path / "b", arch_config={"impulses": "switch"}, init=str(first), steps=1,
+                                   noises=[training.NoiseSpec("salt_pepper", ranges={"amount": (0.05, 0.2)})]))
+    with safe_open(str(tuned), "pt") as handle:
+        config = json.loads(handle.metadata()["config"])
+    assert config == {"channels": 1, "depth": 3, "width": 8, "noise_map": True, "impulses": "switch"}
+    with pytest.raises(Exception, match="size mismatch"):  # an option that changes the shapes is refused
+        training.train(_config(folder, tmp_path / "c", arch_config={"width": 16}, init=str(first), steps=1))
+
+
 def test_time_limit_and_schedules(folder, tmp_path):
     config = _config(folder, tmp_path / "t", steps=1000, max_seconds=0.5)
     training.train(config)
