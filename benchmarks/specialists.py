@@ -2,7 +2,8 @@
 
     python benchmarks/specialists.py [--data ../shared/data/set12] [--models ffdnet_mixed ...] [--workers 2]
 
-For each specialist (a learned model catalogued for one noise type) and each of its test settings,
+For each specialist (a learned model catalogued for one noise type, and any other type the pipeline
+routes to it) and each of those types' test settings,
 every image gets that noise (seeded per image, as in BENCHMARK.md) and is denoised blind: the
 specialist, every classical denoiser with its ``auto`` parameters (the level estimated from the
 noisy image) and the pipeline's classical route for that noise type (its rule table, e.g. adaptive
@@ -29,10 +30,12 @@ SETTINGS = {
     "salt_pepper": [("salt_pepper", {"amount": a}, f"salt & pepper {a:.0%}") for a in (0.05, 0.2)],
     "speckle": [("speckle", {"var": v}, f"speckle var {v:g}") for v in (0.02, 0.08)],
     "poisson": [("poisson", {"peak": p}, f"Poisson peak {p:g}") for p in (10, 50)],
-    "mixed": [("mixed", {"strength": 0.5}, "mixed, strength 0.5"),
-              ("scribbles", {"count": 8, "thickness": 2}, "scribbles, 8 strokes")],
+    "mixed": [("mixed", {"strength": 0.5}, "mixed, strength 0.5")],
+    "scribbles": [("scribbles", {"count": 8, "thickness": 2}, "scribbles, 8 strokes")],
 }
-"""Per noise type a specialist is catalogued for: (noise model, parameters, label) of its tests."""
+"""Per noise type: (noise model, parameters, label) of its tests."""
+TRAINED_ALSO = {"mixed": ("scribbles",)}
+"""Types a specialist learned besides the one it is catalogued for (``scripts/train_shipped.sh``)."""
 ROUTE = "classical route"
 
 
@@ -45,6 +48,13 @@ def specialists() -> list[str]:
             if entry.noise in SETTINGS and entry.modality is None and name in learned.REGISTERED]
 
 
+def noise_types(model: str) -> list[str]:
+    """The types ``model`` was trained for, then those the pipeline routes to it."""
+    trained = weights.CATALOG[model].noise
+    routed = [kind for kind, rule in pipeline.ROUTES.items() if rule.specialist == model]
+    return list(dict.fromkeys([trained, *TRAINED_ALSO.get(trained, ()), *routed]))
+
+
 def score(job: tuple[str, Path, int, str, dict, str]) -> dict[str, tuple[float, float]]:
     """PSNR and SSIM of the specialist, every classical denoiser and the classical route on one image."""
     model, path, seed, noise, params, route_type = job
@@ -52,16 +62,15 @@ def score(job: tuple[str, Path, int, str, dict, str]) -> dict[str, tuple[float, 
     noisy = noisy_protocol(clean, noise, params, seed)
     outputs = {"noisy": noisy, model: denoise(noisy, model)}
     outputs.update({method: denoise(noisy, method) for method in classical()})
-    outputs[ROUTE] = pipeline.run(noisy, noise_type=route_type).image
+    outputs[ROUTE] = pipeline.run(noisy, noise_type=route_type, denoisers=list(pipeline.ROUTES[route_type].steps)).image
     return {name: tuple(measure(clean, out, ["psnr", "ssim"]).values()) for name, out in outputs.items()}
 
 
 def report(model: str, files: list[Path], workers: int) -> None:
-    noise_type = weights.CATALOG[model].noise
     print(f"\n### {model} ({len(files)} images)\n")
     print("| noise | noisy | **" + model + "** | best classical | " + ROUTE + " | margin over best classical |")
     print("|---|---|---|---|---|---|")
-    for noise, params, label in SETTINGS[noise_type]:
+    for noise_type, (noise, params, label) in ((kind, setting) for kind in noise_types(model) for setting in SETTINGS[kind]):
         jobs = [(model, path, seed, noise, params, noise_type) for seed, path in enumerate(files)]
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(score, jobs))

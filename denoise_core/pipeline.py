@@ -41,14 +41,15 @@ class Route:
 ROUTES: dict[str, Route] = {
     "clean": Route((), "no noise detected: the image is left as it is"),
     "gaussian": Route(("bm3d",), "additive white noise: BM3D at the estimated sigma is the strongest general method"),
-    "salt_pepper": Route(("adaptive_median",), "impulses: the adaptive median replaces only the detected impulses"),
+    "salt_pepper": Route(("switching_mean",), "impulses: the switching mean redraws only the pixels at 0 or 1, "
+                                              "from their clean neighbours", specialist="ffdnet_salt_pepper"),
     "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
     "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma", specialist="ffdnet_poisson"),
     "jpeg": Route(("tv",), "compression artefacts: total variation flattens blocks and ringing, keeps edges"),
-    "scribbles": Route(("adaptive_median",), "pure black or white strokes: the adaptive median replaces the "
-                                             "stroke pixels from their surroundings", specialist="ffdnet_mixed"),
-    "mixed": Route(("adaptive_median", "bm3d"),
-                   "several noises: first remove the impulses (adaptive median), then the rest (BM3D)",
+    "scribbles": Route(("switching_mean",), "pure black or white strokes: the switching mean redraws the stroke "
+                                            "pixels from their surroundings", specialist="ffdnet_salt_pepper"),
+    "mixed": Route(("switching_mean", "bm3d"),
+                   "several noises: first fill the impulses (switching mean), then remove the rest (BM3D)",
                    specialist="ffdnet_mixed"),
     "ct_lowdose": Route(("bm3d",), "low-dose CT (photon noise on the projections, streaky after back-projection): "
                                    "BM3D at the estimated sigma"),
@@ -102,8 +103,9 @@ def route(noise_type: str) -> list[tuple[str, str]]:
         raise InvalidParameterError(f"unknown noise type '{noise_type}' (known: {', '.join(ROUTES)})")
     rule = ROUTES[noise_type]
     if rule.specialist in learned.REGISTERED:
-        return [(rule.specialist, f"{rule.specialist}, trained for {noise_type} noise, beats every classical "
-                                  "method on it (see its model card)")]
+        trained = weights.CATALOG[rule.specialist].noise.replace("_", " ")
+        return [(rule.specialist, f"{rule.specialist}, trained for {trained} noise, beats every classical "
+                                  f"method on {noise_type.replace('_', ' ')} noise (see its model card)")]
     return [(method, rule.reason) for method in rule.steps]
 
 

@@ -87,10 +87,17 @@ BLIND = (0.0, 0.2157)
 """The σ range of the blind Gaussian models: 0–55/255."""
 
 
-def _gray_ffdnet(name: str, sha256: str, title: str, **about) -> Entry:
-    """A shipped gray FFDNet: the architecture of ``ffdnet_gray_blind`` and of every model fine-tuned from it."""
+def _gray_ffdnet(name: str, sha256: str, title: str, *, options: dict | None = None, **about) -> Entry:
+    """A shipped gray FFDNet: the architecture of ``ffdnet_gray_blind`` and of every model fine-tuned from it
+    (``options`` adds those that keep its weights' shapes, such as ``impulses``)."""
     return Entry(name, f"{name}.safetensors", sha256, "ffdnet",
-                 {"channels": 1, "depth": 12, "width": 64, "noise_map": True}, title, **about)
+                 {"channels": 1, "depth": 12, "width": 64, "noise_map": True, **(options or {})}, title, **about)
+
+
+def _dncnn(name: str, sha256: str, title: str, channels: int = 1, **about) -> Entry:
+    """A shipped DnCNN: 17 layers of 64 channels with batch norm (the paper's DnCNN-S layout)."""
+    return Entry(name, f"{name}.safetensors", sha256, "dncnn",
+                 {"channels": channels, "depth": 17, "width": 64, "batch_norm": True}, title, **about)
 
 
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
@@ -113,14 +120,16 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
                  "FFDNet MRI, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=BLIND, modality="MRI"),
     _gray_ffdnet("ffdnet_xray", "e2d2b55899f741c964700676b8e2212e794adc7514c4b2dae11184685cf464e9",
                  "FFDNet X-ray, blind Gaussian σ 0–55 (fine-tuned, CPU run)", sigma_range=BLIND, modality="X-ray"),
-    _gray_ffdnet("ffdnet_mixed", "446c8a9eceb00d0cc1912aeda2255faf313ea0b3c43d7a3f76ebbd068fb2046a",
-                 "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)", noise="mixed"),
+    _gray_ffdnet("ffdnet_mixed", "557f502f0f69798cce83e7440d206ef12275fb12b36c29ab7752d9be46d0b4e5",
+                 "FFDNet gray, mixed noise and scribbles, impulses filled first (fine-tuned, CPU run)", noise="mixed",
+                 options={"impulses": "fill"}),
     _gray_ffdnet("ffdnet_speckle", "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9",
                  "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
     _gray_ffdnet("ffdnet_poisson", "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca",
                  "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
-    _gray_ffdnet("ffdnet_salt_pepper", "add223350df250f885f6fbf8961faea1bc652ce8b83f8a09dbfd2dd1ca50b818",
-                 "FFDNet gray, salt and pepper 0.5–30% (fine-tuned, CPU run)", noise="salt_pepper"),
+    _gray_ffdnet("ffdnet_salt_pepper", "befab2fc4b9f5a00653df99c47c674f84571c757fe760dcab6b211d92ec6f8ed",
+                 "FFDNet gray, salt and pepper 0.5–50%, switching (fine-tuned, CPU run)", noise="salt_pepper",
+                 options={"impulses": "switch"}),
 )}
 
 

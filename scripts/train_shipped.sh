@@ -70,8 +70,9 @@ specialist() {  # NAME TITLE OPTIONS... (noise options; they override the defaul
 }
 
 ffdnet_salt_pepper() {
-  specialist ffdnet_salt_pepper "FFDNet gray, salt and pepper 0.5-30% (fine-tuned, CPU run)" \
-    --loss mse --noise salt_pepper --range amount=0.005:0.3:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.1
+  specialist ffdnet_salt_pepper "FFDNet gray, salt and pepper 0.5-50%, switching (fine-tuned, CPU run)" \
+    --arch-set impulses=switch --steps 3000 --loss mse \
+    --noise salt_pepper --range amount=0.005:0.5:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.2
 }
 
 ffdnet_speckle() {
@@ -85,8 +86,8 @@ ffdnet_poisson() {
 }
 
 ffdnet_mixed() {
-  specialist ffdnet_mixed "FFDNet gray, mixed noise and scribbles (fine-tuned, CPU run)" \
-    --noise mixed --range strength=0.15:1 --pool 4 --val-set strength=0.5 \
+  specialist ffdnet_mixed "FFDNet gray, mixed noise and scribbles, impulses filled first (fine-tuned, CPU run)" \
+    --arch-set impulses=fill --steps 2500 --noise mixed --range strength=0.15:1 --pool 4 --val-set strength=0.5 \
     --noise scribbles --range count=2:30 --range thickness=1:6 --range cross_ratio=0.05:0.95 --pool 4 \
     --val-set count=8 --val-set thickness=2
 }
@@ -106,8 +107,44 @@ autoencoder_gray_blind() {
   blind_from_scratch autoencoder_gray_blind autoencoder mse 1500 "Autoencoder gray, blind Gaussian 0-55 (CPU run)"
 }
 
+# DnCNN (17 layers with batch norm, the paper's DnCNN-S depth): a blind gray model from scratch, the
+# fixed-σ DnCNN-S models fine-tuned from it, and a blind colour model on the photographs of
+# scripts/make_colour_data.py.
+dncnn() {  # NAME TITLE OPTIONS...
+  local name=$1 title=$2
+  shift 2
+  python -m denoise_core train --out "weights/$name" --noise gaussian --noise-set clip=false \
+    --patch 40 --batch 32 --steps 100000 --schedule cosine --loss l1 \
+    --seed 0 --val-every 200 --checkpoint-every 200 --threads 2 --title "$title" "$@"
+}
+
+dncnn_gray_blind() {
+  dncnn dncnn_gray_blind "DnCNN gray, blind Gaussian 0-55 (CPU run)" --arch dncnn \
+    --arch-set channels=1 --arch-set depth=17 --arch-set width=64 --arch-set batch_norm=true \
+    --range sigma=0:0.2157 --val-set sigma=0.098 --lr 1e-3 --minutes 25
+}
+
+dncnn_s() {  # SIGMA (of 255): DnCNN-S for that noise level, fine-tuned from dncnn_gray_blind
+  local sigma
+  sigma=$(python -c "print(round($1 / 255, 6))")
+  dncnn "dncnn_s$1" "DnCNN-S gray, Gaussian $1 (fine-tuned, CPU run)" --init weights/dncnn_gray_blind.safetensors \
+    --range "sigma=$sigma:$sigma" --lr 3e-4 --minutes 5
+}
+dncnn_s15() { dncnn_s 15; }
+dncnn_s25() { dncnn_s 25; }
+dncnn_s50() { dncnn_s 50; }
+
+dncnn_color_blind() {
+  [ -d training_data/colour ] || python scripts/make_colour_data.py --out training_data/colour
+  dncnn dncnn_color_blind "DnCNN colour, blind Gaussian 0-55 (CPU run)" --arch dncnn \
+    --arch-set channels=3 --arch-set depth=17 --arch-set width=64 --arch-set batch_norm=true \
+    --data training_data/colour --val-images 2 \
+    --range sigma=0:0.2157 --val-set sigma=0.098 --lr 1e-3 --minutes 18
+}
+
 MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
-        ffdnet_mixed unet_gray_blind autoencoder_gray_blind)
+        ffdnet_mixed unet_gray_blind autoencoder_gray_blind dncnn_gray_blind dncnn_s15 dncnn_s25 dncnn_s50
+        dncnn_color_blind)
 for model in "${@:-${MODELS[@]}}"; do
   [[ " ${MODELS[*]} " == *" $model "* ]] || { echo "unknown model '$model' (valid: ${MODELS[*]})" >&2; exit 2; }
   "$model"

@@ -12,7 +12,7 @@ def test_salt_and_pepper_is_classified_routed_and_cleaned(pipeline_page):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 1
     assert any("| **mixed** |" in md.value and "Overall accuracy" in md.value for md in at.expander[0].markdown)
-    assert any(md.value == "**Route:** adaptive_median" for md in at.markdown)  # the rule for salt_pepper
+    assert any(md.value == "**Route:** ffdnet_salt_pepper" for md in at.markdown)  # the rule for salt_pepper
     impulses = next(m for m in at.metric if m.label == "Estimated impulses").value
     assert abs(float(impulses.split()[0]) - 10.0) < 1.5
     at.button(key="w.pl.run").click().run()
@@ -20,7 +20,7 @@ def test_salt_and_pepper_is_classified_routed_and_cleaned(pipeline_page):
     table = at.dataframe[0].value
     assert list(table["stage"]) == ["input", "denoise"]
     gain = table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0]
-    assert gain >= 10.0, table  # 10% impulses on the small sample
+    assert gain >= 23.0, table  # 10% impulses on the small sample: 14.78 -> 40.00 dB measured
     assert len(at.get("download_button")) == 2
     assert at.selectbox(key="w.pl.right").value.startswith("1. denoise")
 

@@ -30,8 +30,9 @@ class Preset:
 
 PRESETS = (
     Preset("Impulse noise at 5%", "salt_pepper", {"amount": 0.05, "salt_ratio": 0.5}, seed=0,
-           sample="camera", methods=("median", "gaussian", "adaptive_median"),
-           note="A 3×3 median removes isolated impulses; a Gaussian blur only smears them."),
+           sample="camera", methods=("median", "gaussian", "adaptive_median", "switching_mean"),
+           note="A 3×3 median removes isolated impulses; a Gaussian blur only smears them. The adaptive median "
+                "and the switching mean change only the impulses; the switching mean never lets one into its average."),
     Preset("Low-dose X-ray", "poisson", {"peak": 20.0}, seed=1, sample="xray",
            methods=("gaussian", "nlm", "bm3d"), note="Photon shot noise: variance x/peak, brighter is noisier."),
     Preset("MRI Rician", "rician", {"sigma": 0.05}, seed=2, sample="mri",
