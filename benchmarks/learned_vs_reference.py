@@ -4,8 +4,8 @@
 
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
 image, non-blind). The published weights in ``../shared/reference_weights`` are imported into a
-temporary cache (never into the project) and run at the σ they were trained for (DnCNN-B and our
-blind models at every σ). Prints one Markdown table of mean PSNR / SSIM per method, set and σ, the
+temporary cache (never into the project) and run at the σ they were trained for, as are our
+DnCNN-S models (DnCNN-B and our blind models at every σ). Prints one Markdown table of mean PSNR / SSIM per method, set and σ, the
 numbers that go into the model cards.
 """
 from __future__ import annotations
@@ -36,9 +36,13 @@ def main() -> None:
     from denoise_core import learned, registry, weights
     from denoise_core.benchmark import evaluate, image_files, summarise
 
+    def trained_for(name: str) -> set[int]:  # a fixed-σ model (DnCNN-S) runs at its σ only
+        low, high = weights.get_entry(name).sigma_range or (None, None)
+        return {round(low * 255)} & set(args.sigmas) if low is not None and low == high else set(args.sigmas)
+
     ours = args.methods or [name for name, entry in weights.CATALOG.items()
-                            if entry.noise == "gaussian" and entry.channels == 1]
-    plan = [(name, set(args.sigmas)) for name in ours] + ([] if args.no_bm3d else [("bm3d", set(args.sigmas))])
+                            if entry.noise == "gaussian" and entry.channels == 1 and not entry.modality]
+    plan = [(name, trained_for(name)) for name in ours] + ([] if args.no_bm3d else [("bm3d", set(args.sigmas))])
     for file, sigmas in REFERENCE.items():
         if (SHARED / "reference_weights" / file).is_file():
             name = "ref_" + file.removesuffix(".pth")

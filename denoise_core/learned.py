@@ -154,7 +154,8 @@ def _sigma_auto(level) -> dict:
 def _docstring(entry: weights.Entry) -> str:
     trained = f"trained for {entry.noise} noise"
     if entry.sigma_range:
-        trained += f", σ {entry.sigma_range[0] * 255:.0f}–{entry.sigma_range[1] * 255:.0f}/255"
+        low, high = (f"{value * 255:.0f}" for value in entry.sigma_range)
+        trained += f", σ {low}/255" if low == high else f", σ {low}–{high}/255"
     return (f"{entry.title}: learned denoiser ({entry.arch}, {trained}).\n\n"
             f"Weights: {entry.file.name} (source: {entry.source}); see its model card for data and measured PSNR.")
 

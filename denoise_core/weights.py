@@ -94,16 +94,24 @@ def _gray_ffdnet(name: str, sha256: str, title: str, *, options: dict | None = N
                  {"channels": 1, "depth": 12, "width": 64, "noise_map": True, **(options or {})}, title, **about)
 
 
-def _dncnn(name: str, sha256: str, title: str, channels: int = 1, **about) -> Entry:
-    """A shipped DnCNN: 17 layers of 64 channels with batch norm (the paper's DnCNN-S layout)."""
+def _dncnn(name: str, sha256: str, title: str, **about) -> Entry:
+    """A shipped gray DnCNN: 17 layers of 64 channels with batch norm (the paper's DnCNN-S layout)."""
     return Entry(name, f"{name}.safetensors", sha256, "dncnn",
-                 {"channels": channels, "depth": 17, "width": 64, "batch_norm": True}, title, **about)
+                 {"channels": 1, "depth": 17, "width": 64, "batch_norm": True}, title, **about)
 
 
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
 CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
     _gray_ffdnet("ffdnet_gray_blind", "10256db8f54221505c86c5630bbcec155d4c7f4e86bcc66d81a894c34e12d2aa",
                  "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
+    _dncnn("dncnn_gray_blind", "72b367ce34453054bb2f4f7d6d53f3a3edd00d734b1387fd9b05711436926229",
+           "DnCNN gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
+    _dncnn("dncnn_s15", "9e09b81dc0d68da02642df02e5f08ea6c7ca7f29d237fce4166845e1f854a553",
+           "DnCNN-S gray, Gaussian σ 15 (fine-tuned, CPU run)", sigma_range=(0.058824, 0.058824)),
+    _dncnn("dncnn_s25", "9a8b982e2e2ab6670d6c8df7b895299d820f1f62d80d0777ab71bdb14a83f803",
+           "DnCNN-S gray, Gaussian σ 25 (fine-tuned, CPU run)", sigma_range=(0.098039, 0.098039)),
+    _dncnn("dncnn_s50", "e563b21903d54f42c16ff1502c1775b730f0143ae73f1ba6ad25ca1bf3f8080c",
+           "DnCNN-S gray, Gaussian σ 50 (fine-tuned, CPU run)", sigma_range=(0.196078, 0.196078)),
     Entry("unet_gray_blind", "unet_gray_blind.safetensors",
           "1faf76d49ef93c64022efc35ea9e190f41ee5727589ef08038419ac2567d3e9f", "unet",
           {"channels": 1, "width": 32, "levels": 3},

@@ -107,9 +107,8 @@ autoencoder_gray_blind() {
   blind_from_scratch autoencoder_gray_blind autoencoder mse 1500 "Autoencoder gray, blind Gaussian 0-55 (CPU run)"
 }
 
-# DnCNN (17 layers with batch norm, the paper's DnCNN-S depth): a blind gray model from scratch, the
-# fixed-σ DnCNN-S models fine-tuned from it, and a blind colour model on the photographs of
-# scripts/make_colour_data.py.
+# DnCNN (17 layers with batch norm, the paper's DnCNN-S depth): a blind gray model from scratch and
+# the fixed-σ DnCNN-S models fine-tuned from it.
 dncnn() {  # NAME TITLE OPTIONS...
   local name=$1 title=$2
   shift 2
@@ -134,17 +133,8 @@ dncnn_s15() { dncnn_s 15; }
 dncnn_s25() { dncnn_s 25; }
 dncnn_s50() { dncnn_s 50; }
 
-dncnn_color_blind() {
-  [ -d training_data/colour ] || python scripts/make_colour_data.py --out training_data/colour
-  dncnn dncnn_color_blind "DnCNN colour, blind Gaussian 0-55 (CPU run)" --arch dncnn \
-    --arch-set channels=3 --arch-set depth=17 --arch-set width=64 --arch-set batch_norm=true \
-    --data training_data/colour --val-images 2 \
-    --range sigma=0:0.2157 --val-set sigma=0.098 --lr 1e-3 --minutes 18
-}
-
 MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
-        ffdnet_mixed unet_gray_blind autoencoder_gray_blind dncnn_gray_blind dncnn_s15 dncnn_s25 dncnn_s50
-        dncnn_color_blind)
+        ffdnet_mixed unet_gray_blind autoencoder_gray_blind dncnn_gray_blind dncnn_s15 dncnn_s25 dncnn_s50)
 for model in "${@:-${MODELS[@]}}"; do
   [[ " ${MODELS[*]} " == *" $model "* ]] || { echo "unknown model '$model' (valid: ${MODELS[*]})" >&2; exit 2; }
   "$model"
