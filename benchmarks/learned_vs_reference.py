@@ -5,8 +5,8 @@
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
 image, non-blind). The published weights in ``../shared/reference_weights`` are imported into a
 temporary cache (never into the project) and run at the σ they were trained for, as are our
-DnCNN-S models (DnCNN-B and our blind models at every σ). Prints one Markdown table of mean PSNR / SSIM per method, set and σ, the
-numbers that go into the model cards.
+DnCNN-S models (DnCNN-B and our blind models at every σ). Prints one Markdown table of mean PSNR /
+SSIM per method, set and σ, the numbers that go into the model cards.
 """
 from __future__ import annotations
 

@@ -3,11 +3,10 @@
     python benchmarks/specialists.py [--data ../shared/data/set12] [--models ffdnet_mixed ...] [--workers 2]
 
 For each specialist (a learned model catalogued for one noise type, and any other type the pipeline
-routes to it) and each of those types' test settings,
-every image gets that noise (seeded per image, as in BENCHMARK.md) and is denoised blind: the
-specialist, every classical denoiser with its ``auto`` parameters (the level estimated from the
-noisy image) and the pipeline's classical route for that noise type (its rule table, e.g. adaptive
-median then BM3D for mixed noise). Prints mean PSNR / SSIM as Markdown and the specialist's margin
+routes to it) and each of those types' test settings, every image gets that noise (seeded per
+image, as in BENCHMARK.md) and is denoised blind: the specialist, every classical denoiser with its ``auto`` parameters (the level estimated from the
+noisy image) and the pipeline's classical route for that noise type (its rule table, e.g. switching
+mean then BM3D for mixed noise). Prints mean PSNR / SSIM as Markdown and the specialist's margin
 over the best classical result: the numbers of the model cards.
 """
 from __future__ import annotations

@@ -105,7 +105,7 @@ def test_fine_tuning_may_switch_on_options_that_keep_the_weights_shapes(folder, 
     with safe_open(str(tuned), "pt") as handle:
         config = json.loads(handle.metadata()["config"])
     assert config == {"channels": 1, "depth": 3, "width": 8, "noise_map": True, "impulses": "switch"}
-    with pytest.raises(Exception, match="size mismatch"):  # an option that changes the shapes is refused
+    with pytest.raises(RuntimeError, match="size mismatch"):  # an option that changes the shapes is refused
         training.train(_config(folder, tmp_path / "c", arch_config={"width": 16}, init=str(first), steps=1))
 
 

@@ -73,7 +73,7 @@ class FFDNet(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         if not self.impulses:
             return self._denoise(x, sigma)
-        mask = (x <= 0) | (x >= 1)
+        mask = impulse_mask(x)
         out = self._denoise(fill_impulses(x, mask), sigma)
         return torch.where(mask, out, x) if self.impulses == "switch" else out
 
@@ -87,6 +87,11 @@ class FFDNet(nn.Module):
             level_map = level[:, :, None, None].expand(-1, -1, small.shape[2], small.shape[3])
             features = torch.cat([small, level_map], dim=1)
         return F.pixel_shuffle(small - self.body(features), 2)
+
+
+def impulse_mask(x: torch.Tensor) -> torch.Tensor:
+    """The pixels taken for impulses: those at 0 or 1 (or beyond)."""
+    return (x <= 0) | (x >= 1)
 
 
 def fill_impulses(x: torch.Tensor, mask: torch.Tensor, sizes: tuple[int, ...] = (3, 5, 7, 9, 11, 13, 15)) -> torch.Tensor:
