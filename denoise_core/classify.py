@@ -476,6 +476,12 @@ def _curve_constant(image: np.ndarray, power: int) -> float:
     return float(np.median(ratios)) if ratios else float("nan")
 
 
+def speckle_var(image: np.ndarray) -> float:
+    """The speckle variance of ``y = x·(1 + n)`` measured from ``image``: the median over intensity bins
+    of ``std² / mean²`` (NaN when no bin is usable)."""
+    return _curve_constant(image, 2)
+
+
 def _quantisation_step(coefficients: np.ndarray) -> int:
     """The largest step of which the non-zero ``coefficients`` are near multiples (1 when none is)."""
     for step in range(255, 1, -1):
@@ -506,7 +512,7 @@ def _jpeg_quality(image: np.ndarray) -> float:
 
 
 _TYPE_LEVELS = {
-    "speckle": ("var", lambda image: _curve_constant(image, 2)),
+    "speckle": ("var", speckle_var),
     "poisson": ("peak", lambda image: 1 / max(_curve_constant(image, 1), _FLOOR ** 2)),
     "jpeg": ("quality", _jpeg_quality),
 }

@@ -33,6 +33,8 @@ DEFAULT_GRAY = "ffdnet_gray_blind"
 TILE = 512
 OVERLAP = 32
 SIGMA_MAX = 75 / 255
+VAR_MAX = 0.25
+"""The largest speckle variance a multiplicative model is given."""
 
 
 def device() -> torch.device:
@@ -151,6 +153,18 @@ def _sigma_auto(level) -> dict:
     return {"sigma": float(min(max(level.get("sigma", 0.0), 0.0), SIGMA_MAX))}
 
 
+def _var_auto(level) -> dict:
+    """The classifier's speckle ``var`` when the level has one; else 0 (measured by the model)."""
+    return {"var": float(min(max(level["var"], 0.0), VAR_MAX))} if "var" in level else {}
+
+
+def measured_speckle_var(image: np.ndarray) -> float:
+    """The speckle variance measured from ``image`` (``classify.speckle_var``), 0 when it cannot be."""
+    from .classify import speckle_var
+    var = speckle_var(image)
+    return float(min(var, VAR_MAX)) if np.isfinite(var) else 0.0
+
+
 def _docstring(entry: weights.Entry) -> str:
     trained = f"trained for {entry.noise} noise"
     if entry.sigma_range:
@@ -161,8 +175,12 @@ def _docstring(entry: weights.Entry) -> str:
 
 
 def make_denoiser(entry: weights.Entry):
-    """The pure function registered for ``entry``: ``f(image, *, sigma)`` or ``f(image)``."""
-    if entry.noise_map:
+    """The pure function registered for ``entry``: ``f(image, *, var)`` (multiplicative), ``f(image, *, sigma)``
+    (noise map) or ``f(image)``."""
+    if entry.multiplicative:
+        def denoise(image: np.ndarray, *, var: float = 0.0) -> np.ndarray:
+            return load(entry.name)(image, np.sqrt(var or measured_speckle_var(image)))
+    elif entry.noise_map:
         def denoise(image: np.ndarray, *, sigma: float = 25 / 255) -> np.ndarray:
             return load(entry.name)(image, sigma)
     else:
@@ -177,7 +195,12 @@ def register_entry(entry: weights.Entry) -> None:
     """Register ``entry`` as a denoiser (family ``learned``) named like the entry, tagged with its modality."""
     tags = ("learned", entry.arch, entry.noise, "gray" if entry.channels == 1 else "color",
             *((entry.modality,) if entry.modality else ()), *entry.tags)
-    if entry.noise_map:
+    if entry.multiplicative:
+        params = [FloatParam("var", default=0.0, lo=0.0, hi=VAR_MAX, step=0.001,
+                             help="Speckle variance (y = x·(1 + n)); 0 measures it from the image. The network's "
+                                  "noise map is √var times the local brightness")]
+        auto = _var_auto
+    elif entry.noise_map:
         hi = SIGMA_MAX
         params = [FloatParam("sigma", default=25 / 255, lo=0.0, hi=hi, step=1 / 255,
                              help="Noise std in [0, 1] units given to the network's noise-level map")]

@@ -43,7 +43,8 @@ ROUTES: dict[str, Route] = {
     "gaussian": Route(("bm3d",), "additive white noise: BM3D at the estimated sigma is the strongest general method"),
     "salt_pepper": Route(("switching_mean",), "impulses: the switching mean redraws only the pixels at 0 or 1, "
                                               "from their clean neighbours", specialist="ffdnet_salt_pepper"),
-    "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)"),
+    "speckle": Route(("bm3d",), "multiplicative noise: BM3D at the image's RMS noise (from the speckle variance)",
+                     specialist="ffdnet_speckle"),
     "poisson": Route(("bm3d",), "photon noise: BM3D at the estimated (average) sigma", specialist="ffdnet_poisson"),
     "jpeg": Route(("tv",), "compression artefacts: total variation flattens blocks and ringing, keeps edges"),
     "scribbles": Route(("switching_mean",), "pure black or white strokes: the switching mean redraws the stroke "
@@ -131,7 +132,8 @@ def start_level(image: np.ndarray, classification: dict, noise_type: str, method
 
     For speckle the noise grows with brightness, so the estimate from the flattest areas falls short:
     ``sigma`` becomes the image's RMS noise, ``sqrt(var · E[x²])`` with ``E[x²] = E[y²] / (1 + var)``,
-    except for a learned model, which was trained with the plain estimate.
+    except for a learned model: one with a ``sigma`` was trained with the plain estimate, and the
+    speckle model takes the classifier's ``var`` itself.
     """
     level = dict(classification["level"])
     if noise_type == "speckle" and "var" in level and method not in learned.REGISTERED:

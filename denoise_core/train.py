@@ -29,7 +29,7 @@ from .errors import DenoiseError, InvalidParameterError, WeightsError
 from .benchmark import image_files
 from .estimate import noise_level
 from .image import read_image
-from .learned import SIGMA_MAX
+from .learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
 from .models import ARCHITECTURES, DENOISERS, parameter_count, run_network
 from . import weights
 from .weights import save_weights, sha256
@@ -53,7 +53,9 @@ class NoiseSpec:
     slow: each training image is noised ``pool`` times before training and patches are cut from
     those pairs. Their noise level is then the blind estimate on the whole noisy image, exactly what
     the app gives the network; otherwise it is ``sigma`` when the model has one, else the noise's std.
-    Levels stop at ``learned.SIGMA_MAX``, as the app's do.
+    Levels stop at ``learned.SIGMA_MAX``, as the app's do. A multiplicative network (FFDNet's
+    ``multiplicative``) is given the relative std instead: ``sqrt`` of the speckle variance measured on
+    the whole noisy image with ``pool``, else the noise's std over the clean image's RMS.
     """
 
     model: str = "gaussian"
@@ -129,10 +131,11 @@ def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
 
 
 class NoiseDraw:
-    """A ``NoiseSpec`` bound to its registered noise model: draws parameters and noises images."""
+    """A ``NoiseSpec`` bound to its registered noise model: draws parameters and noises images;
+    ``relative`` gives the levels of a multiplicative network (see ``NoiseSpec``)."""
 
-    def __init__(self, spec: NoiseSpec):
-        self.spec = spec
+    def __init__(self, spec: NoiseSpec, relative: bool = False):
+        self.spec, self.relative = spec, relative
         self.method = registry.get(spec.model, "noise")
         for name in list(spec.params) + list(spec.ranges) + list(spec.val or {}):
             self.method.param(name)  # raises for a parameter the noise model does not have
@@ -161,6 +164,10 @@ class NoiseDraw:
         """``clean`` (H, W, C) noised, and the noise level the network is given with it."""
         image = clean[..., 0] if clean.shape[2] == 1 else clean
         out = np.asarray(self.method.func(image, rng=rng, **params), dtype=np.float32)
+        if self.relative:
+            level = np.sqrt(measured_speckle_var(out)) if self.spec.pool else \
+                float(np.std(out - image) / max(np.sqrt(np.mean(np.square(image))), 1e-3))
+            return out.reshape(clean.shape), min(level, np.sqrt(VAR_MAX))
         if self.spec.pool:
             level = noise_level(out)["sigma"]
         else:
@@ -173,7 +180,8 @@ class PatchSampler:
 
     def __init__(self, images: list[np.ndarray], config: TrainConfig, rng: np.random.Generator):
         self.images, self.config, self.rng = images, config, rng
-        self.draws = [NoiseDraw(spec) for spec in config.noises]
+        relative = bool(config.arch_config.get("multiplicative"))
+        self.draws = [NoiseDraw(spec, relative) for spec in config.noises]
         weights = np.array([spec.weight for spec in config.noises], dtype=float)
         if (weights <= 0).any():
             raise InvalidParameterError(f"noise weights must be positive, got {weights.tolist()}")

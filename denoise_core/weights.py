@@ -79,6 +79,11 @@ class Entry:
         return self.arch == "ffdnet" and bool(self.config.get("noise_map", True))
 
     @property
+    def multiplicative(self) -> bool:
+        """Whether the noise map grows with brightness: the network takes a speckle ``var`` parameter."""
+        return self.noise_map and bool(self.config.get("multiplicative", False))
+
+    @property
     def channels(self) -> int:
         return int(self.config.get("channels", 1))
 
@@ -131,8 +136,9 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
     _gray_ffdnet("ffdnet_mixed", "557f502f0f69798cce83e7440d206ef12275fb12b36c29ab7752d9be46d0b4e5",
                  "FFDNet gray, mixed noise and scribbles, impulses filled first (fine-tuned, CPU run)", noise="mixed",
                  options={"impulses": "fill"}),
-    _gray_ffdnet("ffdnet_speckle", "37736ec623c824dc853383f012e2192d2fd538f79e6d3e500a6314cc416360d9",
-                 "FFDNet gray, speckle var 0.006–0.15 (fine-tuned, CPU run)", noise="speckle"),
+    _gray_ffdnet("ffdnet_speckle", "76b12e562152154c294d2e55d236d8d889c44936f7aa338e06cfd65d515abff2",
+                 "FFDNet gray, speckle var 0.006–0.15, multiplicative noise map (fine-tuned, CPU run)", noise="speckle",
+                 options={"multiplicative": True}),
     _gray_ffdnet("ffdnet_poisson", "5c3e448fae5d1481cf2b4aae1a16aaaa4f11f143ca9cd6759f0f699e9af2b4ca",
                  "FFDNet gray, Poisson peak 3–150 (fine-tuned, CPU run)", noise="poisson"),
     _gray_ffdnet("ffdnet_salt_pepper", "befab2fc4b9f5a00653df99c47c674f84571c757fe760dcab6b211d92ec6f8ed",

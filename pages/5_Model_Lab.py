@@ -83,7 +83,9 @@ with curves_tab:
 
 image = page.require_image()
 sigma = 0.0
-if method.params:
+if entry.multiplicative:  # its level is relative: the map is this std times the local brightness
+    sigma = st.slider("Speckle std √var given to the network", 0.0, 0.5, 0.2, 0.01, key="w.ml.speckle_std")
+elif method.params:
     sigma = st.slider("Noise level σ given to the network (0–255 scale)", 0, 75, 25, key="w.ml.sigma") / 255
 
 with speed_tab:

@@ -76,8 +76,9 @@ ffdnet_salt_pepper() {
 }
 
 ffdnet_speckle() {
-  specialist ffdnet_speckle "FFDNet gray, speckle var 0.006-0.15 (fine-tuned, CPU run)" \
-    --noise speckle --range var=0.006:0.15:log --pool 4 --val-set var=0.04
+  specialist ffdnet_speckle "FFDNet gray, speckle var 0.006-0.15, multiplicative noise map (fine-tuned, CPU run)" \
+    --arch-set multiplicative=true --steps 3000 --loss mse \
+    --noise speckle --range var=0.006:0.15:log --pool 8 --val-set var=0.04
 }
 
 ffdnet_poisson() {

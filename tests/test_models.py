@@ -63,6 +63,19 @@ def test_ffdnet_noise_map_changes_output_and_blind_variant_ignores_it():
         torch.testing.assert_close(blind(x, torch.tensor([0.0])), blind(x))
 
 
+def test_multiplicative_ffdnet_scales_its_noise_map_with_the_local_brightness():
+    torch.manual_seed(0)
+    plain, multiplicative = FFDNet(depth=3, width=8), FFDNet(depth=3, width=8, multiplicative=True)
+    assert multiplicative.config()["multiplicative"] and "multiplicative" not in plain.config()
+    multiplicative.load_state_dict(plain.state_dict(), strict=True)  # the same weights' shapes
+    torch.nn.init.normal_(plain.body[-1].weight, std=0.1)
+    multiplicative.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        for brightness in (0.25, 0.8):  # on a flat image the map is sigma × brightness
+            x = torch.full((1, 1, 8, 8), brightness)
+            torch.testing.assert_close(multiplicative(x, torch.tensor([0.2])), plain(x, torch.tensor([0.2 * brightness])))
+
+
 def test_fill_impulses_averages_the_nearest_clean_pixels():
     x = torch.full((1, 1, 9, 9), 0.5)
     x[0, 0, 4, 4], x[0, 0, 4, 5] = 0.0, 1.0          # two impulses side by side on a flat 0.5

@@ -109,6 +109,18 @@ def test_fine_tuning_may_switch_on_options_that_keep_the_weights_shapes(folder, 
         training.train(_config(folder, tmp_path / "c", arch_config={"width": 16}, init=str(first), steps=1))
 
 
+def test_a_multiplicative_network_is_given_the_relative_noise_std(folder):
+    images = training.load_images(folder, 1)
+    config = _config(folder, "unused", arch_config={"multiplicative": True}, batch=64, noises=[
+        training.NoiseSpec("speckle", ranges={"var": (0.04, 0.04)}),
+        training.NoiseSpec("speckle", ranges={"var": (0.04, 0.04)}, pool=2)])
+    sampler = training.PatchSampler(images, config, np.random.default_rng(0))
+    levels = sampler.batch()[2].numpy()
+    assert np.median(levels) == pytest.approx(0.2, rel=0.1)  # sqrt(var), truth per patch or measured per image
+    pooled = [level for pool in sampler.pools[1] for _, level in pool]
+    assert np.median(pooled) == pytest.approx(0.2, rel=0.15)
+
+
 def test_time_limit_and_schedules(folder, tmp_path):
     config = _config(folder, tmp_path / "t", steps=1000, max_seconds=0.5)
     training.train(config)

@@ -35,6 +35,10 @@ class FFDNet(nn.Module):
         image (impulses riding on other noise). ``"switch"``: the same, and only those pixels take
         the network's output; every other pixel passes through untouched (pure impulses). The
         weights are those of the plain network, so a Gaussian model is a starting point for either.
+    multiplicative : bool
+        Noise that grows with brightness (speckle, ``y = x·(1 + n)``): ``sigma`` is the relative std
+        (``sqrt(var)``) and the level map is ``sigma`` times the local brightness (``brightness``).
+        Same weights' shapes as the plain network.
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) with even H and W, ``sigma`` a tensor of shape (N,)
     or (N, C). Returns the denoised (N, C, H, W).
@@ -43,12 +47,12 @@ class FFDNet(nn.Module):
     multiple = 2
 
     def __init__(self, *, channels: int = 1, depth: int = 12, width: int = 64, noise_map: bool = True,
-                 impulses: str = ""):
+                 impulses: str = "", multiplicative: bool = False):
         super().__init__()
         self.channels, self.depth, self.width, self.noise_map = channels, depth, width, noise_map
         if impulses not in IMPULSE_MODES:
             raise ValueError(f"FFDNet impulses must be one of {IMPULSE_MODES}, got {impulses!r}")
-        self.impulses = impulses
+        self.impulses, self.multiplicative = impulses, multiplicative
         inputs = 4 * channels + (channels if noise_map else 0)
         layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
@@ -68,7 +72,8 @@ class FFDNet(nn.Module):
 
     def config(self) -> dict:
         return {"channels": self.channels, "depth": self.depth, "width": self.width, "noise_map": self.noise_map,
-                **({"impulses": self.impulses} if self.impulses else {})}
+                **({"impulses": self.impulses} if self.impulses else {}),
+                **({"multiplicative": True} if self.multiplicative else {})}
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         if not self.impulses:
@@ -85,8 +90,17 @@ class FFDNet(nn.Module):
                 raise ValueError("this FFDNet takes a noise level: forward(x, sigma)")
             level = sigma.to(x.dtype).reshape(x.shape[0], -1).expand(x.shape[0], self.channels)
             level_map = level[:, :, None, None].expand(-1, -1, small.shape[2], small.shape[3])
+            if self.multiplicative:
+                level_map = level_map * brightness(small, self.channels)
             features = torch.cat([small, level_map], dim=1)
         return F.pixel_shuffle(small - self.body(features), 2)
+
+
+def brightness(small: torch.Tensor, channels: int) -> torch.Tensor:
+    """The local mean of each channel of a pixel-unshuffled image: 3×3 at half resolution (6×6 pixels)."""
+    n, _, h, w = small.shape
+    mean = small.reshape(n, channels, 4, h, w).mean(dim=2)
+    return F.avg_pool2d(F.pad(mean, (1, 1, 1, 1), mode="replicate"), 3, 1).clamp_min(0)
 
 
 def impulse_mask(x: torch.Tensor) -> torch.Tensor:
