@@ -51,6 +51,14 @@ def test_fused_batch_norm_is_equivalent():
         torch.testing.assert_close(fuse_batch_norm(model)(x), model(x), atol=1e-5, rtol=1e-5)
 
 
+def test_dncnn_without_batch_norm_starts_as_the_identity():  # so that the plain stack trains from scratch
+    x = torch.rand(1, 3, 12, 12)
+    model = DnCNN(depth=5, width=8, channels=3, batch_norm=False)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), x)
+    assert all(float(conv.weight.detach().std()) > 0.1 for conv in list(model.dncnn)[:-1] if isinstance(conv, torch.nn.Conv2d))
+
+
 def test_ffdnet_noise_map_changes_output_and_blind_variant_ignores_it():
     torch.manual_seed(0)
     x = torch.rand(1, 1, 8, 8)

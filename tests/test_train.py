@@ -179,3 +179,18 @@ def test_cli_noise_options_apply_to_the_noise_before_them(tmp_path):
         training.NoiseSpec("ct_lowdose", ranges={"photons": (300.0, 30000.0, "log")}, val={"photons": 2000}, pool=4),
         training.NoiseSpec("poisson", ranges={"peak": (5.0, 50.0)}, weight=0.5)]
     assert training.config_from_args(parser.parse_args(["--out", "x"])).noise_name == "gaussian"
+
+
+def test_tinted_training_images_keep_the_gray_image_as_their_luminance():  # scripts/make_colour_data.py
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_colour_data import tint
+    y, x = np.mgrid[0:64, 0:64] / 64
+    gray = (0.3 + 0.4 * x * y + 0.1 * np.sin(8 * x)).astype(np.float32)
+    rgb = tint(gray, np.random.default_rng(3))
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    inside = (rgb > 0).all(axis=2) & (rgb < 1).all(axis=2)
+    assert inside.mean() > 0.9 and np.abs(luma - gray)[inside].max() < 0.01
+    assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 0.01  # it has colour
+    assert not np.allclose(rgb, tint(gray, np.random.default_rng(4)))  # seeded: other seeds, other hues

@@ -23,6 +23,7 @@ class DnCNN(nn.Module):
     batch_norm : bool
         With batch norm (convolutions without bias), as trained; without it the convolutions carry a
         bias, the layout of a model whose batch norm was fused for inference (``fuse_batch_norm``).
+        Without batch norm the network starts as the identity (``reset_parameters``).
 
     The layer indices of ``self.dncnn`` match the published state dicts: ``dncnn.0, 2, 3, 5, 6, ...``
     with batch norm and ``dncnn.0, 2, 4, ...`` without.
@@ -43,6 +44,17 @@ class DnCNN(nn.Module):
             layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(width, channels, 3, padding=1, bias=bias))
         self.dncnn = nn.Sequential(*layers)
+        if not batch_norm:
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He initialisation and a zero last layer, for the plain stack without batch norm: with the
+        default initialisation it sits at predicting no noise for hundreds of steps."""
+        for layer in self.dncnn:
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+        nn.init.zeros_(self.dncnn[-1].weight)
 
     def config(self) -> dict:
         return {"channels": self.channels, "depth": self.depth, "width": self.width, "batch_norm": self.batch_norm}
