@@ -71,3 +71,12 @@ def test_without_a_clean_reference_only_what_can_be_computed(open_page):
     assert any("No clean reference" in i.value for i in at.info)
     assert PSNR not in metrics(at).columns
     assert "Clean" not in at.selectbox(key="w.cmp.left").options
+
+
+def test_the_speckle_model_gets_its_variance_control_and_removes_speckle(open_page):
+    at = open_page("compare", m="ffdnet_speckle", noise="speckle").run()
+    assert not at.exception and not at.error
+    assert at.slider(key="w.den.ffdnet_speckle.var").value == 0.0  # 0: measured from the image
+    table = metrics(at)
+    model = table.loc[table.index.str.startswith("FFDNet gray, speckle"), PSNR].iloc[0]
+    assert model >= table.loc["Noisy (input)", PSNR] + 8.5, table  # measured +9.85 dB at var 0.04
