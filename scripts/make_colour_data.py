@@ -21,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 from skimage import data as skdata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +54,7 @@ def tint(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def save(path: Path, image: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rgb = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
-    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    Image.fromarray(np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)).save(path)
 
 
 def main(argv: list[str] | None = None) -> None:

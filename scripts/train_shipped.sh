@@ -131,16 +131,19 @@ dncnn_s() {  # SIGMA (of 255): DnCNN-S for that noise level, fine-tuned from dnc
   dncnn "dncnn_s$1" "DnCNN-S gray, Gaussian $1 (fine-tuned, CPU run)" --init weights/dncnn_gray_blind.safetensors \
     --range "sigma=$sigma:$sigma" --lr 3e-4 --minutes 5
 }
-dncnn_color_blind() {  # on the colour images of scripts/make_colour_data.py
+
+dncnn_s15() { dncnn_s 15; }
+dncnn_s25() { dncnn_s 25; }
+dncnn_s50() { dncnn_s 50; }
+
+# The colour DnCNN, from scratch on the images of scripts/make_colour_data.py; without batch norm (with it,
+# a run sat at predicting no noise for 600 steps).
+dncnn_color_blind() {
   [ -d "$COLOUR" ] || python scripts/make_colour_data.py --out "$COLOUR"
   dncnn dncnn_color_blind "DnCNN colour, blind Gaussian 0-55 (CPU run)" --arch dncnn --data "$COLOUR/train" \
     --arch-set channels=3 --arch-set depth=17 --arch-set width=64 --arch-set batch_norm=false \
     --range sigma=0:0.2157 --val-set sigma=0.098 --lr 1e-3 --minutes 40
 }
-
-dncnn_s15() { dncnn_s 15; }
-dncnn_s25() { dncnn_s 25; }
-dncnn_s50() { dncnn_s 50; }
 
 MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
         ffdnet_mixed unet_gray_blind autoencoder_gray_blind dncnn_gray_blind dncnn_s15 dncnn_s25 dncnn_s50
