@@ -2,21 +2,40 @@
 resolves parameters through the registry and enforces the output contract (same shape, float32)."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import numpy as np
 
 from . import registry
+from .errors import InvalidParameterError
 from .image import check_array
 from .registry import NoiseLevel
+
+MAX_SEED = 2**32 - 1
+"""The largest seed accepted: seeds are whole numbers from 0 to ``MAX_SEED``."""
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` (an int or its digits) as an int; ``InvalidParameterError`` unless it is a whole number
+    from 0 to ``MAX_SEED``."""
+    text = str(seed).strip()
+    if isinstance(seed, bool) or not re.fullmatch(r"[0-9]{1,20}", text) or int(text) > MAX_SEED:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise InvalidParameterError(f"seed {shown!r}: use a whole number from 0 to {MAX_SEED}")
+    return int(text)
 
 
 def add_noise(image: np.ndarray, model: str, params: Mapping[str, Any] | None = None, *,
               seed: int = 0) -> np.ndarray:
-    """Apply the registered noise ``model`` with a generator seeded by ``seed`` (reproducible)."""
+    """Apply the registered noise ``model`` with a generator seeded by ``seed`` (reproducible).
+
+    Raises ``InvalidParameterError`` for a seed outside 0..``MAX_SEED`` (see :func:`check_seed`).
+    """
     image = check_array(image)
     method = registry.get(model, "noise")
-    out = method.func(image, rng=np.random.default_rng(seed), **method.resolve(params))
+    rng = np.random.default_rng(check_seed(seed))
+    out = method.func(image, rng=rng, **method.resolve(params))
     return _output(out, image, method)
 
 
