@@ -9,6 +9,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from denoise_core import registry
+from denoise_core.apply import MAX_SEED
 from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 
 from . import state
@@ -80,7 +81,7 @@ def noise_controls(container=st, *, scope: str = "noise") -> tuple[str, dict, in
     values = param_widgets(method, state.noise_params(model), scope, container=container)
     state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS), model: values})
     state.seed_widget("w.noise.seed", int(state.get(state.SEED)))
-    seed = container.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="w.noise.seed",
+    seed = container.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="w.noise.seed",
                                   help="The random generator's seed: the same seed gives the same noise")
     state.put(state.SEED, int(seed))
     return model, method.resolve(values), int(seed)

@@ -32,6 +32,7 @@ import numpy as np
 import streamlit as st
 
 from denoise_core import registry
+from denoise_core.apply import check_seed
 from denoise_core.errors import DenoiseError
 
 IMAGE = "image"                  # np.ndarray float32 [0, 1]: the clean image (or the noisy one without reference)
@@ -256,7 +257,7 @@ def _apply_slice(text: str, use_slice) -> None:
     try:
         number = int(text)
     except ValueError:
-        st.session_state[SLICE_ERROR] = f"Slice '{text}' in the link is not a whole number; showing slice " \
+        st.session_state[SLICE_ERROR] = f"Slice '{_short(text)}' in the link is not a whole number; showing slice " \
                                         f"{slice_index(meta) + 1} of {count}"
         return
     if number == slice_index(meta) + 1:
@@ -279,64 +280,85 @@ def _choice(param: registry.ChoiceParam, text: str) -> Any:
     return param.check(text)
 
 
+def _short(text: Any, limit: int = 40) -> str:
+    """``text`` on one line and at most ``limit`` characters, to quote a link's value in a message."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _single(given: dict[str, str | list[str]], key: str, problems: list[str]) -> str:
+    """The link's value of ``key``; a key given more than once keeps its first value, and says so."""
+    value = given[key]
+    if isinstance(value, list):
+        problems.append(f"'{_short(key)}' is given {len(value)} times; using the first, '{_short(value[0])}'")
+        return value[0]
+    return value
+
+
+def _apply_seed(text: str, problems: list[str]) -> None:
+    try:
+        st.session_state[SEED] = check_seed(text)
+    except DenoiseError as exc:
+        problems.append(f"{exc}; keeping seed {st.session_state[SEED]}")
+
+
 def apply_url(load_sample, use_slice=None) -> None:
     """Apply the query parameters when they differ from what this session last wrote.
 
     That is: a bookmarked or shared link opened in a new session, or an address edited by hand.
     ``load_sample(name)`` loads a sample (the cached loader of ``ui.cache``); ``use_slice(index)``
     makes slice ``index`` (0-based) of the current volume the current image or raises
-    ``DenoiseError``. Problems become one notice line; the rest of the link still applies. A slice
-    that cannot be read becomes one error line instead (``SLICE_ERROR``) and the image stays.
+    ``DenoiseError``. Problems (a bad value, a key given twice) become one notice line; the rest of
+    the link still applies. A slice that cannot be read becomes one error line instead
+    (``SLICE_ERROR``) and the image stays.
     """
     given = current_url()
     if not given or given == st.session_state[URL]:
         return
     problems: list[str] = []
-    img = given.get("img")
+    values = {key: _single(given, key, problems) for key in given if key != "m"}
+    img = values.get("img")
     image_ok = True
     if img and img != "upload" and img != st.session_state[SAMPLE]:
         try:
             image, meta = load_sample(img)
             set_image(image, meta, sample=img)
-        except Exception as exc:  # DenoiseError or an unknown sample name
-            problems.append(f"image '{img}': {exc}")
+        except DenoiseError as exc:  # an unknown sample name, a missing file
+            problems.append(f"image '{_short(img)}': {exc}")
             image_ok = False
     elif img == "upload" and st.session_state[SAMPLE] is not None:
         problems.append("the link refers to an uploaded image, which a link cannot carry; showing the current image")
         image_ok = False
-    if "slice" in given and image_ok and use_slice is not None:
-        _apply_slice(str(given["slice"]), use_slice)
-    model = given.get("noise")
+    if "slice" in values and image_ok and use_slice is not None:
+        _apply_slice(values["slice"], use_slice)
+    model = values.get("noise")
     if model:
         if model in registry.names("noise"):
             st.session_state[NOISE] = model
-            items = {k[2:]: v for k, v in given.items() if k.startswith("n.")}
-            values, bad = _parse(registry.get(model, "noise"), items)
+            items = {k[2:]: v for k, v in values.items() if k.startswith("n.")}
+            parsed, bad = _parse(registry.get(model, "noise"), items)
             problems += bad
-            st.session_state[NOISE_PARAMS] = {**st.session_state[NOISE_PARAMS], model: values}
+            st.session_state[NOISE_PARAMS] = {**st.session_state[NOISE_PARAMS], model: parsed}
         else:
-            problems.append(f"unknown noise model '{model}'")
-    if "seed" in given:
-        try:
-            st.session_state[SEED] = int(given["seed"])
-        except ValueError:
-            problems.append(f"seed '{given['seed']}' is not an integer")
+            problems.append(f"unknown noise model '{_short(model)}'")
+    if "seed" in values:
+        _apply_seed(values["seed"], problems)
     if "m" in given:
         known = registry.names("denoiser")
         listed = given["m"] if isinstance(given["m"], list) else [given["m"]]
-        chosen = [m for item in listed for m in item.split(",") if m]
-        problems += [f"unknown denoiser '{m}'" for m in chosen if m not in known]
+        chosen = list(dict.fromkeys(m for item in listed for m in item.split(",") if m))  # each once, in order
+        problems += [f"unknown denoiser '{_short(m)}'" for m in chosen if m not in known]
         chosen = [m for m in chosen if m in known]
         st.session_state[METHODS] = chosen
         for name in chosen:
-            items = {k[len(name) + 3:]: v for k, v in given.items() if k.startswith(f"d.{name}.")}
+            items = {k[len(name) + 3:]: v for k, v in values.items() if k.startswith(f"d.{name}.")}
             auto = not items  # "d.<name>=auto", or nothing given: auto
             st.session_state[METHOD_AUTO] = {**st.session_state[METHOD_AUTO], name: auto}
             if not auto:
-                values, bad = _parse(registry.get(name, "denoiser"), items)
+                parsed, bad = _parse(registry.get(name, "denoiser"), items)
                 problems += bad
-                st.session_state[METHOD_PARAMS] = {**st.session_state[METHOD_PARAMS], name: values}
+                st.session_state[METHOD_PARAMS] = {**st.session_state[METHOD_PARAMS], name: parsed}
     forget_widgets("w.")
     st.session_state[URL] = given
     if problems:
-        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(_short(p, 200) for p in problems)
