@@ -878,7 +878,7 @@ def _set_rgb(ds, image: np.ndarray, bit_depth: int) -> None:
     _set_pixels(ds, pixels)
 
 
-def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None) -> bytes:
+def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None, *, deidentify_key: str | None = None) -> bytes:
     """Encode an image as a DICOM file (explicit VR little endian, uncompressed, one frame).
 
     With a DICOM source (``meta.dicom_header``) the source's header is kept and the image is written
@@ -889,6 +889,10 @@ def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None) -> bytes:
     8-bit RGB for colour. Either way the file gets new SOP Instance and Series UIDs, ImageType
     DERIVED\\SECONDARY and a DerivationDescription naming Denoise Workbench.
 
+    ``deidentify_key``: when given, the header is de-identified (``denoise_core.deidentify``: names, IDs
+    and UIDs remapped, dates shifted, private elements removed), the same key giving the same
+    replacements; None keeps the source's header as it is.
+
     Raises
     ------
     DenoiseError
@@ -896,14 +900,14 @@ def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None) -> bytes:
     """
     image = check_array(image)
     try:
-        return _encode_dicom(image, meta)
+        return _encode_dicom(image, meta, deidentify_key)
     except DenoiseError:
         raise
     except Exception as error:
         raise DenoiseError(f"cannot encode the image as DICOM ({_one_line(error)})") from None
 
 
-def _encode_dicom(image: np.ndarray, meta: ImageMeta | None) -> bytes:
+def _encode_dicom(image: np.ndarray, meta: ImageMeta | None, deidentify_key: str | None) -> bytes:
     import datetime
 
     import pydicom
@@ -959,6 +963,9 @@ def _encode_dicom(image: np.ndarray, meta: ImageMeta | None) -> bytes:
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if deidentify_key is not None:
+        from .deidentify import deidentify
+        deidentify(ds, deidentify_key)
     ds.preamble = b"\0" * 128
     buffer = io.BytesIO()
     with warnings.catch_warnings():
