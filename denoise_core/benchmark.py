@@ -13,7 +13,11 @@ next, ...; the noisy image is not clipped; metrics are computed on the output cl
 ``run`` executes its tasks (one per image × method) in this process (``workers=0``), on a Dask
 ``LocalCluster`` of one single-threaded process per core (the default), or on a running Dask
 scheduler. With a ``store.Store`` it saves each task's rows as they arrive and resumes an
-interrupted run of the same config where it stopped.
+interrupted run of the same config where it stopped; while it runs, a second process asking for
+the same run is refused with one line (``Store.begin``).
+
+A metric that fails on a case (LPIPS before its weights are fetched, SSIM on an image under 7×7)
+leaves that metric's value empty with the reason in ``error``; the case's other metrics are kept.
 """
 from __future__ import annotations
 
@@ -47,6 +51,9 @@ IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".n
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMED_SETS = ("set12", "bsd68")
 SOURCE_KINDS = ("set", "folder", "files", "zip", "samples")
+SEED_MAX = 2**32 - 1
+ROOTS_VAR = "DENOISE_WORKBENCH_IMAGE_ROOTS"
+"""Folders (separated by ``os.pathsep``) whose images the app may benchmark; see ``image_roots``."""
 RETRIES = 2
 """How many times Dask reruns a task whose worker was lost or which raised outside the method."""
 
@@ -69,20 +76,59 @@ COLUMNS = ["group", "image", "seed", "noise", "level", "noise_params", "method",
 """The tidy table: ``noise_params`` and ``params`` are JSON; ``error`` is empty unless the case failed."""
 
 ORDER = ["group", "image", "noise", "level", "seed", "method", "metric"]
+CASE = ORDER[:-1]
+"""The columns of one measured case (its rows differ only in the metric)."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called with the number of finished image × method tasks."""
 
 
 def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:
-    """The images of ``folder`` in sorted file order (the protocol's seed order), at most ``limit``."""
+    """The images of ``folder`` in sorted file order (the protocol's seed order), at most ``limit``.
+
+    Only regular files count (a link is followed to one): a folder, pipe or device named like an image is left out.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidImageError(f"{folder}: no such folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise InvalidImageError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     return files[:limit]
+
+
+def image_roots() -> list[Path]:
+    """The folders whose images the app may benchmark, resolved: ``$DENOISE_WORKBENCH_IMAGE_ROOTS``, else
+    the home folder and the shared test sets."""
+    listed = [Path(p).expanduser() for p in os.environ.get(ROOTS_VAR, "").split(os.pathsep) if p.strip()]
+    return [p.resolve() for p in listed or [Path.home(), SHARED_DATA]]
+
+
+def checked_folder(text: str, roots: list[Path]) -> Path:
+    """The real path of a folder of images typed by an app user, once it and every image in it are
+    known to lie inside one of ``roots`` (``..`` and links resolved).
+
+    Raises
+    ------
+    InvalidImageError
+        No folder typed, no such folder, or the folder or one of its images lies outside ``roots``.
+    """
+    if not text.strip():
+        raise InvalidImageError("Folder: type the path of a folder of images")
+    folder = Path(text.strip()).expanduser().resolve()
+    allowed = ", ".join(map(str, roots))
+    if not _inside(folder, roots):
+        raise InvalidImageError(f"{text.strip()}: outside the folders the app may read ({allowed}; set "
+                                f"{ROOTS_VAR} to change them)")
+    for path in image_files(folder):
+        if not _inside(path.resolve(), roots):
+            raise InvalidImageError(f"{path.name} in {folder}: links to a file outside the folders the app may "
+                                    f"read ({allowed}); copy the image into the folder")
+    return folder
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
 
 
 def protocol_noise_params(noise: str, noise_params: Mapping[str, Any]) -> dict:
@@ -93,6 +139,27 @@ def protocol_noise_params(noise: str, noise_params: Mapping[str, Any]) -> dict:
 def noisy_protocol(clean: np.ndarray, noise: str, noise_params: Mapping[str, Any], seed: int) -> np.ndarray:
     """The noisy input of the protocol; Gaussian noise is left unclipped, as in the literature."""
     return add_noise(clean, noise, protocol_noise_params(noise, noise_params), seed=seed)
+
+
+def restore_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Mapping[str, Any], seed: int,
+                 params: Mapping[str, Any] | None = None, blind: bool = False,
+                 repeats: int = 1) -> tuple[np.ndarray, float, dict]:
+    """Add the protocol's noise to ``clean`` and denoise it with ``method`` (see ``measure_case``).
+
+    Returns
+    -------
+    restored : the denoised image
+    seconds : float
+        Time of the denoiser call alone.
+    used : dict
+        The exact parameters the denoiser ran with.
+    """
+    entry = registry.get(method, "denoiser")
+    noisy = noisy_protocol(clean, noise, noise_params, seed)
+    level = None if blind or noise != "gaussian" else {"sigma": noise_params["sigma"], "impulse": 0.0}
+    used = resolve(entry, noisy, params, level=level)
+    restored, seconds = _timed(noisy, method, used, repeats)
+    return restored, seconds, used
 
 
 def measure_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Mapping[str, Any], seed: int,
@@ -125,11 +192,8 @@ def measure_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Ma
     used : dict
         The exact parameters the denoiser ran with.
     """
-    entry = registry.get(method, "denoiser")
-    noisy = noisy_protocol(clean, noise, noise_params, seed)
-    level = None if blind or noise != "gaussian" else {"sigma": noise_params["sigma"], "impulse": 0.0}
-    used = resolve(entry, noisy, params, level=level)
-    restored, seconds = _timed(noisy, method, used, repeats)
+    restored, seconds, used = restore_case(clean, method, noise=noise, noise_params=noise_params, seed=seed,
+                                           params=params, blind=blind, repeats=repeats)
     return measure(clean, restored, list(metrics)), seconds, used
 
 
@@ -220,7 +284,7 @@ def load_config(config: str | Path | Mapping[str, Any]) -> dict:
             "noise": [_noise_entry(entry) for entry in _as_list(merged["noise"], "noise")],
             "methods": methods,
             "metrics": [registry.get(str(m), "metric").name for m in _as_list(merged["metrics"], "metrics")],
-            "seeds": [_int(seed, "seeds", 0) for seed in _as_list(merged["seeds"], "seeds")],
+            "seeds": [_int(seed, "seeds", 0, SEED_MAX) for seed in _as_list(merged["seeds"], "seeds")],
             "blind": _bool(merged["blind"], "blind"),
             "repeats": _int(merged["repeats"], "repeats", 1)}
 
@@ -250,9 +314,11 @@ def _as_list(value: Any, key: str) -> list:
     return list(value)
 
 
-def _int(value: Any, key: str, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise InvalidParameterError(f"config: '{key}' = {value!r}: expected an integer >= {lo}")
+def _int(value: Any, key: str, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (hi is not None
+                                                                                           and value > hi):
+        expected = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise InvalidParameterError(f"config: '{key}' = {value!r}: expected an integer {expected}")
     return int(value)
 
 
@@ -336,10 +402,24 @@ def _noise_entry(entry: Any) -> dict:
         raise InvalidParameterError(f"config: noise '{model.name}' scale = {scale!r}: expected a number > 0")
     fixed = dict(entry.get("params") or {})
     levels = [_level(value) for value in _as_list(entry.get("levels", [param.default * scale]), "levels")]
+    if not levels:
+        raise InvalidParameterError(f"config: noise '{model.name}' has no levels; give at least one")
     normal = {"model": model.name, "param": param.name, "levels": levels, "scale": scale, "params": fixed}
     for level in levels:
-        noise_params(normal, level)
+        try:
+            noise_params(normal, level)
+        except InvalidParameterError as error:
+            raise InvalidParameterError(f"config: noise '{model.name}' level {level:g}: "
+                                        f"{_level_range(param, scale) if param.name in str(error) else error}") from None
     return normal
+
+
+def _level_range(param: registry.Param, scale: float) -> str:
+    """Where the levels of a swept parameter may lie, in the config's units."""
+    low, high = getattr(param, "lo", None), getattr(param, "hi", None)
+    if None in (low, high):
+        return f"parameter '{param.name}' refuses level / {scale:g}"
+    return f"expected a level from {low * scale:g} to {high * scale:g} ('{param.name}' = level / {scale:g})"
 
 
 def _level(value: Any) -> float:
@@ -498,6 +578,18 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
     tasks = [Task(index, group, name, method["label"]) for index, (group, name, _) in enumerate(images)
              for method in config["methods"]]
     run_id = store.begin(config, engine=engine_name(workers, scheduler)) if store else None
+    try:
+        rows = _run_tasks(tasks, images, config, workers, scheduler, store, run_id, progress)
+    finally:
+        if store:
+            store.release(run_id)  # a no-op once finished; else the next run resumes at once
+    table = store.results(run_id) if store else tidy(rows)
+    table.attrs["run_id"] = run_id
+    return table
+
+
+def _run_tasks(tasks: list[Task], images: list, config: dict, workers: int | None, scheduler: str | None,
+               store: Store | None, run_id: int | None, progress: Progress | None) -> list[dict]:
     done = store.done(run_id) if store else set()
     pending = [task for task in tasks if task.key not in done]
     rows, finished = [], len(tasks) - len(pending)
@@ -510,9 +602,7 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
         _report(progress, finished, len(tasks))
     if store:
         store.finish(run_id)
-    table = store.results(run_id) if store else tidy(rows)
-    table.attrs["run_id"] = run_id
-    return table
+    return rows
 
 
 def engine_name(workers: int | None, scheduler: str | None) -> str:
@@ -587,24 +677,39 @@ def _cases(task: Task, config: Mapping[str, Any]) -> Iterator[tuple[dict, dict]]
 def _case_rows(clean: np.ndarray, case: dict, noise_values: dict, method: Mapping[str, Any],
                config: Mapping[str, Any]) -> list[dict]:
     try:
-        scores, seconds, used = measure_case(
+        restored, seconds, used = restore_case(
             clean, method["name"], noise=case["noise"], noise_params=noise_values, seed=case["seed"],
-            params=method["params"], blind=config["blind"], metrics=config["metrics"], repeats=config["repeats"])
+            params=method["params"], blind=config["blind"], repeats=config["repeats"])
     except Exception as failure:  # noqa: BLE001  (recorded in the rows; the run goes on)
-        return _rows(case, noise_values, method, config, error=failure)
-    return _rows(case, noise_values, {**method, "params": used}, config, scores=scores, seconds=seconds)
+        return _rows(case, noise_values, method, dict.fromkeys(config["metrics"], failure))
+    scores = {metric: _score(metric, clean, restored) for metric in config["metrics"]}
+    return _rows(case, noise_values, {**method, "params": used}, scores, seconds=seconds)
 
 
-def _rows(case: dict, noise_values: dict, method: Mapping[str, Any], config: Mapping[str, Any], *,
-          scores: Mapping[str, float] | None = None, seconds: float = math.nan,
-          error: BaseException | None = None) -> list[dict]:
+def _score(metric: str, clean: np.ndarray, restored: np.ndarray) -> float | Exception:
+    """The value of one metric, or the reason it failed (the case's other metrics are kept)."""
+    try:
+        return measure(clean, restored, [metric])[metric]
+    except Exception as failure:  # noqa: BLE001  (recorded in this metric's row)
+        return failure
+
+
+def _rows(case: dict, noise_values: dict, method: Mapping[str, Any], scores: Mapping[str, float | BaseException], *,
+          seconds: float = math.nan) -> list[dict]:
     row = {**case, "noise_params": _json(noise_values), "method": method["label"], "params": _json(method["params"]),
-           "seconds": seconds, "error": None if error is None else _error_text(error)}
-    return [{**row, "metric": metric, "value": scores[metric] if scores else math.nan} for metric in config["metrics"]]
+           "seconds": seconds}
+    return [{**row, "metric": metric, **_outcome(value)} for metric, value in scores.items()]
+
+
+def _outcome(value: float | BaseException) -> dict:
+    if isinstance(value, BaseException):
+        return {"value": math.nan, "error": _error_text(value)}
+    return {"value": value, "error": None}
 
 
 def _failed_rows(task: Task, method: Mapping[str, Any], config: Mapping[str, Any], error: Exception) -> list[dict]:
-    return [row for case, values in _cases(task, config) for row in _rows(case, values, method, config, error=error)]
+    return [row for case, values in _cases(task, config)
+            for row in _rows(case, values, method, dict.fromkeys(config["metrics"], error))]
 
 
 def _error_text(error: BaseException) -> str:
@@ -644,7 +749,9 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     """One row per method, best first: mean and std of each metric over every case, and timing.
 
     Columns ``<metric> mean`` and ``<metric> std`` for each metric of the table, then ``seconds``
-    (median per case), ``cases`` (scored) and ``errors`` (failed). Sorted by the first metric.
+    (median per case), ``cases`` (scored by the ranking metric) and ``errors`` (cases where any metric
+    failed). Sorted by the ranking metric: the first metric with a value (a metric that failed everywhere,
+    such as LPIPS without its weights, ranks nothing).
     """
     metrics = list(dict.fromkeys(table["metric"]))
     board = pd.DataFrame(index=pd.Index(list(dict.fromkeys(table["method"])), name="method"))
@@ -653,10 +760,12 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         board[f"{metric} mean"], board[f"{metric} std"] = values.mean(), values.std()
     if not metrics:
         return board
-    first = table[table["metric"] == metrics[0]].groupby("method")
-    board["seconds"], board["cases"], board["errors"] = (first["seconds"].median(), first["value"].count(),
-                                                         first["error"].count())
-    return board.sort_values(f"{metrics[0]} mean", ascending=not higher_is_better(metrics[0]))
+    ranking = next((m for m in metrics if board[f"{m} mean"].notna().any()), metrics[0])
+    ranked = table[table["metric"] == ranking].groupby("method")
+    failed = table[table["error"].notna()].drop_duplicates(CASE).groupby("method").size()
+    board["seconds"], board["cases"] = ranked["seconds"].median(), ranked["value"].count()
+    board["errors"] = failed.reindex(board.index, fill_value=0)
+    return board.sort_values(f"{ranking} mean", ascending=not higher_is_better(ranking))
 
 
 def paper_table(table: pd.DataFrame, metric: str = "psnr", columns: tuple[str, ...] = ("noise", "level")) -> pd.DataFrame:

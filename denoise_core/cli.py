@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from . import pipeline, registry
 from .apply import add_noise, denoise, resolve
@@ -19,7 +18,7 @@ from .errors import DenoiseError
 from .estimate import classify
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .store import FORMATS, Store, export
+from .store import FORMATS, Store, export, export_format
 from .train import add_train_arguments, run_train
 from .weights import add_weights_arguments, run_weights
 
@@ -151,8 +150,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    """Run a config into the store; a second ``bench`` of the same config on the same store is
+    refused while the first runs (``Store.begin``). An unavailable metric is named before the run
+    and its column stays empty with the reason; the other metrics are computed."""
     from tqdm import tqdm
+    out_format = export_format(args.out) if args.out else None
     config, store = load_config(args.config), Store(args.db)
+    for name, reason in unavailable().items():
+        if name in config["metrics"]:
+            print(f"note: {reason}; its column stays empty", file=sys.stderr)
     with tqdm(desc="bench", unit="task", file=sys.stderr, disable=args.json) as bar:
         def progress(done: int, total: int) -> None:
             bar.total, bar.n = total, done
@@ -164,7 +170,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
                   file=sys.stderr)
             raise SystemExit(130) from None
     run_id, board = table.attrs["run_id"], leaderboard(table)
-    files = export(store, run_id, Path(args.out).suffix.lstrip("."), args.out) if args.out else []
+    files = export(store, run_id, out_format, args.out) if args.out else []
     if args.json:
         _print_json({"run_id": run_id, "db": str(store.path), "rows": len(table), "errors": int(table["error"].notna().sum()),
                      "files": [str(f) for f in files], "leaderboard": json.loads(board.reset_index().to_json(orient="records"))})

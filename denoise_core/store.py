@@ -4,8 +4,16 @@
 learned weights it used, the machine and engine, start and finish times and its status
 (``incomplete`` until every task has finished). ``results`` holds the run's tidy rows
 (``benchmark.COLUMNS``), written one task at a time in a transaction, so a run killed halfway
-leaves a readable store with its finished rows kept. ``export`` writes a run as CSV, Parquet or a
+leaves a readable store with its finished rows kept. A UNIQUE index on everything that makes a row
+distinct (run, group, image, noise and its parameters, level, seed, method and its parameters,
+metric) keeps any row from being stored twice. ``export`` writes a run as CSV, Parquet or a
 Markdown report with PNG charts.
+
+One process at a time writes an incomplete run: ``begin`` claims it (owner host, pid and a token,
+plus a heartbeat refreshed every ``HEARTBEAT_SECONDS`` by a background thread) and a second
+process that wants the same run is refused with one line. A claim is stale, and is taken over,
+when its heartbeat is older than ``LEASE_SECONDS`` or when its owner ran on this host and that
+pid no longer exists (a killed run resumes at once).
 
 The default file is ``$DENOISE_WORKBENCH_DB``, else ``$XDG_DATA_HOME/denoise-workbench/results.sqlite``
 (``~/.local/share`` when ``XDG_DATA_HOME`` is unset).
@@ -15,7 +23,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sqlite3
+import threading
+import time
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
@@ -48,7 +60,9 @@ CREATE TABLE IF NOT EXISTS runs (
     engine TEXT NOT NULL,
     started TEXT NOT NULL,
     finished TEXT,
-    status TEXT NOT NULL CHECK (status IN ('incomplete', 'complete'))
+    status TEXT NOT NULL CHECK (status IN ('incomplete', 'complete')),
+    owner TEXT,
+    heartbeat REAL
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -59,6 +73,14 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
 """
 _QUOTED = ", ".join(f'"{column}"' for column in COLUMNS)
+ROW_KEY = ("run_id", "group", "image", "noise", "noise_params", "level", "seed", "method", "params", "metric")
+"""What makes a stored row distinct: no two rows of the store share all of these."""
+_KEY = ", ".join(f'"{column}"' for column in ROW_KEY)
+_UNIQUE = f"CREATE UNIQUE INDEX IF NOT EXISTS results_key ON results({_KEY})"
+_DEDUPLICATE = f"DELETE FROM results WHERE rowid NOT IN (SELECT MIN(rowid) FROM results GROUP BY {_KEY})"
+LEASE_SECONDS = 60.0
+"""A claim whose heartbeat is older than this is stale (its process is gone or hung)."""
+HEARTBEAT_SECONDS = 10.0
 
 
 class StoreError(DenoiseError):
@@ -117,14 +139,26 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder; give the path of a results file, e.g. "
+                             f"{self.path / 'results.sqlite'}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"{self.path}: cannot create its folder ({error.strerror or error})") from None
+        self._claims: dict[int, tuple[str, threading.Event]] = {}
         with self._connect() as db:
             db.execute("PRAGMA journal_mode = WAL")
             db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+            _migrate(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db = sqlite3.connect(self.path, timeout=30)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: cannot open the results database ({error})") from None
         try:
             db.execute("PRAGMA foreign_keys = ON")
             with db:
@@ -135,20 +169,63 @@ class Store:
             db.close()
 
     def begin(self, config: Mapping[str, Any], *, engine: str) -> int:
-        """Id of the run to write ``config``'s rows to: an incomplete run of the same config and
-        package versions (resumed), else a new run."""
+        """Claim the run to write ``config``'s rows to: an incomplete run of the same config and
+        package versions (resumed), else a new run. ``finish`` or ``release`` ends the claim.
+
+        Raises
+        ------
+        StoreError
+            Another live process holds that run (see the module's note on stale claims).
+        """
         digest, versions = config_hash(config), json.dumps(package_versions(), sort_keys=True)
+        owner = json.dumps({"host": platform.node(), "pid": os.getpid(), "token": uuid.uuid4().hex})
+        facts = (json.dumps(learned_weights(config)), json.dumps(machine()))  # before the lock: may load torch
         with self._connect() as db:
-            found = db.execute("SELECT id FROM runs WHERE config_hash = ? AND versions = ? AND status = 'incomplete' "
-                               "ORDER BY id DESC LIMIT 1", (digest, versions)).fetchone()
+            db.execute("BEGIN IMMEDIATE")  # no other process reads or claims between the lookup and the claim
+            found = db.execute("SELECT id, owner, heartbeat FROM runs WHERE config_hash = ? AND versions = ? "
+                               "AND status = 'incomplete' ORDER BY id DESC LIMIT 1", (digest, versions)).fetchone()
+            if found and not _stale(found[1], found[2]):
+                raise StoreError(_held_message(self.path, *found))
             if found:
-                return found[0]
-            cursor = db.execute(
-                "INSERT INTO runs (name, config, config_hash, versions, weights, machine, engine, started, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'incomplete')",
-                (config["name"], json.dumps(config, sort_keys=True), digest, versions,
-                 json.dumps(learned_weights(config)), json.dumps(machine()), engine, _now()))
-            return cursor.lastrowid
+                run_id = found[0]
+                db.execute("UPDATE runs SET owner = ?, heartbeat = ? WHERE id = ?", (owner, time.time(), run_id))
+            else:
+                run_id = db.execute(
+                    "INSERT INTO runs (name, config, config_hash, versions, weights, machine, engine, started, status, "
+                    "owner, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'incomplete', ?, ?)",
+                    (config["name"], json.dumps(config, sort_keys=True), digest, versions, *facts, engine, _now(),
+                     owner, time.time())).lastrowid
+        self._hold(run_id, owner)
+        return run_id
+
+    def _hold(self, run_id: int, owner: str) -> None:
+        stop = threading.Event()
+        self._claims[run_id] = owner, stop
+        threading.Thread(target=self._beat, args=(run_id, owner, stop), daemon=True, name=f"run-{run_id}-heartbeat").start()
+
+    def _beat(self, run_id: int, owner: str, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self._connect() as db:
+                    self._refresh(db, run_id, owner)
+            except StoreError:  # taken over or deleted: the next ``add`` says so
+                return
+
+    def _refresh(self, db: sqlite3.Connection, run_id: int, owner: str) -> None:
+        """Renew this process's claim on ``run_id``, or raise if it lost it."""
+        if not db.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND owner = ?",
+                          (time.time(), run_id, owner)).rowcount:
+            raise StoreError(f"{self.path}: run {run_id} was taken over by another process or deleted; "
+                             "this process stopped writing to it")
+
+    def release(self, run_id: int) -> None:
+        """End this process's claim on ``run_id`` (its finished rows stay; the next ``begin`` resumes it)."""
+        owner, stop = self._claims.pop(run_id, (None, None))
+        if owner is None:
+            return
+        stop.set()
+        with self._connect() as db:
+            db.execute("UPDATE runs SET owner = NULL, heartbeat = NULL WHERE id = ? AND owner = ?", (run_id, owner))
 
     def done(self, run_id: int) -> set[tuple[str, str, str]]:
         """``(group, image, method)`` of every task whose rows are stored."""
@@ -156,15 +233,24 @@ class Store:
             return set(db.execute('SELECT DISTINCT "group", image, method FROM results WHERE run_id = ?', (run_id,)))
 
     def add(self, run_id: int, rows: list[dict]) -> None:
-        """Store one task's rows, all or none."""
+        """Store one task's rows, all or none, in the run this process claimed; a row already stored is kept."""
         values = [(run_id, *(row[column] for column in COLUMNS)) for row in rows]
         with self._connect() as db:
-            db.executemany(f"INSERT INTO results (run_id, {_QUOTED}) VALUES (?{', ?' * len(COLUMNS)})", values)
+            self._refresh(db, run_id, self._owner(run_id))
+            db.executemany(f"INSERT INTO results (run_id, {_QUOTED}) VALUES (?{', ?' * len(COLUMNS)}) "
+                           "ON CONFLICT DO NOTHING", values)
+
+    def _owner(self, run_id: int) -> str:
+        if run_id not in self._claims:
+            raise StoreError(f"{self.path}: run {run_id} is not claimed by this process (call begin first)")
+        return self._claims[run_id][0]
 
     def finish(self, run_id: int) -> None:
-        """Mark a run complete."""
+        """Mark a run complete and end the claim."""
         with self._connect() as db:
+            self._refresh(db, run_id, self._owner(run_id))
             db.execute("UPDATE runs SET status = 'complete', finished = ? WHERE id = ?", (_now(), run_id))
+        self.release(run_id)
 
     def runs(self) -> pd.DataFrame:
         """One row per run, oldest first: id, name, status, started, finished, engine and row count."""
@@ -183,6 +269,7 @@ class Store:
         info = dict(row)
         for key in ("config", "versions", "weights", "machine"):
             info[key] = json.loads(info[key])
+        info["owner"] = json.loads(info["owner"]) if info["owner"] else None
         return info
 
     def results(self, run_id: int) -> pd.DataFrame:
@@ -212,6 +299,47 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older version up to this schema (its rows stay readable)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for column, kind in (("owner", "TEXT"), ("heartbeat", "REAL")):
+        if column not in columns:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'results_key'").fetchone():
+        db.execute(_DEDUPLICATE)  # rows an older version stored twice
+        db.execute(_UNIQUE)
+
+
+def _stale(owner: str | None, heartbeat: float | None) -> bool:
+    """Whether a claim no longer holds: none, a heartbeat older than the lease, or a dead pid on this host."""
+    if not owner or heartbeat is None or time.time() - heartbeat > LEASE_SECONDS:
+        return True
+    holder = json.loads(owner)
+    return holder["host"] == platform.node() and not _alive(holder["pid"])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _held_message(path: Path, run_id: int, owner: str, heartbeat: float) -> str:
+    holder = json.loads(owner)
+    return (f"{path}: run {run_id} of this config is being written by process {holder['pid']} on {holder['host']} "
+            f"(heartbeat {time.time() - heartbeat:.0f} s ago); wait for it to finish, or stop it and run again to "
+            "resume")
+
+
+def file_stem(text: str) -> str:
+    """``text`` made safe as part of a file name: letters, digits, ``.``, ``_`` and ``-`` only, no leading dot."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).lstrip(".") or "_"
+
+
 # --- Exports ----------------------------------------------------------------------------------------
 
 def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) -> list[Path]:
@@ -239,6 +367,15 @@ def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) 
         table.to_parquet(path, index=False)
         return [path]
     return write_report(table, info, path)
+
+
+def export_format(path: str | Path) -> str:
+    """The export format a file name asks for (its suffix), or ``StoreError`` naming the file."""
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise StoreError(f"{path}: the file name's suffix names no export format; name a "
+                         f"{', '.join('.' + f for f in FORMATS)} file")
+    return fmt
 
 
 def write_report(table: pd.DataFrame, info: Mapping[str, Any], path: Path) -> list[Path]:
@@ -317,7 +454,7 @@ def _charts(table: pd.DataFrame, path: Path) -> dict[str, list[tuple[str, Path]]
             rows = table[(table["metric"] == metric) & (table["noise"] == noise)]
             lines = {method: list(values.items()) for method, values in
                      rows.groupby(["method", "level"], sort=False)["value"].mean().unstack("level").iterrows()}
-            chart = path.with_name(f"{path.stem}-{metric}-{noise}.png")
+            chart = path.with_name(f"{path.stem}-{file_stem(metric)}-{file_stem(noise)}.png")
             title = f"{registry.get(metric, 'metric').title} versus {noise} noise level"
             line_chart(lines, title, chart)
             charts.setdefault(metric, []).append((noise, chart))

@@ -1,6 +1,7 @@
 """The benchmark runner: configs, image sources, the protocol shared with ``eval``, failures, Dask."""
 import json
 import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from denoise_core import learned, registry
-from denoise_core.benchmark import (COLUMNS, leaderboard, load_config, load_images, measure_case, paper_table,
-                                    run, time_quality)
+from denoise_core import learned, metrics, registry
+from denoise_core.benchmark import (COLUMNS, checked_folder, image_files, image_roots, leaderboard, load_config,
+                                    load_images, measure_case, paper_table, run, time_quality)
 from denoise_core.cli import main
 from denoise_core.errors import DenoiseError, InvalidImageError
 from denoise_core.image import read_image
+from denoise_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SET12 = ROOT.parent / "shared" / "data" / "set12"
@@ -119,6 +121,9 @@ def test_yaml_paths_are_relative_to_the_config(tmp_path, images):
     ({"noise": [{"model": "gaussian", "levels": "high"}]}, "expected a number"),
     ({"metrics": ["psnr", "beauty"]}, "unknown metric"),
     ({"seeds": [-1]}, "seeds"),
+    ({"seeds": [2**64]}, "seeds"),  # SQLite cannot store it: the run would end in an OverflowError
+    ({"noise": [{"model": "gaussian", "levels": []}]}, "no levels"),  # a run of no cases
+    ({"noise": [{"model": "gaussian", "levels": [-5], "scale": 255}]}, "level -5.*from 0 to 127.5"),
     ({"images": [{"folder": "x", "zip": "y.zip"}]}, "exactly one of"),
 ])
 def test_bad_configs_are_refused_with_one_line(tmp_path, capsys, images, changes, message):
@@ -177,13 +182,92 @@ def test_run_table_is_tidy_and_reports_progress(images):
         assert set(json.loads(params)) == {p.name for p in registry.get(method, "denoiser").params}
 
 
-def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path):
+def test_a_failing_metric_leaves_only_its_own_rows_empty_and_the_run_goes_on(tmp_path):
     folder = write_images(tmp_path / "mixed", sizes=((40, 40), (5, 40)))  # SSIM needs 7×7: b.png fails
     table = run(small_config(folder, methods=["mean"]), workers=0)
-    failed, fine = table[table["image"] == "b.png"], table[table["image"] == "a.png"]
-    assert failed["value"].isna().all() and failed["error"].str.startswith("InvalidImageError: SSIM").all()
+    small, fine = table[table["image"] == "b.png"], table[table["image"] == "a.png"]
+    ssim, psnr = small[small["metric"] == "ssim"], small[small["metric"] == "psnr"]
+    assert ssim["value"].isna().all() and ssim["error"].str.startswith("InvalidImageError: SSIM").all()
+    expected = [measure_case(read_image(folder / "b.png")[0], "mean", noise="gaussian", seed=1, metrics=["psnr"],
+                             noise_params={"sigma": level / 255, "clip": False})[0]["psnr"] for level in (15, 50)]
+    assert psnr["error"].isna().all() and psnr["value"].tolist() == expected  # PSNR of the same case is kept
     assert fine["error"].isna().all() and fine["value"].notna().all()
-    assert leaderboard(table).loc["mean", "errors"] == 2
+    assert leaderboard(table).loc["mean", "errors"] == 2  # two cases with a failed metric
+
+
+def test_a_failing_method_fails_every_metric_of_its_cases(images, monkeypatch):
+    def broken(clean, method, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("denoise_core.benchmark.restore_case", broken)
+    table = run(small_config(images, methods=["mean"]), workers=0)
+    assert len(table) == 8 and table["value"].isna().all()
+    assert (table["error"] == "RuntimeError: out of memory").all()
+
+
+def test_lpips_without_its_weights_leaves_psnr_and_ssim_computed(tmp_path, capsys, monkeypatch, images):
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])
+    assert not metrics.available("lpips")
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(small_config(images, metrics=["psnr", "ssim", "lpips"])))
+    assert main(["bench", str(config), "--workers", "0", "--db", str(tmp_path / "r.sqlite"), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "note: LPIPS (AlexNet) is unavailable" in err and "weights fetch lpips" in err
+    board = json.loads(out)["leaderboard"]
+    table = run(small_config(images, metrics=["psnr", "ssim", "lpips"]), workers=0)
+    without = run(small_config(images), workers=0)
+    lpips = table[table["metric"] == "lpips"]
+    assert len(lpips) == 8 and lpips["value"].isna().all()
+    assert lpips["error"].str.contains("weights file not found").all()
+    others = table[table["metric"] != "lpips"].reset_index(drop=True)
+    assert others["error"].isna().all()
+    assert_same_numbers(others.drop(columns="error"), without.drop(columns="error"))
+    expected = leaderboard(without)
+    assert [row["method"] for row in board] == expected.index.tolist()  # ranked by PSNR, the first with values
+    assert [row["psnr mean"] for row in board] == pytest.approx(expected["psnr mean"].tolist())
+    assert [row["errors"] for row in board] == [4, 4] and [row["cases"] for row in board] == [4, 4]
+
+
+def test_an_unknown_export_suffix_is_refused_before_the_run(tmp_path, capsys, images):
+    config, db = tmp_path / "c.yaml", tmp_path / "r.sqlite"
+    config.write_text(yaml.safe_dump(small_config(images)))
+    assert main(["bench", str(config), "--workers", "0", "--db", str(db), "--out", str(tmp_path / "rows.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rows.txt" in err and ".csv, .parquet, .md" in err
+    assert Store(db).runs().empty  # nothing was run for an export that could not be written
+
+
+def test_only_regular_files_are_images_of_a_folder(images):
+    (images / "d.png").mkdir()
+    (images / "e.png").symlink_to("/dev/null")  # a device behind an image name
+    (images / "f.png").symlink_to(images / "a.png")  # a link to a regular file counts
+    assert [path.name for path in image_files(images)] == ["a.png", "b.png", "f.png"]
+
+
+def test_the_app_reads_folders_only_inside_its_roots(tmp_path, images):
+    allowed, outside = tmp_path / "allowed", write_images(tmp_path / "outside")
+    inner = write_images(allowed / "set")
+    roots = [allowed.resolve()]
+    assert checked_folder(str(inner), roots) == inner.resolve()
+    for text in (str(outside), str(inner / ".." / ".." / "outside"), "/etc", "~"):
+        with pytest.raises(InvalidImageError, match="outside the folders the app may read"):
+            checked_folder(text, roots)
+    (allowed / "link").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(InvalidImageError, match="outside the folders"):
+        checked_folder(str(allowed / "link"), roots)
+    (inner / "z.png").symlink_to(outside / "a.png")
+    with pytest.raises(InvalidImageError, match="z.png in .*links to a file outside"):
+        checked_folder(str(inner), roots)
+    with pytest.raises(InvalidImageError, match="type the path"):
+        checked_folder("  ", roots)
+
+
+def test_image_roots_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISE_WORKBENCH_IMAGE_ROOTS", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    assert image_roots() == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
+    monkeypatch.delenv("DENOISE_WORKBENCH_IMAGE_ROOTS")
+    assert Path.home().resolve() in image_roots()
 
 
 def test_summary_tables(images):
