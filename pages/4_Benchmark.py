@@ -12,8 +12,10 @@ import plotly.express as px
 import streamlit as st
 
 from denoise_core import registry
-from denoise_core.benchmark import NAMED_SETS, SHARED_DATA, higher_is_better, leaderboard, run, time_quality
+from denoise_core.benchmark import (NAMED_SETS, SHARED_DATA, checked_folder, higher_is_better, image_roots,
+                                    leaderboard, load_config, run, time_quality)
 from denoise_core.errors import DenoiseError
+from denoise_core.metrics import unavailable
 from denoise_core.store import Store, export
 from ui import page, views
 
@@ -33,7 +35,8 @@ def levels_text(model: registry.Method) -> str:
 
 
 def noise_entry(model: registry.Method, text: str) -> dict:
-    """A config noise entry from the levels typed for ``model`` (Gaussian sigma on the 0–255 scale)."""
+    """A config noise entry from the levels typed for ``model`` (Gaussian sigma on the 0–255 scale);
+    ``load_config`` checks their range."""
     try:
         levels = [float(item) for item in text.replace(";", ",").split(",") if item.strip()]
     except ValueError:
@@ -42,39 +45,66 @@ def noise_entry(model: registry.Method, text: str) -> dict:
     return {"model": model.name, "param": model.params[0].name, "levels": levels, "scale": scale}
 
 
+def folder_source(text: str) -> dict:
+    """The folder typed in the box, as a config source, once it is known to lie inside the allowed folders."""
+    folder = checked_folder(text, image_roots())
+    return {"folder": str(folder), "group": folder.name}
+
+
+def metric_choice() -> list[str]:
+    """The metrics multiselect, with the availability of those that need weights next to it."""
+    metrics = st.multiselect("Metrics", registry.names("metric"), ["psnr", "ssim"], key="w.bench.metrics")
+    missing = unavailable()
+    for name in registry.names("metric"):
+        if name in missing:
+            st.caption(f"{missing[name]}; if chosen, its column stays empty and the other metrics are computed.")
+        elif "needs-weights" in registry.get(name, "metric").tags:
+            st.caption(f"{registry.get(name, 'metric').title}: available (weights fetched).")
+    return metrics
+
+
 def built_config() -> dict:
-    """The config the sidebar widgets describe."""
+    """The config the sidebar widgets describe; every widget shows before its values are read."""
     sources = image_sources()
     label = st.selectbox("Images", list(sources), key="w.bench.images")
-    source = st.text_input("Folder", key="w.bench.folder") if sources[label] == "folder" else sources[label]
+    folder = None
+    if sources[label] == "folder":
+        folder = st.text_input("Folder", key="w.bench.folder",
+                               help="A folder of images inside: " + ", ".join(map(str, image_roots())))
     limit = st.number_input("Images per set (0 = all)", 0, 500, 4, key="w.bench.limit")
     size = st.number_input("Crop images to (pixels, 0 = whole)", 0, 4096, 128, step=32, key="w.bench.size")
     titles = {m.name: m.title for m in registry.methods("noise")}
     models = st.multiselect("Noise", list(titles), ["gaussian"], format_func=titles.get, key="w.bench.noise")
-    entries = [noise_entry(registry.get(name, "noise"),
-                           st.text_input(f"{titles[name]}: levels ({registry.get(name, 'noise').params[0].name}"
-                                         f"{' × 255' if name == 'gaussian' else ''})",
-                                         levels_text(registry.get(name, "noise")), key=f"w.bench.levels.{name}"))
-               for name in models]
+    levels = {name: st.text_input(f"{titles[name]}: levels ({registry.get(name, 'noise').params[0].name}"
+                                  f"{' × 255' if name == 'gaussian' else ''})",
+                                  levels_text(registry.get(name, "noise")), key=f"w.bench.levels.{name}")
+              for name in models}
     denoisers = registry.names("denoiser")
     methods = st.multiselect("Methods (parameters: auto)", denoisers, [m for m in FAST_METHODS if m in denoisers],
                              key="w.bench.methods")
-    metrics = st.multiselect("Metrics", registry.names("metric"), ["psnr", "ssim"], key="w.bench.metrics")
-    return {"name": "app", "images": [source], "limit": limit or None, "max_size": size or None, "noise": entries,
+    metrics = metric_choice()
+    return {"name": "app", "images": [sources[label] if folder is None else folder_source(folder)],
+            "limit": limit or None, "max_size": size or None,
+            "noise": [noise_entry(registry.get(name, "noise"), text) for name, text in levels.items()],
             "methods": methods, "metrics": metrics}
 
 
-def chosen_config() -> dict | Path:
-    """A ready-made config file, or the config built with the widgets."""
+def chosen_config() -> dict | None:
+    """The checked config of a ready-made file or of the widgets; None (and one error line) if it is not valid."""
     files = sorted(CONFIGS.glob("*.yaml"))
     kind = st.radio("Config", ["Build one", "Ready-made"], horizontal=True, key="w.bench.kind",
                     disabled=not files)
-    if kind == "Ready-made":
-        return st.selectbox("Ready-made config", files, format_func=lambda path: path.stem, key="w.bench.file")
-    return built_config()
+    try:
+        if kind == "Ready-made":
+            return load_config(st.selectbox("Ready-made config", files, format_func=lambda path: path.stem,
+                                            key="w.bench.file"))
+        return load_config(built_config())
+    except DenoiseError as error:
+        views.error_line(error)
+        return None
 
 
-def run_with_progress(config: dict | Path, workers: int, store: Store) -> int:
+def run_with_progress(config: dict, workers: int, store: Store) -> int:
     bar = st.progress(0.0, text="Starting…")
 
     def progress(done: int, total: int) -> None:
@@ -125,6 +155,9 @@ def show_per_image(table: pd.DataFrame, metric: str) -> None:
 
 def show_pareto(table: pd.DataFrame, metric: str) -> None:
     points = time_quality(table, metric).reset_index()
+    if points.empty:
+        st.info(f"No case has a {registry.get(metric, 'metric').title} value: the Rows tab gives each error.")
+        return
     fig = px.scatter(points, x="seconds", y=metric, text="method", symbol="pareto", log_x=True,
                      labels={"seconds": "median seconds per image (log)", metric: registry.get(metric, "metric").title})
     front = points[points["pareto"]].sort_values("seconds")
@@ -185,12 +218,12 @@ with st.sidebar:
     st.markdown("### Benchmark config")
     config = chosen_config()
     workers = st.number_input("Worker processes (0 = in this app)", 0, 64, os.cpu_count() or 1, key="w.bench.workers")
-    start = st.button("Run benchmark", type="primary", key="w.bench.run", width="stretch")
+    start = st.button("Run benchmark", type="primary", key="w.bench.run", width="stretch", disabled=config is None)
 
 st.title("Benchmark")
 st.caption("Protocol of BENCHMARK.md: seeded noise per image in sorted order, unclipped Gaussian noise, metrics on "
            "the output clipped to [0, 1]. Every run is kept in the results store.")
-if start:
+if start and config is not None:
     try:
         st.session_state["w.bench.show"] = run_with_progress(config, workers, store)
     except DenoiseError as error:
