@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -52,6 +53,8 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMED_SETS = ("set12", "bsd68")
 SOURCE_KINDS = ("set", "folder", "files", "zip", "samples")
 SEED_MAX = 2**32 - 1
+ZIP_MEMBER_BYTES = 2**30
+"""An image in a zip source may unpack to at most this many bytes (a zip bomb is refused before it is read)."""
 ROOTS_VAR = "DENOISE_WORKBENCH_IMAGE_ROOTS"
 """Folders (separated by ``os.pathsep``) whose images the app may benchmark; see ``image_roots``."""
 RETRIES = 2
@@ -505,8 +508,14 @@ def _zip_images(path: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
 
 
 def _zip_member(archive: zipfile.ZipFile, member: str, folder: Path) -> np.ndarray:
+    """Read one image of an archive through a file of our own naming, copied in chunks (never whole in memory)."""
+    size = archive.getinfo(member).file_size
+    if size > ZIP_MEMBER_BYTES:
+        raise InvalidImageError(f"{member} in the archive: {size:,} bytes unpacked, over the limit of "
+                                f"{ZIP_MEMBER_BYTES:,}; unpack it and name the folder instead")
     target = folder / f"member{Path(member).suffix.lower()}"
-    target.write_bytes(archive.read(member))
+    with archive.open(member) as source, target.open("wb") as copy:
+        shutil.copyfileobj(source, copy)
     try:
         return read_image(target)[0]
     except InvalidImageError as error:

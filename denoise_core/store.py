@@ -359,6 +359,14 @@ def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) 
         raise StoreError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
     path = Path(path) if path is not None else Path(f"run-{run_id}.{fmt}")
     table, info = store.results(run_id), store.info(run_id)
+    try:
+        return _write(table, info, fmt, path)
+    except OSError as error:
+        raise StoreError(f"{path}: cannot write the export ({error.strerror or error}); name a file in an existing, "
+                         "writable folder") from None
+
+
+def _write(table: pd.DataFrame, info: dict[str, Any], fmt: str, path: Path) -> list[Path]:
     if fmt == "csv":
         table.to_csv(path, index=False)
         return [path]

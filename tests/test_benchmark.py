@@ -170,6 +170,19 @@ def test_missing_and_ambiguous_sources_are_refused(tmp_path, images):
         load_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
 
 
+def test_a_zip_member_over_the_size_limit_is_refused_before_it_is_unpacked(tmp_path, images, monkeypatch):
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.write(images / "a.png", "a.png")
+    size = (images / "a.png").stat().st_size
+    monkeypatch.setattr("denoise_core.benchmark.ZIP_MEMBER_BYTES", size - 1)
+    with pytest.raises(InvalidImageError, match=f"a.png in the archive: {size:,} bytes unpacked, over the limit"):
+        load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))
+    monkeypatch.setattr("denoise_core.benchmark.ZIP_MEMBER_BYTES", size)
+    np.testing.assert_array_equal(load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))[0][2],
+                                  read_image(images / "a.png")[0])
+
+
 def test_run_table_is_tidy_and_reports_progress(images):
     calls = []
     table = run(small_config(images, seeds=[0, 10]), workers=0, progress=lambda done, total: calls.append((done, total)))

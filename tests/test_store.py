@@ -307,3 +307,13 @@ def test_export_file_names_from_stored_values_stay_in_the_folder(tmp_path, image
                                                           "report.md"]
     assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
     assert file_stem("../../a b/c") == "_.._a_b_c" and file_stem("...") == "_"
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder"])
+def test_an_export_that_cannot_be_written_is_one_line(tmp_path, capsys, images, where):
+    store = Store(tmp_path / "r.sqlite")
+    run(small_config(images, methods=["median"]), workers=0, store=store)
+    out = tmp_path / "nowhere" / "run.csv" if where == "missing folder" else tmp_path
+    assert main(["runs", "export", "1", "--format", "csv", "--out", str(out), "--db", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(out) in err, err
