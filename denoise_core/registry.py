@@ -7,6 +7,7 @@ it against the function's signature. ``auto`` maps a noise level to parameter va
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -15,6 +16,16 @@ import numpy as np
 from .errors import InvalidParameterError, UnknownMethodError
 
 KINDS = ("denoiser", "noise", "metric", "enhance", "superres")
+NAME_RULE = "2-40 lower-case letters, digits or '_', starting with a letter"
+_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
+def check_name(name: object, what: str = "name") -> str:
+    """``name`` if it follows ``NAME_RULE`` (the whole string: no trailing newline); else ``InvalidParameterError``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        shown = repr(name[:40]) + "…" if isinstance(name, str) and len(name) > 40 else repr(name)
+        raise InvalidParameterError(f"{what} {shown}: use {NAME_RULE}")
+    return name
 
 NoiseLevel = Mapping[str, float]
 """Estimated or known noise strength: ``{"sigma": std in [0, 1] units, "impulse": fraction}``."""
@@ -123,7 +134,7 @@ class Method:
             if p.name == name:
                 return p
         valid = ", ".join(p.name for p in self.params) or "none"
-        raise InvalidParameterError(f"{self.kind} '{self.name}' has no parameter '{name}' (valid: {valid})")
+        raise InvalidParameterError(f"{self.kind} '{self.name}' has no parameter {name!r} (valid: {valid})")
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -154,13 +165,17 @@ _REGISTRY: dict[tuple[str, str], Method] = {}
 def register(name: str, *, kind: str, params: list[Param] | tuple = (), family: str = "", title: str = "",
              auto: Callable[[NoiseLevel], dict] | None = None, higher_is_better: bool | None = None,
              value_range: tuple[float, float] | None = None, tags: tuple[str, ...] = ()) -> Callable:
-    """Decorator that registers ``func`` under ``(kind, name)`` and returns it unchanged."""
+    """Decorator that registers ``func`` under ``(kind, name)`` and returns it unchanged.
+
+    Raises ``InvalidParameterError`` for a name that breaks ``NAME_RULE`` or is already registered.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
+    check_name(name, f"{kind} name")
 
     def decorate(func: Callable) -> Callable:
         if (kind, name) in _REGISTRY:
-            raise ValueError(f"{kind} '{name}' is registered twice")
+            raise InvalidParameterError(f"{kind} '{name}' is already registered; choose another name")
         _REGISTRY[kind, name] = Method(name, kind, func, tuple(params), family, title or name, auto,
                                        higher_is_better, value_range, tuple(tags))
         return func
@@ -173,7 +188,7 @@ def get(name: str, kind: str) -> Method:
     try:
         return _REGISTRY[kind, name]
     except KeyError:
-        raise UnknownMethodError(f"unknown {kind} '{name}' (valid: {', '.join(names(kind))})") from None
+        raise UnknownMethodError(f"unknown {kind} {name!r} (valid: {', '.join(names(kind))})") from None
 
 
 def names(kind: str | None = None) -> list[str]:
