@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import weights
+from . import registry, weights
 from .errors import InvalidParameterError, WeightsError
 from .image import check_array
 from .models import DnCNN, fuse_batch_norm, run_network
@@ -211,12 +213,28 @@ def register_entry(entry: weights.Entry) -> None:
              tags=tuple(dict.fromkeys(tags)))(make_denoiser(entry))
 
 
-def import_weights(path, name: str, *, title: str = "", noise: str = "gaussian") -> weights.Entry:
-    """Import a user's weights file (see ``weights.import_weights``) and register it right away."""
-    entry = weights.import_weights(path, name, title=title, noise=noise)
+def import_weights(path, name: str, *, title: str = "", noise: str = "gaussian",
+                   label: str | None = None) -> weights.Entry:
+    """Import a user's weights file (see ``weights.import_weights``) and register it right away.
+
+    A name this process already has as a denoiser is refused before anything is written.
+    """
+    if name in registry.names("denoiser"):
+        raise WeightsError(f"name {name!r} is already a denoiser here; choose another name")
+    entry = weights.import_weights(path, name, title=title, noise=noise, label=label)
     clear_cache()
     register_entry(entry)
     return entry
+
+
+def import_upload(data: bytes, filename: str, name: str) -> weights.Entry:
+    """Import and register uploaded weights: ``data`` goes to a temporary file of our own naming, whose
+    suffix ``weights.upload_suffix`` picks from the client's ``filename``; that name only labels messages."""
+    suffix = weights.upload_suffix(filename)
+    with tempfile.TemporaryDirectory(prefix="denoise-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return import_weights(path, name, label=weights.upload_label(filename))
 
 
 def _register_present() -> list[str]:

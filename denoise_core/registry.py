@@ -27,6 +27,7 @@ def check_name(name: object, what: str = "name") -> str:
         raise InvalidParameterError(f"{what} {shown}: use {NAME_RULE}")
     return name
 
+
 NoiseLevel = Mapping[str, float]
 """Estimated or known noise strength: ``{"sigma": std in [0, 1] units, "impulse": fraction}``."""
 

@@ -5,7 +5,9 @@ Three sources, one ``Entry`` type:
 * **shipped**: ``weights/<name>.safetensors`` in the project with a model card ``weights/<name>.md``;
   ``CATALOG`` records each file's sha256.
 * **imported**: a user's own file (``python -m denoise_core weights import PATH --name NAME``),
-  converted to safetensors in the cache folder and recorded in ``<cache>/weights/catalog.json``.
+  converted to ``<cache>/weights/NAME.safetensors`` and recorded in ``<cache>/weights/catalog.json``.
+  ``NAME`` follows the registry's name rule and is the only input a path is built from: an upload is
+  copied to a temporary file of our own naming, and the catalog's stored paths are never read back.
   The published DnCNN layouts are recognised: ``module.dncnn.N.*`` (with batch norm, saved from
   ``nn.DataParallel``) and ``model.N.*`` (batch norm merged into the convolutions).
 * **downloads** (``DOWNLOADS``): files that cannot ship, e.g. the LPIPS weights, fetched from their
@@ -24,8 +26,10 @@ import os
 import re
 import tempfile
 import urllib.request
+import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
+from typing import Callable
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -34,7 +38,7 @@ from tqdm.auto import tqdm
 
 from . import registry
 from .errors import InvalidParameterError, WeightsError
-from .models import ARCHITECTURES, DnCNN
+from .models import ARCHITECTURES, DENOISERS
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = ROOT / "weights"
@@ -198,6 +202,31 @@ def _imported_catalog() -> Path:
     return cache_dir() / "weights" / "catalog.json"
 
 
+def _imported_file(name: str) -> Path:
+    """Where imported weights ``name`` (already checked by ``registry.check_name``) live in the cache."""
+    return cache_dir() / "weights" / f"{name}.safetensors"
+
+
+def _write_atomically(path: Path, write: Callable[[str], None]) -> Path:
+    """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
+    link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def one_line(text: object, limit: int = 200) -> str:
+    """``text`` safe to show on one line: control characters (newlines included) become '?', at most ``limit``."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))[:limit]
+
+
 # -------------------------------------------------------------------------------------------- hashes
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 
@@ -234,11 +263,16 @@ def verify(path: str | Path, expected: str, fix: str) -> Path:
 
 # ------------------------------------------------------------------------------------------- catalog
 def _entry_from_json(item: dict) -> Entry:
-    item = dict(item)
-    item["tags"] = tuple(item.get("tags", ()))
+    """An imported entry read back: its file is always ``<cache>/weights/<name>.safetensors``, never a path
+    taken from the JSON, and its name follows the registry's rule."""
+    name = registry.check_name(item["name"], "imported weights name")
+    if item.get("arch") not in DENOISERS or not isinstance(item.get("config"), dict):
+        raise ValueError(f"entry {name!r} lacks a denoiser architecture and its configuration")
+    fields = {**item, "path": str(_imported_file(name)), "sha256": str(item["sha256"]), "source": "imported",
+              "title": one_line(item.get("title", name)), "tags": tuple(map(str, item.get("tags", ())))}
     if item.get("sigma_range") is not None:
-        item["sigma_range"] = tuple(item["sigma_range"])
-    return Entry(**item)
+        fields["sigma_range"] = tuple(map(float, item["sigma_range"]))
+    return Entry(**fields)
 
 
 def imported() -> dict[str, Entry]:
@@ -247,10 +281,16 @@ def imported() -> dict[str, Entry]:
     if not path.exists():
         return {}
     try:
-        items = json.loads(path.read_text())
-        return {item["name"]: _entry_from_json(item) for item in items}
-    except (ValueError, KeyError, TypeError) as error:
-        raise WeightsError(f"{path}: unreadable catalog of imported weights ({error}); delete it and import again")
+        found = [_entry_from_json(item) for item in json.loads(path.read_text())]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise WeightsError(f"{path}: unreadable catalog of imported weights ({one_line(error)}); "
+                           "delete it and import again") from None
+    return {entry.name: entry for entry in found}
+
+
+def _write_catalog(known: dict[str, Entry]) -> None:
+    text = json.dumps([asdict(entry) for entry in known.values()], indent=1)
+    _write_atomically(_imported_catalog(), lambda tmp: Path(tmp).write_text(text))
 
 
 def entries() -> dict[str, Entry]:
@@ -296,12 +336,10 @@ def load_model(entry: Entry):
 
 
 def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
-    """Write ``model``'s state dict as safetensors with string ``metadata``; returns the path."""
-    path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``model``'s state dict as safetensors with string ``metadata`` (atomically); returns the path."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata=metadata)
-    return path
+    return _write_atomically(Path(path).with_suffix(".safetensors"),
+                             lambda tmp: save_file(state, tmp, metadata=metadata))
 
 
 def status(entry: Entry) -> str:
@@ -328,11 +366,10 @@ def download(url: str, dest: str | Path, expected_sha256: str, *, progress: bool
     dest = Path(dest)
     if dest.is_file() and sha256(dest).startswith(expected_sha256.lower()):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
+
+    def fetch_to(tmp: str) -> None:
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
                 for chunk in iter(lambda: response.read(1 << 16), b""):
@@ -342,14 +379,12 @@ def download(url: str, dest: str | Path, expected_sha256: str, *, progress: bool
         if not digest.hexdigest().startswith(expected_sha256.lower()) or not expected_sha256:
             raise WeightsError(f"{url}: downloaded sha256 {digest.hexdigest()[:12]}… does not match the expected "
                                f"{expected_sha256[:12]}… (file changed or damaged in transit; nothing was saved)")
-        os.replace(tmp, dest)
+
+    try:
+        return _write_atomically(dest, fetch_to)
     except OSError as error:  # URLError is an OSError
         raise WeightsError(f"{url}: download failed ({getattr(error, 'reason', error)}); check the connection "
                            f"or place the file at {dest} by hand") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return dest
 
 
 def download_dir(name: str) -> Path:
@@ -375,31 +410,123 @@ def fetch(name: str, *, progress: bool = True) -> list[Path]:
 
 
 # -------------------------------------------------------------------------------------- import (BYOW)
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+UPLOAD_SUFFIXES = {".pth": ".pth", ".pt": ".pth", ".safetensors": ".safetensors"}
+"""An upload's extension -> the suffix of the temporary file it is written to (its name is never a path)."""
+EXPORT_FIX = "export the model's state_dict() and try again"
+_DNCNN_KEY = re.compile(r"dncnn\.(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)")
 
 
-def read_state_dict(path: Path, fix: str = "export the model's state_dict() and try again") -> dict:
+def upload_label(filename: str) -> str:
+    """How an uploaded file is named in messages: the last part of the client's name, on one line."""
+    return one_line(PureWindowsPath(str(filename)).name, 80) or "upload"
+
+
+def upload_suffix(filename: str) -> str:
+    """The suffix our temporary copy of an upload gets, chosen from ``UPLOAD_SUFFIXES`` by its extension."""
+    suffix = PureWindowsPath(str(filename)).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise WeightsError(f"{upload_label(filename)}: not a weights file (expected {', '.join(UPLOAD_SUFFIXES)})")
+    return UPLOAD_SUFFIXES[suffix]
+
+
+def _checked_state(state: object, label: str, fix: str) -> dict:
+    """``state`` if it is a non-empty dict of finite, dense, non-empty tensors (floating point, or a batch-norm
+    counter) under string keys; else ``WeightsError`` naming the first bad entry."""
+    if not isinstance(state, dict) or not state:
+        raise WeightsError(f"{label}: expected a state dict of tensors; {fix}")
+    for key, value in state.items():
+        if not (isinstance(key, str) and isinstance(value, torch.Tensor) and value.layout == torch.strided
+                and (value.is_floating_point() or key.endswith("num_batches_tracked"))
+                and value.numel() and bool(torch.isfinite(value).all())):
+            raise WeightsError(f"{label}: entry {one_line(key, 60)!r} is not a finite, non-empty floating-point "
+                               f"tensor; {fix}")
+    return state
+
+
+def read_metadata(path: Path, label: str | None = None) -> dict:
+    """The string metadata of a ``.safetensors`` file; ``WeightsError`` when it is not one."""
+    try:
+        with safe_open(str(path), "pt") as handle:
+            return handle.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise WeightsError(f"{label or path}: not a readable safetensors file ({one_line(error)}); "
+                           f"{EXPORT_FIX}") from None
+
+
+def read_state_dict(path: Path, fix: str = EXPORT_FIX, *, label: str | None = None) -> dict:
     """The tensors of a ``.safetensors`` file or a ``.pth`` read with ``weights_only=True``.
 
     Common wrappers (``state_dict``, ``model``, ``params_ema``, ``params``) are unwrapped; a file that
-    is not a state dict raises ``WeightsError`` naming it and ``fix``.
+    is not a state dict of finite tensors raises ``WeightsError`` naming it (``label``, default ``path``)
+    and ``fix``.
     """
+    label = label or str(path)
     if path.suffix == ".safetensors":
-        return load_file(str(path))
+        try:
+            return _checked_state(load_file(str(path)), label, fix)
+        except (SafetensorError, OSError) as error:
+            raise WeightsError(f"{label}: not a readable safetensors file ({one_line(error)}); {fix}") from None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a plain pickle's protocol; the outcome says it all
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle errors of many kinds: report them as one
-        raise WeightsError(f"{path}: not a PyTorch state dict readable with weights_only=True "
+        raise WeightsError(f"{label}: not a PyTorch state dict readable with weights_only=True "
                            f"({type(error).__name__}); {fix}") from None
     for key in ("state_dict", "model", "params_ema", "params"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
-    if not isinstance(state, dict) or not state:
-        raise WeightsError(f"{path}: expected a state dict of tensors; {fix}")
-    return state
+    return _checked_state(state, label, fix)
 
 
-def convert_dncnn(state: dict, path: Path):
+def _difference(expected: dict, given: dict) -> str:
+    """The first way the tensor shapes ``given`` differ from those ``expected``."""
+    for key, shape in expected.items():
+        if key not in given:
+            return f"missing {key!r}"
+        if given[key] != shape:
+            return f"{key!r} is {list(given[key])}, expected {list(shape)}"
+    return f"unexpected {one_line(next(k for k in given if k not in expected), 60)!r}"
+
+
+def build_network(arch: str, config: object, state: dict, label: str) -> torch.nn.Module:
+    """``ARCHITECTURES[arch](**config)`` holding ``state`` (``strict``), in eval mode.
+
+    The network is first built on the meta device and its shapes compared with ``state``'s, so options
+    that do not fit the file allocate nothing. Integer options are sizes (channels, depth, width, levels):
+    at least 1 and no larger than the file could hold. A missing batch-norm counter is filled with 0.
+
+    Raises
+    ------
+    WeightsError
+        Not a denoiser architecture, options it does not take, or shapes that differ; names ``label``.
+    """
+    if arch not in DENOISERS:
+        raise WeightsError(f"{label}: architecture {one_line(arch, 40)!r} is not a denoiser "
+                           f"(valid: {', '.join(DENOISERS)})")
+    if not isinstance(config, dict):
+        raise WeightsError(f"{label}: the configuration must be a JSON object of {arch} options")
+    limit = max(len(state), *(max(value.shape, default=1) for value in state.values()))
+    for key, value in config.items():
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= limit:
+            raise WeightsError(f"{label}: {arch} option {one_line(key, 40)}={value} is no size this file can hold "
+                               f"(1 to {limit}, its number of tensors or their largest side)")
+    try:
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in ARCHITECTURES[arch](**config).state_dict().items()}
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise WeightsError(f"{label}: {one_line(config)} are not valid {arch} options ({one_line(error)})") from None
+    counters = {k: torch.zeros((), dtype=torch.long) for k in expected if k.endswith("num_batches_tracked")}
+    state = {**counters, **state}
+    given = {k: tuple(v.shape) for k, v in state.items()}
+    if given != expected:
+        raise WeightsError(f"{label}: does not fit {arch} {one_line(config)} ({_difference(expected, given)})")
+    model = ARCHITECTURES[arch](**config)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def convert_dncnn(state: dict, label: str | Path) -> torch.nn.Module:
     """A ``DnCNN`` holding a published DnCNN state dict (either layout); raises ``WeightsError``."""
     keys = list(state)
     if all(k.startswith("module.dncnn.") for k in keys) or all(k.startswith("dncnn.") for k in keys):
@@ -409,72 +536,68 @@ def convert_dncnn(state: dict, path: Path):
         state = {"dncnn." + k.removeprefix("model."): v for k, v in state.items()}
         batch_norm = False
     else:
-        raise WeightsError(f"{path}: unrecognised layout (keys like {keys[0]!r}); expected DnCNN keys "
-                           "'module.dncnn.N.*' or 'model.N.*'")
-    convs = sorted({int(k.split(".")[1]) for k, v in state.items() if k.endswith("weight") and v.ndim == 4})
+        raise WeightsError(f"{label}: unrecognised layout (keys like {one_line(keys[0], 60)!r}); expected DnCNN "
+                           "keys 'module.dncnn.N.*' or 'model.N.*'")
+    odd = next((k for k in state if not _DNCNN_KEY.fullmatch(k)), None)
+    if odd is not None:
+        raise WeightsError(f"{label}: unrecognised DnCNN key {one_line(odd, 60)!r} (expected N.weight, N.bias "
+                           "or batch-norm statistics)")
+    convs = sorted(int(k.split(".")[1]) for k, v in state.items() if k.endswith(".weight") and v.ndim == 4)
+    if len(convs) < 3:
+        raise WeightsError(f"{label}: {len(convs)} convolution layers; a DnCNN has at least 3")
     first = state[f"dncnn.{convs[0]}.weight"]
-    model = DnCNN(channels=int(first.shape[1]), depth=len(convs), width=int(first.shape[0]), batch_norm=batch_norm)
-    for name, buffer in model.state_dict().items():
-        if name.endswith("num_batches_tracked") and name not in state:
-            state[name] = torch.zeros_like(buffer)
+    config = {"channels": int(first.shape[1]), "depth": len(convs), "width": int(first.shape[0]),
+              "batch_norm": batch_norm}
+    return build_network("dncnn", config, state, str(label))
+
+
+def trained_config(metadata: dict, label: str | Path) -> object:
+    """The architecture options ``train`` wrote into a file's metadata (JSON); ``WeightsError`` if unreadable."""
     try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise WeightsError(f"{path}: does not fit DnCNN depth {len(convs)} "
-                           f"({str(error).strip().splitlines()[0]})") from None
-    return model.eval()
+        return json.loads(metadata.get("config", "{}"))
+    except ValueError as error:
+        raise WeightsError(f"{label}: its metadata 'config' is not JSON ({error}); write it again with "
+                           "python -m denoise_core train") from None
 
 
-def import_weights(path: str | Path, name: str, *, title: str = "", noise: str = "gaussian") -> Entry:
+def import_weights(path: str | Path, name: str, *, title: str = "", noise: str = "gaussian",
+                   label: str | None = None) -> Entry:
     """Convert a weights file into the cache folder and record it; returns the new ``Entry``.
 
     Recognised: the published DnCNN layouts (``.pth``, loaded with ``weights_only=True``) and
     safetensors files written by ``train`` (their metadata names the architecture). The new
-    denoiser is registered as ``name`` the next time the library is imported.
+    denoiser is registered as ``name`` the next time the library is imported. ``name`` follows
+    ``registry.NAME_RULE`` and alone makes the file's path in the cache; ``label`` names the file in
+    messages and the title (default: ``path``; an upload's own name, as ``path`` is our temporary copy).
 
     Raises
     ------
     WeightsError
-        Unreadable file or unrecognised layout. ``InvalidParameterError`` for a bad or taken name.
+        Unreadable file, unrecognised layout or shapes. ``InvalidParameterError`` for a bad or taken name.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file (give the path of a .pth or .safetensors file)")
-    if not NAME_PATTERN.match(name):
-        raise InvalidParameterError(f"name '{name}': use 2-40 lower-case letters, digits or '_', starting with a letter")
+    path, label = Path(path), one_line(label or path)
+    registry.check_name(name, "weights name")
+    known = imported()
     if name in CATALOG:
         raise InvalidParameterError(f"name '{name}' is a shipped model; choose another --name")
-    if name in registry.names("denoiser") and name not in imported():
+    if name in registry.names("denoiser") and name not in known:
         raise InvalidParameterError(f"name '{name}' is already a denoiser; choose another --name")
-    metadata = {}
-    if path.suffix == ".safetensors":
-        with safe_open(str(path), "pt") as handle:
-            metadata = handle.metadata() or {}
+    if not path.is_file():
+        raise WeightsError(f"{label}: no such file (give the path of a .pth or .safetensors file)")
+    metadata = read_metadata(path, label) if path.suffix == ".safetensors" else {}
+    state = read_state_dict(path, label=label)
     if metadata.get("arch"):
-        arch, config = metadata["arch"], json.loads(metadata.get("config", "{}"))
-        if arch not in ARCHITECTURES:
-            raise WeightsError(f"{path}: unknown architecture '{arch}' (valid: {', '.join(ARCHITECTURES)})")
-        model = ARCHITECTURES[arch](**config)
-        try:
-            model.load_state_dict(read_state_dict(path), strict=True)
-        except RuntimeError as error:
-            raise WeightsError(f"{path}: does not fit {arch} ({str(error).strip().splitlines()[0]})") from None
+        arch, config = metadata["arch"], trained_config(metadata, label)
+        model = build_network(arch, config, state, label)
         noise = metadata.get("noise", noise)
     else:
-        model, arch = convert_dncnn(read_state_dict(path), path), "dncnn"
+        model, arch = convert_dncnn(state, label), "dncnn"
         config = model.config()
-    dest = save_weights(cache_dir() / "weights" / name, model, {"arch": arch, "config": json.dumps(config),
-                                                                 "source": path.name})
+    dest = save_weights(_imported_file(name), model, {"arch": arch, "config": json.dumps(config), "source": label})
     entry = Entry(name=name, path=str(dest), sha256=sha256(dest), arch=arch, config=config,
-                  title=title or f"{name} (imported from {path.name})", noise=noise, source="imported",
-                  tags=("imported",))
-    items = {k: asdict(v) for k, v in imported().items()}
-    items[name] = asdict(entry)
-    catalog = _imported_catalog()
-    catalog.parent.mkdir(parents=True, exist_ok=True)
-    tmp = catalog.with_suffix(".tmp")
-    tmp.write_text(json.dumps(list(items.values()), indent=1))
-    os.replace(tmp, catalog)
+                  title=one_line(title) or f"{name} (imported from {label})", noise=one_line(noise, 40),
+                  source="imported", tags=("imported",))
+    _write_catalog({**known, name: entry})
     return entry
 
 
@@ -482,9 +605,9 @@ def remove_imported(name: str) -> None:
     """Forget an imported entry and delete its converted file."""
     items = imported()
     if name not in items:
-        raise WeightsError(f"no imported weights called '{name}' (see python -m denoise_core weights list)")
+        raise WeightsError(f"no imported weights called {name!r} (see python -m denoise_core weights list)")
     Path(items.pop(name).path).unlink(missing_ok=True)
-    _imported_catalog().write_text(json.dumps([asdict(v) for v in items.values()], indent=1))
+    _write_catalog(items)
 
 
 # ----------------------------------------------------------------------------------------------- CLI

@@ -1,9 +1,7 @@
 """Model Lab: each learned denoiser's card, training curves, size, speed and feature maps."""
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,15 +26,12 @@ with st.expander("Bring your own weights", icon=":material/upload:"):
     upload = st.file_uploader("Weights file", type=["pth", "pt", "safetensors"], key="w.ml.upload")
     own_name = st.text_input("Name in the registry", value="my_dncnn", key="w.ml.upload_name")
     if upload is not None and st.button("Import", key="w.ml.import"):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / upload.name
-            path.write_bytes(upload.getvalue())
-            entry = page.guarded(learned.import_weights, path, own_name.strip(), title=f"{own_name} ({upload.name})")
+        entry = page.guarded(learned.import_upload, upload.getvalue(), upload.name, own_name.strip())
         st.session_state["w.ml.model"] = entry.name
         st.success(f"Imported {entry.name}: {entry.arch}, {entry.config}")
 
 models = [m for m in registry.methods("denoiser") if m.family == "learned"]
-missing = [e for e in weights.entries().values() if e.name not in {m.name for m in models}]
+missing = [e for e in page.guarded(weights.entries).values() if e.name not in {m.name for m in models}]
 if missing:
     st.caption("Not installed: " + ", ".join(f"{e.name} ({weights.status(e)})" for e in missing))
 if not models:
@@ -49,7 +44,7 @@ default = names.index(learned.DEFAULT_GRAY) if learned.DEFAULT_GRAY in names els
 name = st.selectbox("Model", names, index=default, key="w.ml.model",
                     format_func=lambda n: registry.get(n, "denoiser").title)
 method = registry.get(name, "denoiser")
-entry = weights.get_entry(name)
+entry = page.guarded(weights.get_entry, name)
 network = page.guarded(learned.load, name)
 
 left, middle, right = st.columns(3)

@@ -1,8 +1,15 @@
 """AppTest of the Model Lab: card, curves, size, timing and feature maps of a learned denoiser."""
+import io
+import json
+import tempfile
+import uuid
+import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
+from bad_weights import BAD_FILES, published_dncnn
 from denoise_core import learned, registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +81,69 @@ def test_model_lab_shows_the_default_model_and_times_it(model_lab):
     assert not at.exception
     assert any(m.label == "CPU time" for m in at.metric)
     assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
+
+
+def upload(at, filename: str, data: bytes, name: str):
+    """Upload ``data`` as ``filename``, name it ``name`` and press Import."""
+    at.file_uploader(key="w.ml.upload").set_value((filename, data, "application/octet-stream"))
+    at.text_input(key="w.ml.upload_name").set_value(name).run()
+    return at.button(key="w.ml.import").click().run()
+
+
+def dncnn_bytes() -> bytes:
+    buffer = io.BytesIO()
+    torch.save(published_dncnn(), buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """An empty cache folder and a registry that forgets what the test imports."""
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    return tmp_path / "cache"
+
+
+@pytest.mark.parametrize("absolute", [False, True], ids=["climbing", "absolute"])
+def test_an_uploaded_file_name_never_becomes_a_path(model_lab, fresh, absolute):
+    target = Path(tempfile.gettempdir()) / f"planted_{uuid.uuid4().hex}.pth"
+    filename = str(target) if absolute else "../" * 12 + str(target).lstrip("/")
+    try:
+        at = upload(model_lab.run(), filename, dncnn_bytes(), "planted")
+        assert not target.exists(), f"the upload was written to {target}"
+    finally:
+        target.unlink(missing_ok=True)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "planted" in registry.names("denoiser") and at.selectbox(key="w.ml.model").value == "planted"
+    assert sorted(p.name for p in (fresh / "weights").iterdir()) == ["catalog.json", "planted.safetensors"]
+    assert json.loads((fresh / "weights" / "catalog.json").read_text())[0]["title"] == \
+        f"planted (imported from {target.name})"
+
+
+@pytest.mark.parametrize("file", ["garbage.safetensors", "truncated.safetensors", "bad_metadata_json.safetensors",
+                                  "malicious.pth", "malicious_plain_pickle.pth", "too_few_layers.pth",
+                                  "non_tensor_values.pth", "zero_sized.pth"])
+def test_a_bad_weights_upload_is_one_error_line(model_lab, fresh, tmp_path, file):
+    at = model_lab.run()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        at = upload(at, file, BAD_FILES[file](tmp_path / "pwned"), "bad_upload")
+    assert not at.exception and [str(w.message) for w in caught] == []
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"{file}: ") and "\n" not in at.error[0].value
+    assert not (tmp_path / "pwned").exists() and not (fresh / "weights").exists()
+
+
+def test_importing_the_same_name_twice_is_one_error_line(model_lab, fresh):
+    at = upload(model_lab.run(), "first.pth", dncnn_bytes(), "twice_dncnn")
+    assert not at.exception and not at.error
+    at = upload(at, "second.pth", dncnn_bytes(), "twice_dncnn")
+    assert not at.exception
+    assert len(at.error) == 1 and "'twice_dncnn' is already a denoiser" in at.error[0].value
+
+
+def test_a_corrupt_catalog_of_imported_weights_is_one_error_line(model_lab, fresh):
+    (fresh / "weights").mkdir(parents=True)
+    (fresh / "weights" / "catalog.json").write_text('[{"name": "half')
+    at = model_lab.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "catalog.json: unreadable catalog" in at.error[0].value

@@ -2,14 +2,21 @@
 import argparse
 import functools
 import http.server
+import json
+import os
+import resource
+import subprocess
+import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from denoise_core import learned, weights
+from bad_weights import BAD_FILES, published_dncnn
+from denoise_core import cli, learned, weights
 from denoise_core.errors import InvalidParameterError, WeightsError
 from denoise_core.models import DnCNN, FFDNet
 from denoise_core.weights import save_weights
@@ -147,3 +154,122 @@ def test_cli_functions(cache, tiny_file, capsys):
     weights.run_weights(parser.parse_args(["list"]))
     out = capsys.readouterr().out
     assert "cli_tiny" in out and "lpips" in out and "weights fetch lpips" in out
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str, list[str]]:
+    """``cli.main(argv)`` in this process: exit code, stdout, stderr and every warning raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("file", list(BAD_FILES))
+def test_a_bad_weights_file_is_one_line_exit_2(cache, tmp_path, capsys, file):
+    path = tmp_path / file
+    path.write_bytes(BAD_FILES[file](tmp_path / "pwned"))
+    code, out, err, caught = run_cli(capsys, "weights", "import", path, "--name", "bad_one")
+    assert (code, out, caught) == (2, "", [])
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}: ")
+    assert not (tmp_path / "pwned").exists(), "the pickle ran"
+    assert not (cache / "weights").exists(), "nothing is written for a file that is refused"
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/x", "a/b", ".", "okname\n", "x" * 300, "", "Bad Name"])
+def test_a_name_that_is_no_registry_name_is_refused_before_anything_is_written(cache, tiny_file, capsys, name):
+    path, _ = tiny_file
+    code, out, err, _ = run_cli(capsys, "weights", "import", path, "--name", name)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "lower-case letters" in err and len(err) < 200
+    assert not (cache / "weights").exists()
+
+
+def test_an_upload_gets_a_suffix_from_the_allow_list_and_a_one_line_label():
+    assert weights.upload_suffix("../../site-packages/x.PT") == ".pth"
+    assert weights.upload_suffix("C:\\Users\\me\\model.safetensors") == ".safetensors"
+    assert weights.upload_label("../../../../tmp/evil\n.pth") == "evil?.pth"
+    with pytest.raises(WeightsError, match="x.py: not a weights file"):
+        weights.upload_suffix("/tmp/x.py")
+
+
+def write_catalog(cache: Path, items: list) -> Path:
+    catalog = cache / "weights" / "catalog.json"
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    catalog.write_text(json.dumps(items))
+    return catalog
+
+
+def test_the_imported_catalog_never_supplies_a_path(cache, tmp_path, tiny_file):
+    path, _ = tiny_file
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    entry = weights.import_weights(path, "listed")
+    write_catalog(cache, [{**entry.__dict__, "path": str(victim), "sha256": weights.sha256(victim)}])
+    assert weights.entries()["listed"].file == cache / "weights" / "listed.safetensors"
+    weights.remove_imported("listed")
+    assert victim.read_text() == "keep me" and not (cache / "weights" / "listed.safetensors").exists()
+    for bad in ({**entry.__dict__, "name": "../../evil"}, {**entry.__dict__, "name": "okname\n"},
+                {**entry.__dict__, "config": [3]}, {**entry.__dict__, "arch": "rrdbnet"}, "a string"):
+        write_catalog(cache, [bad])
+        with pytest.raises(WeightsError, match="catalog.json: unreadable catalog"):
+            weights.entries()
+
+
+def test_a_corrupt_catalog_is_one_line_exit_2(cache, capsys):
+    catalog = write_catalog(cache, [])
+    catalog.write_text('[{"name": "half')
+    code, out, err, _ = run_cli(capsys, "weights", "list")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and f"{catalog}: unreadable catalog" in err and "delete it" in err
+
+
+def test_an_import_replaces_a_link_in_the_cache_instead_of_writing_through_it(cache, tmp_path, tiny_file):
+    path, _ = tiny_file
+    victim = tmp_path / "victim.bin"
+    victim.write_bytes(b"keep me")
+    (cache / "weights").mkdir(parents=True)
+    (cache / "weights" / "linked.safetensors").symlink_to(victim)
+    weights.import_weights(path, "linked")
+    assert victim.read_bytes() == b"keep me"
+    assert not (cache / "weights" / "linked.safetensors").is_symlink()
+    assert sorted(p.name for p in (cache / "weights").iterdir()) == ["catalog.json", "linked.safetensors"]
+
+
+def test_importing_a_registered_name_again_is_one_weights_error(cache, tiny_file, monkeypatch):
+    from denoise_core import registry
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    path, _ = tiny_file
+    learned.import_weights(path, "twice")
+    with pytest.raises(WeightsError, match="'twice' is already a denoiser"):
+        learned.import_weights(path, "twice")
+    with pytest.raises(WeightsError, match="'median' is already a denoiser"):
+        learned.import_weights(path, "median")
+
+
+def _memory_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
+
+
+@pytest.mark.parametrize("file", ["huge_option.safetensors", "malicious.pth"])
+def test_the_command_refuses_a_bad_file_in_one_line_within_a_memory_limit(tmp_path, file):
+    path = tmp_path / file
+    path.write_bytes(BAD_FILES[file](tmp_path / "pwned"))
+    done = subprocess.run([sys.executable, "-W", "default", "-m", "denoise_core", "weights", "import", str(path),
+                           "--name", "bad_one"], capture_output=True, text=True, preexec_fn=_memory_limit,
+                          cwd=Path(__file__).resolve().parents[1], timeout=300,
+                          env={**os.environ, "DENOISE_WORKBENCH_CACHE": str(tmp_path / "cache")})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"error: {path}: "), done.stderr
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_published_layout_with_batch_norm_imports_without_its_counters(cache, tmp_path):
+    state = {k.replace("dncnn.", "module.dncnn."): v for k, v in DnCNN(depth=4, width=8).state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "old_torch.pth")
+    entry = weights.import_weights(tmp_path / "old_torch.pth", "old_torch")
+    assert entry.config == {"channels": 1, "depth": 4, "width": 8, "batch_norm": True}
+    merged = published_dncnn(depth=3, width=4)
+    torch.save(merged, tmp_path / "merged.pth")
+    assert weights.import_weights(tmp_path / "merged.pth", "merged").config["depth"] == 3
