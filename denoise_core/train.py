@@ -14,13 +14,13 @@ import argparse
 import csv
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
@@ -330,11 +330,22 @@ def _initial_weights(init: str) -> tuple[str, dict, dict]:
     if path.suffix != ".safetensors" or not path.is_file():
         raise InvalidParameterError(f"--init {init}: not a weights name (python -m denoise_core weights list) "
                                     "nor a .safetensors file written by train")
-    with safe_open(str(path), "pt") as handle:
-        metadata = handle.metadata() or {}
+    metadata = weights.read_metadata(path)
     if not metadata.get("arch"):
         raise WeightsError(f"{path}: no architecture in its metadata (only files written by train can start a run)")
-    return metadata["arch"], json.loads(metadata.get("config", "{}")), weights.read_state_dict(path)
+    return metadata["arch"], weights.trained_config(metadata, path), weights.read_state_dict(path)
+
+
+def output_stem(out: str) -> Path:
+    """``--out`` without its suffix: the run writes ``OUT.safetensors``, ``OUT.csv`` and ``OUT.run/``.
+
+    Raises ``InvalidParameterError`` for a path that names no file (empty, ``.``, ``..``, ending in a separator).
+    """
+    path = Path(out)
+    if not path.name or path.name == ".." or str(out).endswith(("/", os.sep)):
+        raise InvalidParameterError(f"--out {str(out)!r}: give a file path without suffix, e.g. runs/my_model "
+                                    "(writes runs/my_model.safetensors and runs/my_model.csv)")
+    return path.with_suffix("")
 
 
 def train(config: TrainConfig) -> Path:
@@ -350,6 +361,7 @@ def train(config: TrainConfig) -> Path:
 
     if config.loss not in LOSSES:
         raise InvalidParameterError(f"unknown loss '{config.loss}' (valid: {', '.join(LOSSES)})")
+    out = output_stem(config.out)
     learning_rate(config, 0.0)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -374,7 +386,6 @@ def train(config: TrainConfig) -> Path:
     val_pairs = sampler.validation_set(val_images)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
-    out = Path(config.out).with_suffix("")
     run_dir = Path(config.run_dir) if config.run_dir else out.parent / (out.name + ".run")
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = run_dir / "checkpoint.pt"

@@ -194,3 +194,21 @@ def test_tinted_training_images_keep_the_gray_image_as_their_luminance():  # scr
     assert inside.mean() > 0.9 and np.abs(luma - gray)[inside].max() < 0.01
     assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 0.01  # it has colour
     assert not np.allclose(rgb, tint(gray, np.random.default_rng(4)))  # seeded: other seeds, other hues
+
+
+@pytest.mark.parametrize("out", ["", ".", "..", "runs/", "runs/.."])
+def test_an_out_that_names_no_file_is_refused_before_training(folder, tmp_path, capsys, monkeypatch, out):
+    from denoise_core import cli
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["train", "--out", out, "--data", str(folder), "--arch-set", "depth=3", "--arch-set", "width=8",
+                     "--steps", "2", "--patch", "16", "--batch", "2", "--val-images", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--out" in err and "without suffix" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_from_a_file_that_is_not_safetensors_is_one_weights_error(folder, tmp_path):
+    from denoise_core.errors import WeightsError
+    (tmp_path / "garbage.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    with pytest.raises(WeightsError, match="garbage.safetensors: not a readable safetensors file"):
+        training.train(_config(folder, tmp_path / "m", init=str(tmp_path / "garbage.safetensors")))
