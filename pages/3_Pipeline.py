@@ -5,6 +5,7 @@ import streamlit as st
 
 from denoise_core import pipeline, registry, superres
 from denoise_core.classify import WEIGHTS_FILE
+from denoise_core.errors import DenoiseError
 from ui import cache, controls, noise_lab, page, state, units, views
 
 page.setup("Pipeline", icon=":material/auto_fix_high:")
@@ -90,11 +91,12 @@ result = stored[1]
 
 rows = [{"stage": s.stage, "method": s.method, "why": s.reason, "parameters": controls.format_params(s.params),
          "seconds": round(s.seconds, 3), "size": f"{s.image.shape[1]}×{s.image.shape[0]}"} for s in result.stages]
+stage_keys = [state.content_hash(s.image) for s in result.stages]  # a stage's pixels: they follow every choice
 if clean is not None:
-    for row, stage in zip(rows, result.stages):
+    for row, stage, key in zip(rows, result.stages, stage_keys):
         if stage.image.shape == clean.shape:
-            row["PSNR (dB)"] = round(page.guarded(cache.measure, state.get(state.IMAGE_HASH), clean,
-                                                  f"{noisy_key}:{stage.stage}:{stage.method}", stage.image)["psnr"], 2)
+            row["PSNR (dB)"] = round(page.guarded(cache.measure, state.get(state.IMAGE_HASH), clean, key,
+                                                  stage.image)["psnr"], 2)
 st.dataframe(rows, hide_index=True, width="stretch")
 st.caption(units.caption(state.get(state.IMAGE_META), psnr=clean is not None)
            + ("" if clean is not None else " No clean reference, so no PSNR per stage."))
@@ -103,19 +105,24 @@ labels = [f"{i}. {s.stage}: {s.method}" for i, s in enumerate(result.stages)]
 a, b = st.columns(2)
 first = a.selectbox("Left of the slider", labels, index=0, key="w.pl.left")
 second = b.selectbox("Right of the slider", labels, index=len(labels) - 1, key="w.pl.right")
-one, two = (result.stages[labels.index(x)] for x in (first, second))
-shown = [views.as_rgb(page.screen(f"{noisy_key}:{s.stage}:{s.method}:{s.image.shape}", s.image)) for s in (one, two)]
+shown = [views.as_rgb(page.screen(stage_keys[i], result.stages[i].image)) for i in map(labels.index, (first, second))]
 side = max(u8.shape[0] for u8 in shown)  # a smaller stage beside a super-resolved one: enlarged, pixels kept
 shown = [views.magnify(u8, side // u8.shape[0]) for u8 in shown]
 views.compare_slider(shown[0], shown[1], first, second, key="pl.slider")
 
 meta = state.get(state.IMAGE_META)
-noise_added = noise_lab.recipe_caption(model, params, seed) if clean is not None else None
-record = {"input": {"image": state.get(state.SAMPLE) or meta.name, "noise_added": noise_added}, **result.record()}
 label = cache.download_formats(meta)[0]
 suffix, _, mime = cache.DOWNLOADS[label]
 left, right = st.columns(2)
-left.download_button(f"Final image ({label})", cache.encode(f"{noisy_key}:final:{settings}", result.image, label, meta),
-                     file_name=f"pipeline_result.{suffix}", mime=mime, key="w.pl.download")
+deidentify = label == "DICOM" and controls.deidentify_toggle(meta, "w.deid.pl", container=left)
+noise_added = noise_lab.recipe_caption(model, params, seed) if clean is not None else None
+source = "deidentified" if deidentify else state.get(state.SAMPLE) or meta.name
+record = {"input": {"image": source, "noise_added": noise_added}, **result.record()}
+try:
+    final = cache.encode(stage_keys[-1], result.image, label, meta, deidentify=deidentify)
+    left.download_button(f"Final image ({label})", final, file_name=f"pipeline_result.{suffix}", mime=mime,
+                         key="w.pl.download")
+except DenoiseError as exc:
+    views.error_line(f"pipeline_result.{suffix}: {exc}")
 right.download_button("Route and parameters (JSON)", json.dumps(record, indent=2, default=str),
                       file_name="pipeline_record.json", mime="application/json", key="w.pl.record")

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from denoise_core import add_noise, registry, samples
-from denoise_core.image import read_image, window_bounds
+from denoise_core.image import read_image, to_source_units, window_bounds
 from denoise_core.metrics import Box, cnr, snr
+from test_app_downloads import media  # noqa: F401  (a fixture)
 from ui import presets, state
 
 
@@ -151,18 +152,19 @@ def test_a_medical_lesson_sets_noise_sample_and_the_installed_methods(open_page,
     assert (f"left out: {', '.join(missing)}" in note) == bool(missing)
 
 
-def test_ct_results_download_as_dicom_or_tiff_in_hounsfield_units(ct_compare):
-    from denoise_core import denoise
-    from denoise_core.image import to_source_units
+def test_ct_results_download_as_dicom_or_tiff_in_hounsfield_units(media, ct_compare):
+    from test_app_downloads import download
     from ui import cache
 
-    assert ct_compare.radio(key="w.dl.format").options == ["DICOM", "TIFF 16-bit", "PNG 8-bit"]
+    at = ct_compare
+    assert at.radio(key="w.dl.format").options == ["DICOM", "TIFF 16-bit", "PNG 8-bit"]
     clean, meta = read_image(samples.sample_path("ct"))
-    restored = denoise(add_noise(clean, "gaussian", {}, seed=0), "median")
+    noisy = add_noise(clean, "gaussian", {}, seed=0)  # the page's defaults
     for label in ("DICOM", "TIFF 16-bit"):
-        data = cache.encode(f"test:{label}", restored, label, meta)
-        back, back_meta = read_image(data, name="result." + cache.DOWNLOADS[label][0])
+        at.radio(key="w.dl.format").set_value(label).run()
+        assert not at.exception and not at.error
+        back, back_meta = read_image(download(at, "w.dl.noisy", media), name="result." + cache.DOWNLOADS[label][0])
         assert back_meta.modality == "CT" and back_meta.units == "HU"
-        assert np.abs(to_source_units(back, back_meta) - to_source_units(restored, meta)).max() <= 0.5 + 1e-3
+        assert np.abs(to_source_units(back, back_meta) - to_source_units(noisy, meta)).max() <= 0.5 + 1e-3
     _, photo = read_image(samples.sample_path("camera"))
     assert cache.download_formats(photo) == ["PNG 8-bit", "TIFF 16-bit"]

@@ -2,10 +2,15 @@
 widgets: a cached function here never reads ``st.session_state`` or draws anything.
 
 Arguments whose name starts with ``_`` are not hashed; each such argument travels with a hash
-argument that identifies it (``image_hash`` for ``_image``), so keys stay cheap and exact.
+argument that identifies it (``image_hash`` for ``_image``, ``units`` for ``_meta``), so keys stay
+cheap and exact. ``st.cache_data`` is shared by every session, so what belongs to one user (an
+uploaded file and its DICOM header, a DICOM download carrying that header) is keyed on the session's
+secret or kept in the session's own state, never served to another session.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import time
 from typing import Any
 
@@ -13,6 +18,8 @@ import numpy as np
 import streamlit as st
 
 from denoise_core import apply, image as core_image, metrics, registry
+
+from . import state
 
 PARAMS = tuple  # a method's parameters as a sorted tuple of (name, value): hashable and order-free
 
@@ -31,9 +38,14 @@ def load_sample(name: str, slice: int | None = None) -> tuple[np.ndarray, Any]:
     return core_image.read_image(samples.sample_path(name), name=name, slice=slice)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def read_upload(data: bytes, name: str, slice: int | None = None) -> tuple[np.ndarray, Any]:
-    """An uploaded file read as the workbench's image; ``slice`` as in :func:`load_sample`."""
+    """An uploaded file read as the workbench's image, cached for this session only (its meta holds the
+    file's DICOM header); ``slice`` as in :func:`load_sample`."""
+    return _read_upload(st.session_state[state.SECRET], data, name, slice)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _read_upload(session: str, data: bytes, name: str, slice: int | None) -> tuple[np.ndarray, Any]:
     return core_image.read_image(data, name=name, slice=slice)
 
 
@@ -93,12 +105,39 @@ def download_formats(meta) -> list[str]:
     return ["TIFF 16-bit", "PNG 8-bit"] if meta is not None and meta.bit_depth > 8 else ["PNG 8-bit", "TIFF 16-bit"]
 
 
+def units(meta) -> str:
+    """Everything of ``meta`` but its name and DICOM header: all that a PNG or TIFF download depends on."""
+    return repr(None if meta is None else dataclasses.replace(meta, name="", dicom_header=None))
+
+
+def encode(image_hash: str, image: np.ndarray, label: str, meta, *, deidentify: bool = False) -> bytes:
+    """Download bytes of an image in format ``label`` (a key of ``DOWNLOADS``), in the source's units.
+
+    A DICOM keeps the source's header (a patient's data), so it is encoded for this session and kept in
+    its state, de-identified with the session's secret as key when ``deidentify`` (one patient maps to
+    one pseudonym within the session); PNG and TIFF hold pixels and units only and share the cache.
+    """
+    if DOWNLOADS[label][0] != "dcm":
+        return _encode_file(image_hash, image, label, units(meta), meta)
+    header = hashlib.blake2b(meta.dicom_header or b"", digest_size=10).hexdigest() if meta is not None else ""
+    key = (image_hash, units(meta), header, deidentify)
+    files = st.session_state[state.DICOM_FILES]
+    if key not in files:
+        secret = st.session_state[state.SECRET] if deidentify else None
+        data = core_image.encode_dicom(image, meta, deidentify_key=secret)
+        while len(files) >= SESSION_DICOM_FILES:
+            files.pop(next(iter(files)))
+        files[key] = data
+    return files[key]
+
+
+SESSION_DICOM_FILES = 16
+"""How many DICOM downloads a session keeps encoded (the oldest go first)."""
+
+
 @st.cache_data(max_entries=128, show_spinner=False)
-def encode(image_hash: str, _image: np.ndarray, label: str, _meta) -> bytes:
-    """Download bytes of an image in format ``label`` (a key of ``DOWNLOADS``), in the source's units."""
+def _encode_file(image_hash: str, _image: np.ndarray, label: str, units: str, _meta) -> bytes:
     suffix, bits, _ = DOWNLOADS[label]
-    if suffix == "dcm":
-        return core_image.encode_dicom(_image, _meta)
     return core_image.encode_image(_image, format=suffix, bit_depth=bits, meta=_meta)
 
 

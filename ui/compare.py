@@ -118,7 +118,7 @@ def show_slider(items: list[tuple]) -> None:
     b = right.selectbox("Right of the slider", labels, key="w.cmp.right")
     la, ia, xa = items[labels.index(a)]
     lb, ib, xb = items[labels.index(b)]
-    views.compare_slider(page.screen(ia, xa), page.screen(ib, xb), la, lb, key="cmp.slider", ids=(ia, ib))
+    views.compare_slider(page.screen(ia, xa), page.screen(ib, xb), la, lb, key="cmp.slider")
 
 
 def show_zoom_grid(items: list[tuple]) -> None:
@@ -308,26 +308,31 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
 
 def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],
                    frame: pd.DataFrame, recipe: str) -> None:
+    """Each image, the metrics and the comparison figure, encoded now so that a failure is one line
+    naming the file (a download's bytes must not depend on the session once the script has ended)."""
     meta = state.get(state.IMAGE_META)
-    base = (meta.name or state.get(state.SAMPLE) or "image").rsplit(".", 1)[0]
     label = st.radio("Images as", cache.download_formats(meta), horizontal=True, key="w.dl.format",
                      help="DICOM keeps the source's header (patient, study, window) and its units; a 16-bit TIFF "
                           "keeps the values in the source's units (e.g. HU); PNG is for slides")
+    deidentify = label == "DICOM" and controls.deidentify_toggle(meta, "w.deid.cmp")
+    base = page.download_stem(meta, deidentify)
     suffix, _, mime = cache.DOWNLOADS[label]
     st.caption(recipe)
     cols = st.columns(4)
     items = [("noisy", "Noisy", noisy_key, noisy)] + [(r.name, r.title, r.key, r.image) for r in results]
     for i, (name, title, key, image) in enumerate(items):
-        cols[i % 4].download_button(f"{title}", data=lambda key=key, image=image: cache.encode(key, image, label, meta),
-                                    file_name=f"{base}_{name}.{suffix}", mime=mime, key=f"w.dl.{name}",
+        file_name = f"{base}_{name}.{suffix}"
+        try:
+            data = cache.encode(key, image, label, meta, deidentify=deidentify)
+        except DenoiseError as exc:
+            views.error_line(f"{file_name}: {exc}")
+            continue
+        cols[i % 4].download_button(title, data=data, file_name=file_name, mime=mime, key=f"w.dl.{name}",
                                     icon=":material/download:", on_click="ignore", width="stretch")
     a, b = st.columns(2)
     a.download_button("Metrics (CSV)", data=frame.to_csv(index=False).encode(), file_name=f"{base}_metrics.csv",
                       mime="text/csv", key="w.dl.csv", icon=":material/download:", on_click="ignore", width="stretch")
-
-    def figure() -> bytes:
-        tiles = [(label, page.screen(key, image)) for label, key, image in panels(clean, noisy, noisy_key, results)]
-        return views.figure_grid(tiles, columns=4, title=f"{base}: {recipe}")
-
-    b.download_button("Comparison figure (PNG)", data=figure, file_name=f"{base}_comparison.png", mime="image/png",
-                      key="w.dl.figure", icon=":material/download:", on_click="ignore", width="stretch")
+    tiles = [(label, page.screen(key, image)) for label, key, image in panels(clean, noisy, noisy_key, results)]
+    b.download_button("Comparison figure (PNG)", data=views.figure_png(tiles, columns=4, title=f"{base}: {recipe}"),
+                      file_name=f"{base}_comparison.png", mime="image/png", key="w.dl.figure",
+                      icon=":material/download:", on_click="ignore", width="stretch")

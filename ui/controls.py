@@ -10,6 +10,7 @@ import streamlit as st
 
 from denoise_core import registry
 from denoise_core.apply import MAX_SEED
+from denoise_core.deidentify import has_patient_name
 from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 
 from . import state
@@ -85,6 +86,16 @@ def noise_controls(container=st, *, scope: str = "noise") -> tuple[str, dict, in
                                   help="The random generator's seed: the same seed gives the same noise")
     state.put(state.SEED, int(seed))
     return model, method.resolve(values), int(seed)
+
+
+def deidentify_toggle(meta, key: str, container=st) -> bool:
+    """The de-identification choice shown next to a DICOM download; on by default when the header names a
+    patient."""
+    state.seed_widget(key, has_patient_name(meta.dicom_header if meta is not None else None))
+    return container.toggle("De-identify the DICOM header", key=key,
+                            help="DICOM basic confidentiality profile: patient and staff names, IDs and every "
+                                 "instance UID replaced (consistently within this session), dates shifted, "
+                                 "private elements removed. Off: the source's header is kept as it is.")
 
 
 def method_picker(container=st) -> list[str]:

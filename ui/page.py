@@ -1,7 +1,8 @@
 """What every page does first: page config, state, the shared link, the current image in the sidebar."""
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePath
 
 import numpy as np
 import streamlit as st
@@ -120,6 +121,15 @@ def window_control(meta) -> None:
     state.put(state.WINDOW, (label, window))
     st.caption(f"C {window[0]:g} / W {window[1]:g} {meta.units or 'raw values'} · every panel uses this "
                "window; metrics use the data")
+
+
+def download_stem(meta, deidentify: bool) -> str:
+    """The start of the current image's download file names: its name reduced to letters, digits, ``.``,
+    ``_`` and ``-`` (no folder), or ``"deidentified"`` when the download is (a name can carry the patient's)."""
+    if deidentify:
+        return "deidentified"
+    name = PurePath(str(meta.name if meta is not None and meta.name else state.get(state.SAMPLE) or "image")).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit(".", 1)[0]).strip("._")[:80] or "image"
 
 
 def require_image() -> np.ndarray:

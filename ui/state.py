@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import secrets
 from typing import Any
 
 import numpy as np
@@ -54,13 +55,15 @@ WINDOW = "display_window"        # (label, (centre, width) in source units) for 
 PAGE = "_page"                   # title of the page that ran last
 SOURCE = "image_source"          # {"name", "data"} of an uploaded volume, to read its other slices; else None
 SLICE_ERROR = "_slice_error"     # one line: why the slice asked for could not be read (shown once, by the picker)
+SECRET = "_secret"               # a random token of this session: keys its uploads, seeds its de-identification
+DICOM_FILES = "_dicom_files"     # {key: bytes}: this session's DICOM downloads (they carry its patients' headers)
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
 DEFAULTS: dict[str, Any] = {
     IMAGE: None, IMAGE_META: None, IMAGE_ID: None, IMAGE_HASH: None, SAMPLE: None, HAS_CLEAN: True,
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
-    SOURCE: None, SLICE_ERROR: None,
+    SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {},
 }
 
 
@@ -69,6 +72,8 @@ def init() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = copy.deepcopy(value)
+    if SECRET not in st.session_state:
+        st.session_state[SECRET] = secrets.token_hex(16)
     if st.session_state[METHODS] is None:
         known = registry.names("denoiser")
         st.session_state[METHODS] = [m for m in DEFAULT_METHODS if m in known]
@@ -127,8 +132,9 @@ def slice_index(meta: Any) -> int:
     return 0 if meta is None else int(meta.slice_index)
 
 
-IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.")
-"""Widgets whose values belong to one image (display window, regions, zoom box): reset for a new image."""
+IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.", "w.deid.")
+"""Widgets whose values belong to one image (display window, regions, zoom box, de-identification): reset
+for a new image."""
 
 
 def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True,

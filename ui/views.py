@@ -18,6 +18,8 @@ import streamlit as st
 import streamlit.components.v1 as components
 from PIL import Image, ImageDraw, ImageFont
 
+from .state import content_hash
+
 Box = tuple[int, int, int]  # (x, y, size) of a square region, top-left corner
 
 # --- pure image helpers ------------------------------------------------------------------------
@@ -94,6 +96,17 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+def figure_png(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int = 4, title: str = "") -> bytes:
+    """:func:`figure_grid`, cached by the tiles' labels and pixels and the title."""
+    ids = tuple((label, content_hash(u8)) for label, u8 in tiles)
+    return _cached_figure(ids, tiles, columns, title)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cached_figure(ids: tuple, _tiles: Sequence[tuple[str, np.ndarray]], columns: int, title: str) -> bytes:
+    return figure_grid(_tiles, columns=columns, title=title)
+
+
 def figure_grid(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int = 4, tile_side: int = 320,
                 title: str = "") -> bytes:
     """One PNG with every (label, uint8 image) tile in a grid, labelled: the comparison figure."""
@@ -143,23 +156,23 @@ def _data_url(u8: np.ndarray) -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _cached_data_url(image_id: str, _u8: np.ndarray) -> str:
+def _cached_data_url(u8_hash: str, _u8: np.ndarray) -> str:
     return _data_url(_u8)
 
 
 def compare_slider(before: np.ndarray, after: np.ndarray, label_before: str, label_after: str, *,
-                   key: str, ids: tuple[str, str] | None = None, max_height: int = 900) -> None:
+                   key: str, max_height: int = 900) -> None:
     """Drag-to-compare view of two uint8 images (gray or RGB) that fills the column's width.
 
     A small Streamlit component shipped in ``ui/slider_frontend`` (no network: the package
     ``streamlit_image_comparison`` loads its script from a CDN, which an offline laptop in a lecture
-    hall does not reach, and it takes a fixed pixel width). Images travel as lossless PNG.
-    ``ids`` (stable identifiers of the two images) lets the encoded PNGs be cached.
+    hall does not reach, and it takes a fixed pixel width). Images travel as lossless PNG, cached by
+    the screen pixels themselves, so both halves always show what the caller rendered now (in the
+    current display window).
     """
     if before.shape[:2] != after.shape[:2]:
         raise ValueError("the two images of a comparison must have the same size")
-    urls = ([_cached_data_url(i, u) for i, u in zip(ids, (before, after))] if ids
-            else [_data_url(before), _data_url(after)])
+    urls = [_cached_data_url(content_hash(u8), u8) for u8 in (before, after)]
     _SLIDER(before=urls[0], after=urls[1], label_before=label_before, label_after=label_after,
             width=int(before.shape[1]), height=int(before.shape[0]), max_height=max_height, start=50,
             key=key, default=None)
@@ -265,6 +278,7 @@ def int_slider(container, label: str, lo: int, hi: int, value: int, *, key: str,
     return int(container.slider(label, int(lo), int(hi), int(min(max(value, lo), hi)), key=key, **kwargs))
 
 
-def error_line(exc: Exception) -> None:
-    """An expected failure (``DenoiseError``) as one line; never a traceback."""
+def error_line(exc: Exception | str) -> None:
+    """An expected failure (``DenoiseError``, or its line with the file it concerns) as one line; never a
+    traceback."""
     st.error(str(exc), icon=":material/error:")
