@@ -135,3 +135,18 @@ def test_both_halves_of_the_slider_follow_the_display_window(open_page):
     left, right = slider_images(at)
     np.testing.assert_array_equal(left, to_display(noisy, bounds))
     np.testing.assert_array_equal(right, to_display(clean, bounds))
+
+
+def test_the_pipeline_offers_deidentification_next_to_its_dicom_download(monkeypatch, media):
+    monkeypatch.chdir(ROOT)
+    pixels = (np.random.default_rng(0).random((32, 32)) * 2000).astype(np.uint16)  # the classifier's smallest size
+    at = upload("alpha.dcm", patient_dicom("Alpha^One", pixels))
+    at.switch_page("pages/3_Pipeline.py").run()
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.toggle(key="w.deid.pl").value is True
+    name, data = downloaded(at, "w.pl.download", media)
+    assert name == "pipeline_result.dcm" and b"Alpha" not in data and b"PID-4711" not in data
+    assert b"alpha.dcm" not in downloaded(at, "w.pl.record", media)[1]  # the file name can name the patient
+    at.toggle(key="w.deid.pl").set_value(False).run()
+    assert str(pydicom.dcmread(io.BytesIO(download(at, "w.pl.download", media))).PatientName) == "Alpha^One"

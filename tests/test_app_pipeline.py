@@ -64,3 +64,20 @@ def test_a_ct_slice_with_low_dose_noise_is_routed_to_the_ct_model(open_page):
     table = at.dataframe[0].value
     assert list(table["method"]) == ["classify", "ffdnet_ct"]
     assert table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0] >= 3.0, table
+
+
+def test_a_stage_run_again_with_other_parameters_is_measured_and_shown_anew(pipeline_page):
+    at = pipeline_page.run()
+    at.multiselect(key="w.pl.denoisers").set_value(["median"])
+    at.toggle(key="w.pl.sharpen").set_value(True).run()
+    shown = []
+    for amount in (0.2, 3.0):
+        at.slider(key="w.pl.unsharp_mask.amount").set_value(amount).run()
+        at.button(key="w.pl.run").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        table = at.dataframe[0].value
+        assert list(table["stage"]) == ["input", "denoise", "sharpen"]
+        shown.append((table["PSNR (dB)"].iloc[-1], at.get("component_instance")[0].proto.json_args))
+    (weak, weak_slider), (strong, strong_slider) = shown
+    assert weak > strong + 1.0, shown  # three times the detail layer adds that much noise back
+    assert weak_slider != strong_slider  # the slider shows the new sharpened image
