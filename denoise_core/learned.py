@@ -243,8 +243,9 @@ def _register_present() -> list[str]:
         known = weights.entries()
     except WeightsError:  # an unreadable imported catalog must not break the library import
         known = dict(weights.CATALOG)
+    taken = set(registry.names("denoiser"))
     for entry in known.values():
-        if entry.file.is_file():
+        if entry.file.is_file() and entry.name not in taken:  # a hand-edited catalog may reuse a method's name
             register_entry(entry)
             done.append(entry.name)
     return done

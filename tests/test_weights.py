@@ -273,3 +273,14 @@ def test_a_published_layout_with_batch_norm_imports_without_its_counters(cache, 
     merged = published_dncnn(depth=3, width=4)
     torch.save(merged, tmp_path / "merged.pth")
     assert weights.import_weights(tmp_path / "merged.pth", "merged").config["depth"] == 3
+
+
+def test_an_imported_entry_named_like_a_method_does_not_break_the_library_import(cache, tiny_file, monkeypatch):
+    from denoise_core import registry
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    path, _ = tiny_file
+    entry = weights.import_weights(path, "mine")
+    (cache / "weights" / "mine.safetensors").rename(cache / "weights" / "median.safetensors")
+    write_catalog(cache, [{**entry.__dict__, "name": "median"}])
+    assert "median" not in learned._register_present()
+    assert registry.get("median", "denoiser").family == "classical"
