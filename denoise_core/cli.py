@@ -114,7 +114,10 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
 def cmd_classify(args: argparse.Namespace) -> None:
     image, _ = read_image(args.input, slice=args.slice)
-    result = classify(image)
+    try:
+        result = classify(image)
+    except DenoiseError as error:  # e.g. below the classifier's 32×32: say which file
+        raise DenoiseError(f"{args.input}: {error}") from None
     if args.json:
         _print_json(result)
         return
@@ -313,9 +316,17 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.run(args)
     except DenoiseError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_error(str(error))
         return EXIT_ERROR
     except OSError as error:
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        _print_error(f"{error.filename or ''}: {error.strerror or error}")
+        return EXIT_ERROR
+    except MemoryError:
+        _print_error("not enough memory for this command; try a smaller image or fewer workers")
         return EXIT_ERROR
     return 0
+
+
+def _print_error(message: str) -> None:
+    """One ``error:`` line on stderr: line breaks in the message (a file name may hold one) are escaped."""
+    print("error: " + message.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)

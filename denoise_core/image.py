@@ -40,11 +40,26 @@ def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 # --- Reading ---------------------------------------------------------------------------------------
 
-MAX_PIXELS = 50_000_000
-"""Largest image (height × width) the readers accept; checked from the header before decoding."""
+MAX_PIXELS = 12_000_000
+"""Largest image (height × width) the readers accept, checked from the header before decoding: noise
+classification needs about 90 bytes a pixel for colour (65 for gray), so a 4000×3000 photo keeps the
+whole command within 1.5 GB."""
 
-MAX_VOXELS = 400_000_000
-"""Largest volume (NIfTI, multi-frame DICOM) the readers accept, in voxels; checked from the header."""
+MAX_DECODED_BYTES = 300_000_000
+"""Largest decoded size the readers accept, checked from the header before decoding: width × height ×
+channels × bytes per sample of an image, voxels × bytes per voxel of a volume (NIfTI, multi-frame
+DICOM)."""
+
+MAX_FILE_BYTES = MAX_DECODED_BYTES
+"""Largest file the readers take in at all (an image file is never larger than its decoded data, headers
+aside); read no further, so a device such as /dev/zero or a huge file never fills the memory."""
+
+MIN_SIDE = 16
+"""Smallest width and height :func:`read_image` accepts, in pixels: every page and command (SSIM's
+window, the noise estimators' blocks, the power spectrum) works from this size up."""
+
+_CHUNK_BYTES = 16_000_000
+"""Volumes are read this many bytes at a time for their value range, so memory stays at one chunk."""
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -130,7 +145,32 @@ def _one_line(error: BaseException) -> str:
 
 def _too_large(label: str, width: int | None, height: int | None, max_pixels: int) -> InvalidImageError:
     size = f" ({width}×{height} = {width * height:,} pixels)" if width and height else ""
-    return InvalidImageError(f"{label}: image is too large{size}; the limit is {max_pixels:,} pixels")
+    return InvalidImageError(f"{label}: image is too large{size}; the limit is {max_pixels:,} pixels, "
+                             "downscale or crop it first")
+
+
+def _megabytes(count: int) -> str:
+    """``count`` bytes for a message: "1.4 GB", "392 MB" or "15,360 bytes"."""
+    if count >= 1e9:
+        return f"{count / 1e9:.1f} GB"
+    return f"{count / 1e6:.0f} MB" if count >= 1e6 else f"{count:,} bytes"
+
+
+def _check_decoded(label: str, shape: tuple[int, ...], itemsize: int, what: str = "image") -> None:
+    """Refuse, before decoding, data whose decoded ``shape`` of ``itemsize``-byte samples exceeds
+    :data:`MAX_DECODED_BYTES`."""
+    needed = int(np.prod(shape, dtype=object)) * itemsize
+    if needed > MAX_DECODED_BYTES:
+        size = "×".join(map(str, shape))
+        raise InvalidImageError(f"{label}: {what} is too large to decode ({size} samples of {itemsize} "
+                                f"byte{'' if itemsize == 1 else 's'} need {_megabytes(needed)} decoded, "
+                                f"the limit is {_megabytes(MAX_DECODED_BYTES)}); "
+                                + ("downscale or crop it first" if what == "image" else "save fewer slices first"))
+
+
+def _printable(name: str) -> str:
+    """``name`` with control characters escaped (a file name holding a newline stays one line)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
@@ -146,8 +186,9 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
     name : str, optional
         Name used in messages and for the format guess; required sense for bytes (the file name).
     max_pixels : int
-        Largest height × width accepted, checked before decoding. Volumes are also limited to
-        :data:`MAX_VOXELS` voxels.
+        Largest height × width accepted, checked before decoding. The decoded data of an image or
+        volume is also limited to :data:`MAX_DECODED_BYTES`, and both sides must be at least
+        :data:`MIN_SIDE`.
     slice : int, optional
         0-based slice of a volume: a frame of a multi-frame DICOM, an axial slice of a NIfTI volume
         (of its first volume when the file holds several, e.g. fMRI). ``None`` takes the middle one.
@@ -165,8 +206,9 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
     Raises
     ------
     InvalidImageError
-        One line starting with the file name: missing, empty, not an image, corrupt, truncated,
-        too large, DICOM without pixel data, unusable .npy array, slice out of range.
+        One line starting with the file name (control characters escaped): missing, not a regular
+        file, empty, not an image, corrupt, truncated, too large (pixels or decoded bytes, the limit
+        stated), too small, DICOM without pixel data, unusable .npy array, slice out of range.
     InvalidParameterError
         ``slice`` is not a whole number.
     """
@@ -179,24 +221,20 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
             raise InvalidParameterError(f"slice: expected a whole number (0-based), got {slice!r}") from None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        label = name or "uploaded image"
-        meta_name = Path(label).name
+        label = _printable(name or "uploaded image")
+        meta_name = Path(name or "uploaded image").name
         names = (label,)
     else:
         path = Path(source)
-        label = name or str(source)
+        label = _printable(name or str(source))
         meta_name = name or path.name
         names = (label, path.name)
-        if not path.exists():
-            raise InvalidImageError(f"{label}: file not found")
-        if path.is_dir():
-            raise InvalidImageError(f"{label}: is a folder, not an image file")
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise InvalidImageError(f"{label}: cannot be read ({_one_line(error)})") from None
+        data = _read_file(path, label)
     if not data:
         raise InvalidImageError(f"{label}: is empty (0 bytes)")
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidImageError(f"{label}: file is larger than the limit of {_megabytes(MAX_FILE_BYTES)}; "
+                                "downscale or crop it first")
     suffix = next((Path(n).suffix.lower() for n in names if Path(n).suffix), "")
     try:
         if suffix in DICOM_SUFFIXES or data[128:132] == b"DICM":
@@ -213,8 +251,26 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
         raise InvalidImageError(f"{label}: not enough memory to decode this image") from None
     except Exception as error:  # every library failure becomes one line naming the file
         raise InvalidImageError(f"{label}: cannot be decoded, the file is corrupt ({_one_line(error)})") from None
+    if min(image.shape[:2]) < MIN_SIDE:
+        raise InvalidImageError(f"{label}: image is too small ({image.shape[1]}×{image.shape[0]} pixels); "
+                                f"the minimum is {MIN_SIDE}×{MIN_SIDE}, upscale it first")
     image = check_array(image, label)
     return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32), meta
+
+
+def _read_file(path: Path, label: str) -> bytes:
+    """The bytes of a regular file, at most one byte more than :data:`MAX_FILE_BYTES`."""
+    if not path.exists():
+        raise InvalidImageError(f"{label}: file not found")
+    if path.is_dir():
+        raise InvalidImageError(f"{label}: is a folder, not an image file")
+    if not path.is_file():
+        raise InvalidImageError(f"{label}: is not a regular file (a device, pipe or socket)")
+    try:
+        with path.open("rb") as file:
+            return file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise InvalidImageError(f"{label}: cannot be read ({_one_line(error)})") from None
 
 
 def _pick_slice(label: str, count: int, index: int | None) -> int:
@@ -225,12 +281,6 @@ def _pick_slice(label: str, count: int, index: int | None) -> int:
         raise InvalidImageError(f"{label}: slice {index} is out of range, the volume has {count} "
                                 f"slice{'' if count == 1 else 's'} (0–{count - 1})")
     return index
-
-
-def _too_many_voxels(label: str, shape: tuple[int, ...]) -> InvalidImageError:
-    size = "×".join(map(str, shape))
-    return InvalidImageError(f"{label}: volume is too large ({size} = {int(np.prod(shape)):,} voxels); "
-                             f"the limit is {MAX_VOXELS:,} voxels")
 
 
 def _finish(array: np.ndarray, label: str) -> tuple[np.ndarray, bool]:
@@ -286,6 +336,7 @@ def _read_npy(data: bytes, label: str, meta_name: str, max_pixels: int):
                                 "expected (H, W) or (H, W, 1/3/4)")
     if shape[0] * shape[1] > max_pixels:
         raise _too_large(label, shape[1], shape[0], max_pixels)
+    _check_decoded(label, tuple(shape), dtype.itemsize)
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as error:
@@ -353,40 +404,61 @@ def _read_nifti(data: bytes, label: str, meta_name: str, max_pixels: int, index:
     width, height, count = spatial[axis[0]], spatial[axis[1]], spatial[axis[2]]
     if width * height > max_pixels:
         raise _too_large(label, width, height, max_pixels)
-    if int(np.prod(spatial)) > MAX_VOXELS:
-        raise _too_many_voxels(label, spatial)
+    _check_decoded(label, spatial, dtype.itemsize, "volume")
     k = _pick_slice(label, count, index)
-    try:  # the first volume only: NIfTI stores Fortran order, so it comes first in the file
-        raw = array_from_file(spatial, dtype, stream, offset=header.get_data_offset(), order="F", mmap=False)
-    except OSError:
-        needed = int(np.prod(spatial)) * dtype.itemsize
-        raise InvalidImageError(f"{label}: cannot be decoded, the file is truncated (its voxel data needs "
-                                f"{needed:,} bytes)") from None
+    stored_axis = axis[2]  # the slice in stored order: RAS axis 2 may be flipped
+    stored_index = count - 1 - k if ornt[stored_axis, 1] < 0 else k
+    plane, low, high, has_nan = _nifti_pass(stream, header.get_data_offset(), spatial, dtype,
+                                            stored_axis, stored_index, label)
+    plane = np.expand_dims(plane, stored_axis)
+    plane = np.rot90(apply_orientation(plane, ornt)[:, :, 0]).astype(np.float64)  # rows: anterior up
     notes = [f"volume 1 of {volumes}"] if volumes > 1 else []
-    finite = None
-    if raw.dtype.kind == "f":
-        finite = np.isfinite(raw)
-        if not finite.any():
-            raise InvalidImageError(f"{label}: holds no finite values (all NaN or infinite)")
-        if finite.all():
-            finite = None
-        else:
-            notes.append("NaN voxels shown as the minimum")
-    low = float(np.min(raw, where=finite, initial=np.inf) if finite is not None else raw.min())
-    high = float(np.max(raw, where=finite, initial=-np.inf) if finite is not None else raw.max())
-    plane = np.rot90(apply_orientation(raw, ornt)[:, :, k]).astype(np.float64)  # rows: anterior up
-    if finite is not None:
+    if has_nan:
         plane = np.where(np.isfinite(plane), plane, low)
+        notes.append("NaN voxels shown as the minimum")
     slope, inter = header.get_slope_inter()
     if slope is not None:
         plane = plane * slope + (inter or 0.0)
         low, high = sorted((low * slope + (inter or 0.0), high * slope + (inter or 0.0)))
     span = high - low if high > low else 1.0
-    bits = 32 if raw.dtype.kind == "f" else raw.dtype.itemsize * 8
+    bits = 32 if dtype.kind == "f" else dtype.itemsize * 8
     rescale = (float(slope), float(inter or 0.0)) if slope is not None else None
     image = ((plane - low) / span).astype(np.float32)
     return image, ImageMeta(meta_name, "NIfTI", bits, (low, low + span), False, None, note=", ".join(notes),
                             rescale=rescale, slices=count, slice_index=k)
+
+
+def _nifti_pass(stream, offset: int, spatial: tuple[int, int, int], dtype: np.dtype, stored_axis: int,
+                stored_index: int, label: str) -> tuple[np.ndarray, float, float, bool]:
+    """One pass over the first volume, a few slabs at a time: the stored plane ``stored_index`` along
+    ``stored_axis``, the finite minimum and maximum, and whether any voxel is NaN or infinite."""
+    from nibabel.volumeutils import array_from_file
+
+    nx, ny, nz = spatial
+    slab = nx * ny * dtype.itemsize
+    step = max(1, _CHUNK_BYTES // slab)
+    low, high, has_nan, parts = np.inf, -np.inf, False, []
+    for z in range(0, nz, step):
+        depth = min(step, nz - z)
+        try:  # NIfTI stores Fortran order: slab z starts z * slab bytes in
+            block = array_from_file((nx, ny, depth), dtype, stream, offset=offset + z * slab, order="F", mmap=False)
+        except OSError:
+            raise InvalidImageError(f"{label}: cannot be decoded, the file is truncated (its voxel data needs "
+                                    f"{slab * nz:,} bytes)") from None
+        finite = np.isfinite(block) if dtype.kind == "f" else None
+        if finite is not None and not finite.all():
+            has_nan = True
+            low = min(low, float(np.min(block, where=finite, initial=np.inf)))
+            high = max(high, float(np.max(block, where=finite, initial=-np.inf)))
+        elif block.size:
+            low, high = min(low, float(block.min())), max(high, float(block.max()))
+        if stored_axis != 2:
+            parts.append(np.take(block, stored_index, axis=stored_axis))
+        elif z <= stored_index < z + depth:
+            parts.append(block[:, :, stored_index - z].copy())
+    if low > high:
+        raise InvalidImageError(f"{label}: holds no finite values (all NaN or infinite)")
+    return (parts[0] if stored_axis == 2 else np.concatenate(parts, axis=1)), low, high, has_nan
 
 
 def _png_header(data: bytes) -> tuple[int, int] | None:
@@ -427,10 +499,23 @@ def _tifffile(data: bytes, label: str, max_pixels: int) -> np.ndarray:
         height, width = (shape[1], shape[2]) if page.planarconfig == 2 and len(shape) == 3 else shape[:2]
         if height * width > max_pixels:
             raise _too_large(label, width, height, max_pixels)
+        _check_decoded(label, tuple(shape), page.dtype.itemsize)
         array = page.asarray()
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (1, 2, 3, 4):
         array = np.moveaxis(array, 0, -1)
     return array
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}  # PNG colour type -> decoded channels (palette: RGBA at most)
+_MODE_BYTES = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}  # PIL mode -> bytes per sample
+
+
+def _read_png16(data: bytes, label: str, meta_name: str, colour: int):
+    """A 16-bit colour or gray + alpha PNG through OpenCV, which keeps the 16 bits."""
+    array = _decode_cv2(data, label)
+    if colour == 4:  # gray + alpha comes back as BGRA from OpenCV
+        array = array[..., [0, 3]] if array.ndim == 3 and array.shape[2] == 4 else array
+    return _from_array(array, label, meta_name, "PNG")
 
 
 def _read_pil(data: bytes, label: str, meta_name: str, max_pixels: int):
@@ -441,10 +526,13 @@ def _read_pil(data: bytes, label: str, meta_name: str, max_pixels: int):
         info = _tiff_units(data)
         if info is not None and info["stored"] is not None:
             return _read_tiff_units(data, info, label, meta_name, max_pixels)
-    if _png_header(data) is not None:  # the size from IHDR, before PIL reads any further
+    png = _png_header(data)
+    if png is not None:  # the size from IHDR, before PIL reads any further
         width, height = struct.unpack(">II", data[16:24])
         if width * height > max_pixels:
             raise _too_large(label, width, height, max_pixels)
+        depth, colour = png
+        _check_decoded(label, (height, width, _PNG_CHANNELS.get(colour, 4)), 2 if depth == 16 else 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -468,6 +556,7 @@ def _read_pil(data: bytes, label: str, meta_name: str, max_pixels: int):
         width, height = im.size
         if width * height > max_pixels:
             raise _too_large(label, width, height, max_pixels)
+        _check_decoded(label, (height, width, len(im.getbands())), _MODE_BYTES.get(im.mode, 1))
         fmt = im.format or kind or "image"
         try:
             im.load()  # full decode now: truncation shows here (LOAD_TRUNCATED_IMAGES stays False)
@@ -475,12 +564,8 @@ def _read_pil(data: bytes, label: str, meta_name: str, max_pixels: int):
             raise _too_large(label, width, height, max_pixels) from None
         except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as error:
             raise InvalidImageError(f"{label}: is truncated or corrupt ({_one_line(error)})") from None
-    png = _png_header(data)
-    if png is not None and png[0] == 16 and png[1] in (2, 4, 6):  # PIL would drop to 8 bits
-        array = _decode_cv2(data, label)
-        if png[1] == 4:  # gray + alpha comes back as BGRA from OpenCV
-            array = array[..., [0, 3]] if array.ndim == 3 and array.shape[2] == 4 else array
-        return _from_array(array, label, meta_name, "PNG")
+    if png is not None and png[0] == 16 and png[1] in (2, 4, 6):  # PIL dropped to 8 bits: OpenCV keeps 16
+        return _read_png16(data, label, meta_name, png[1])
     if fmt == "TIFF":
         bits = im.tag_v2.get(258, 8) if hasattr(im, "tag_v2") else 8
         bits = max(bits) if isinstance(bits, tuple) else bits
@@ -524,10 +609,27 @@ def _first(value) -> float | None:
         return None
 
 
+_PIXEL_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) Pixel Data, little endian
+
+
+def _volume_range(ds) -> tuple[float, float]:
+    """The range after the modality LUT over every frame of a multi-frame DICOM, one frame at a time."""
+    from pydicom.pixels import apply_modality_lut, iter_pixels
+
+    lut = bool(ds.get("ModalityLUTSequence"))
+    low, high = np.inf, -np.inf
+    for frame in iter_pixels(ds):
+        ends = frame if lut else np.array([frame.min(), frame.max()], frame.dtype)
+        with np.errstate(all="ignore"):
+            ends = np.asarray(apply_modality_lut(ends, ds), dtype=np.float64)
+        low, high = min(low, float(ends.min())), max(high, float(ends.max()))
+    return low, high
+
+
 def _read_dicom(data: bytes, label: str, meta_name: str, max_pixels: int, index: int | None = None):
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut
+    from pydicom.pixels import apply_modality_lut, pixel_array
 
     try:
         with warnings.catch_warnings():
@@ -543,28 +645,28 @@ def _read_dicom(data: bytes, label: str, meta_name: str, max_pixels: int, index:
         if ds is None or "PixelData" not in ds:
             raise InvalidImageError(f"{label}: is not a DICOM file (no DICM header)") from None
     if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        if _PIXEL_TAG in data:  # the element is there but pydicom stopped before it: a cut file
+            raise InvalidImageError(f"{label}: DICOM file is truncated or corrupt (its pixel data cannot be read)")
         raise InvalidImageError(f"{label}: DICOM file has no pixel data (e.g. a report or structure set)")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows * cols > max_pixels:
         raise _too_large(label, cols, rows, max_pixels)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
-    if frames > 1 and frames * rows * cols * samples > MAX_VOXELS:
-        raise _too_many_voxels(label, (frames, rows, cols) + ((samples,) if samples > 1 else ()))
+    shape = ((frames,) if frames > 1 else ()) + (rows, cols) + ((samples,) if samples > 1 else ())
+    _check_decoded(label, shape, (int(ds.get("BitsAllocated", 16) or 16) + 7) // 8,
+                   "volume" if frames > 1 else "image")
     k = _pick_slice(label, frames, index) if frames > 1 else 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            array = ds.pixel_array
+            array = pixel_array(ds, index=k) if frames > 1 else ds.pixel_array
+            volume_range = _volume_range(ds) if frames > 1 and samples == 1 else None
     except Exception as error:
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         what = f" ({syntax.name})" if syntax is not None and hasattr(syntax, "name") else ""
-        raise InvalidImageError(f"{label}: DICOM pixel data cannot be decoded{what}: {_one_line(error)}") from None
-    volume = None
-    if frames > 1 and array.ndim == (3 if samples == 1 else 4):
-        volume, array = array, array[k]
-    else:
-        frames, k = 1, 0
+        raise InvalidImageError(f"{label}: DICOM pixel data cannot be decoded{what}, the file is truncated or "
+                                f"corrupt: {_one_line(error)}") from None
     note = ""
     modality = str(ds.get("Modality", "")) or None
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
@@ -579,17 +681,16 @@ def _read_dicom(data: bytes, label: str, meta_name: str, max_pixels: int, index:
                                 had_alpha=had_alpha, note=note, slices=frames, slice_index=k,
                                 dicom_header=_dicom_header(ds, k, frames))
     slope, intercept = _first(ds.get("RescaleSlope")), _first(ds.get("RescaleIntercept"))
-    values = np.asarray(apply_modality_lut(array, ds), dtype=np.float64)
+    with np.errstate(all="ignore"):  # an absurd slope overflows: refused below, without a warning
+        values = np.asarray(apply_modality_lut(array, ds), dtype=np.float64)
     if values.ndim != 2:
         raise InvalidImageError(f"{label}: unsupported DICOM pixel array shape {values.shape}")
     if not np.isfinite(values).all():
-        raise InvalidImageError(f"{label}: DICOM pixel data contains NaN or infinite values")
-    if volume is None:
-        lo, hi = float(values.min()), float(values.max())
-    else:  # the whole volume's range, so every frame maps a value to the same [0, 1] level
-        ends = volume if ds.get("ModalityLUTSequence") else np.array([volume.min(), volume.max()], volume.dtype)
-        ends = np.asarray(apply_modality_lut(ends, ds), dtype=np.float64)
-        lo, hi = float(ends.min()), float(ends.max())
+        cause = "contains NaN or infinite values" if slope is None else (
+            f"overflows with RescaleSlope {slope:g} and RescaleIntercept {intercept or 0:g}; fix the file's rescale")
+        raise InvalidImageError(f"{label}: DICOM pixel data {cause}")
+    # a volume maps by the whole volume's range, so every frame maps a value to the same [0, 1] level
+    lo, hi = volume_range or (float(values.min()), float(values.max()))
     span = hi - lo if hi > lo else 1.0
     image = (values - lo) / span
     value_range = (lo, lo + span)
@@ -1067,17 +1168,21 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, meta: ImageMeta | 
         The file cannot be written (missing folder, no permission, disk full).
     """
     path = Path(path)
+    label = _printable(str(path))
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise InvalidParameterError(f"{path}: unsupported output format {path.suffix or '(no suffix)'!r}; "
+        raise InvalidParameterError(f"{label}: unsupported output format {path.suffix or '(no suffix)'!r}; "
                                     f"use one of {', '.join(SUFFIXES)}")
     if bit_depth is None:
         wants_16 = meta is not None and (meta.bit_depth >= 16 or (fmt == "tiff" and _units_wanted(meta)))
         bit_depth = 16 if wants_16 and 16 in FORMATS[fmt] else 8
-    data = encode_image(image, format=fmt, bit_depth=bit_depth, meta=meta)
+    try:
+        data = encode_image(image, format=fmt, bit_depth=bit_depth, meta=meta)
+    except DenoiseError as error:
+        raise type(error)(f"{label}: cannot save ({error})") from None
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise DenoiseError(f"{path}: cannot write, folder {folder} does not exist")
+        raise DenoiseError(f"{label}: cannot write, folder {_printable(str(folder))} does not exist")
     handle, temp = None, None
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -1087,7 +1192,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, meta: ImageMeta | 
         os.replace(temp, path)
         temp = None
     except OSError as error:
-        raise DenoiseError(f"{path}: cannot write ({_one_line(error)})") from None
+        raise DenoiseError(f"{label}: cannot write ({_one_line(error)})") from None
     finally:
         if handle is not None:
             os.close(handle)

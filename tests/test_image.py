@@ -112,12 +112,12 @@ def test_identical_channels_stay_colour(tmp_path):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    im = Image.fromarray(np.zeros((10, 30), np.uint8))
+    im = Image.fromarray(np.zeros((16, 48), np.uint8))
     exif = im.getexif()
     exif[0x0112] = 6  # rotate 90° clockwise on display
     im.save(tmp_path / "rot.jpg", exif=exif)
     image, _ = read_image(tmp_path / "rot.jpg")
-    assert image.shape == (30, 10)
+    assert image.shape == (48, 16)
 
 
 def test_npy_float_uint16_and_out_of_range_floats(tmp_path):
@@ -135,9 +135,9 @@ def test_npy_float_uint16_and_out_of_range_floats(tmp_path):
     image, meta = read_image(tmp_path / "wide.npy")
     assert meta.value_range == (-100.0, 300.0) and image.min() == 0.0 and image.max() == 1.0
     np.testing.assert_allclose(to_source_units(image, meta), wide, atol=1e-4)
-    np.save(tmp_path / "rgba.npy", RNG.random((8, 9, 4)))
+    np.save(tmp_path / "rgba.npy", RNG.random((16, 18, 4)))
     image, meta = read_image(tmp_path / "rgba.npy")
-    assert image.shape == (8, 9, 3) and meta.had_alpha
+    assert image.shape == (16, 18, 3) and meta.had_alpha
 
 
 def test_bytes_input_works_like_a_path(tmp_path):
@@ -176,7 +176,7 @@ def make_dicom(path, pixels, *, photometric="MONOCHROME2", modality="CT", interc
 
 
 def test_dicom_ct_values_are_hounsfield_units(tmp_path):
-    stored = np.tile(np.arange(0, 2048, 32, dtype=np.uint16), (8, 1))  # HU -1024 .. 992
+    stored = np.tile(np.arange(0, 2048, 32, dtype=np.uint16), (16, 1))  # HU -1024 .. 992
     path = make_dicom(tmp_path / "ct.dcm", stored)
     image, meta = read_image(path)
     _check(image, stored.shape)
@@ -188,7 +188,7 @@ def test_dicom_ct_values_are_hounsfield_units(tmp_path):
 
 
 def test_dicom_monochrome1_is_inverted_and_still_maps_to_source_units(tmp_path):
-    stored = np.tile(np.arange(0, 1024, 16, dtype=np.uint16), (8, 1))
+    stored = np.tile(np.arange(0, 1024, 16, dtype=np.uint16), (16, 1))
     path = make_dicom(tmp_path / "cr.dcm", stored, photometric="MONOCHROME1", modality="CR", intercept=0)
     image, meta = read_image(path)
     assert image[0, 0] == 1.0 and image[0, -1] == 0.0  # stored 0 is white in MONOCHROME1
@@ -197,11 +197,11 @@ def test_dicom_monochrome1_is_inverted_and_still_maps_to_source_units(tmp_path):
 
 
 def test_dicom_multiframe_takes_the_middle_frame_or_the_chosen_one(tmp_path):
-    stack = np.stack([np.full((8, 8), 100 * i, np.uint16) for i in range(5)])
+    stack = np.stack([np.full((16, 16), 100 * i, np.uint16) for i in range(5)])
     stack[:, 0, 0] = 0
     path = make_dicom(tmp_path / "multi.dcm", stack, frames=5, intercept=0)
     image, meta = read_image(path)
-    assert image.shape == (8, 8) and (meta.slices, meta.slice_index) == (5, 2)
+    assert image.shape == (16, 16) and (meta.slices, meta.slice_index) == (5, 2)
     assert "slice 3 of 5" in meta.describe(image.shape)
     assert meta.value_range == (0.0, 400.0)  # the whole volume's range, not the frame's
     assert to_source_units(image, meta)[1, 1] == pytest.approx(200.0)
@@ -214,10 +214,10 @@ def test_dicom_multiframe_takes_the_middle_frame_or_the_chosen_one(tmp_path):
 
 
 def test_dicom_is_found_by_magic_without_a_suffix(tmp_path):
-    stored = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    stored = np.arange(256, dtype=np.uint16).reshape(16, 16)
     data = make_dicom(tmp_path / "ct.dcm", stored).read_bytes()
     image, meta = read_image(data, name="upload")
-    assert meta.format == "DICOM" and image.shape == (8, 8)
+    assert meta.format == "DICOM" and image.shape == (16, 16)
 
 
 # --- Bad input --------------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def test_save_then_read_round_trips(tmp_path, suffix, bits, colour):
 
 
 def test_a_known_value_survives_sixteen_bits(tmp_path):
-    image = np.full((4, 4), 0.123456, np.float32)
+    image = np.full((16, 16), 0.123456, np.float32)
     save_image(tmp_path / "v.png", image, bit_depth=16)
     assert abs(read_image(tmp_path / "v.png")[0][0, 0] - 0.123456) <= 1 / 65535
 
@@ -506,10 +506,11 @@ def test_nifti_bad_slice_truncation_and_size_are_one_line(tmp_path, monkeypatch)
     with pytest.raises(InvalidImageError, match="too large"):
         read_image(path, max_pixels=100)
     import denoise_core.image as image_module
-    monkeypatch.setattr(image_module, "MAX_VOXELS", 5000)
+    monkeypatch.setattr(image_module, "MAX_DECODED_BYTES", 5000)
     with pytest.raises(InvalidImageError) as caught:
         read_image(path)
-    assert str(caught.value) == f"{path}: volume is too large (20×24×16 = 7,680 voxels); the limit is 5,000 voxels"
+    assert str(caught.value) == (f"{path}: volume is too large to decode (20×24×16 samples of 2 bytes need "
+                                 "15,360 bytes decoded, the limit is 5,000 bytes); save fewer slices first")
 
 
 def test_a_plain_image_has_one_slice_and_ignores_the_choice(tmp_path):
@@ -537,8 +538,8 @@ def test_multiframe_dicom_slice_equals_pydicoms_frame(monkeypatch):
     assert meta.value_range == (float(frames.min()), float(frames.max()))
     np.testing.assert_allclose(to_source_units(image, meta), frames[3], atol=1e-3)
     import denoise_core.image as image_module
-    monkeypatch.setattr(image_module, "MAX_VOXELS", 10 * 64 * 64 - 1)
-    with pytest.raises(InvalidImageError, match=r"volume is too large \(10×64×64 = 40,960 voxels\)"):
+    monkeypatch.setattr(image_module, "MAX_DECODED_BYTES", 10 * 64 * 64 * 2 - 1)
+    with pytest.raises(InvalidImageError, match=r"volume is too large to decode \(10×64×64 samples of 2 bytes"):
         read_image(path)
 
 

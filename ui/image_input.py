@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import streamlit as st
 
+from denoise_core import image as core_image
 from denoise_core import samples
 from denoise_core.errors import DenoiseError, InvalidImageError
 
@@ -20,12 +21,13 @@ MEDICAL = {"xray", "x-ray", "cr", "dx", "ct", "mr", "mri", "us", "ultrasound", "
 
 
 def downscale(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Area-average ``image`` so that its longer side is ``max_side`` (aspect kept)."""
+    """Area-average ``image`` so that its longer side is ``max_side`` (aspect kept), never making its
+    shorter side smaller than the readers' minimum (a long strip keeps more than ``max_side``)."""
     height, width = image.shape[:2]
-    ratio = max_side / max(height, width)
+    ratio = max(max_side / max(height, width), core_image.MIN_SIDE / min(height, width))
     if ratio >= 1:
         return image
-    size = (max(2, round(width * ratio)), max(2, round(height * ratio)))
+    size = (round(width * ratio), round(height * ratio))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
@@ -99,7 +101,6 @@ def _use_sample(name: str) -> None:
 @st.cache_data(max_entries=64, show_spinner=False)
 def _thumbnail(name: str) -> np.ndarray:
     image, _ = cache.load_sample(name)
-    from denoise_core import image as core_image
     return core_image.to_display(downscale(image, 256))
 
 
@@ -177,7 +178,6 @@ def large_image_dialog() -> None:
             cx = left.slider("Crop centre, horizontal", 0.0, 1.0, 0.5, 0.01, key="w.large.cx")
             cy = right.slider("Crop centre, vertical", 0.0, 1.0, 0.5, 0.01, key="w.large.cy")
             result = crop_center(image, cx, cy)
-            from denoise_core import image as core_image
             h, w = result.shape[:2]
             y, x = int(round(cy * (height - h))), int(round(cx * (width - w)))
             preview = views.mark_rect(core_image.to_display(downscale(image, 1024)), *(
