@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from denoise_core.image import MIN_SIDE
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py",
          "pipeline": "pages/3_Pipeline.py", "benchmark": "pages/4_Benchmark.py", "model_lab": "pages/5_Model_Lab.py"}
-MIN_SIDE = 16  # the smallest side read_image accepts (denoise_core.image.MIN_SIDE)
 
 FUZZ = {
     "duplicates": {"seed": ["1", "2"], "m": ["median", "median"], "noise": ["gaussian", "poisson"],
@@ -119,3 +119,15 @@ def test_every_page_works_on_the_smallest_images(page_test, page, shape):
                                                "its noise (at least 32x32)"]
         return
     assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("shape", [(MIN_SIDE - 1, 200), (2, 1024), (4, 4)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("page", ["noise_lab", "compare", "pipeline"])
+def test_an_image_below_the_smallest_side_is_one_line_not_a_crash(page_test, page, shape):
+    at = page_test(page, {"m": "median,gaussian,wavelet"}).run()
+    use_small_image(at, small_image(shape))  # e.g. a long strip downscaled on Home
+    at.run()
+    assert_calm(at)
+    assert [e.value for e in at.error] == [f"tiny.png: {shape[1]}×{shape[0]} pixels is smaller than the "
+                                           f"{MIN_SIDE}×{MIN_SIDE} this page needs; choose or upload a larger "
+                                           "image on Home"]

@@ -312,8 +312,9 @@ def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, 
     naming the file (a download's bytes must not depend on the session once the script has ended)."""
     meta = state.get(state.IMAGE_META)
     label = st.radio("Images as", cache.download_formats(meta), horizontal=True, key="w.dl.format",
-                     help="DICOM keeps the source's header (patient, study, window) and its units; a 16-bit TIFF "
-                          "keeps the values in the source's units (e.g. HU); PNG is for slides")
+                     help="DICOM keeps the source's header (patient, study, window) and its units, de-identified "
+                          "when the switch below is on; a 16-bit TIFF keeps the values in the source's units "
+                          "(e.g. HU); PNG is for slides")
     deidentify = label == "DICOM" and controls.deidentify_toggle(meta, "w.deid.cmp")
     base = page.download_stem(meta, deidentify)
     suffix, _, mime = cache.DOWNLOADS[label]

@@ -9,7 +9,7 @@ import streamlit as st
 
 from denoise_core import samples
 from denoise_core.errors import DenoiseError
-from denoise_core.image import window_presets
+from denoise_core.image import MIN_SIDE, window_presets
 
 from . import cache, image_input, state, units, views
 
@@ -133,12 +133,19 @@ def download_stem(meta, deidentify: bool) -> str:
 
 
 def require_image() -> np.ndarray:
-    image, _ = current_image()
+    """The current image; without one, or with one smaller than ``MIN_SIDE`` (a downscaled strip), a line
+    that says so and a link to Home, and the page stops."""
+    image, meta = current_image()
     if image is None:
         st.info("Choose or upload an image on the Home page first.")
-        st.page_link("app.py", label="Go to Home", icon=":material/home:")
-        st.stop()
-    return image
+    elif min(image.shape[:2]) < MIN_SIDE:
+        name = state.get(state.SAMPLE) or meta.name
+        views.error_line(f"{name}: {image.shape[1]}×{image.shape[0]} pixels is smaller than the {MIN_SIDE}×{MIN_SIDE} "
+                         "this page needs; choose or upload a larger image on Home")
+    else:
+        return image
+    st.page_link("app.py", label="Go to Home", icon=":material/home:")
+    st.stop()
 
 
 def guarded(func, *args, **kwargs):
