@@ -71,6 +71,8 @@ def main() -> None:
         for name, (path, _) in corpus.items():
             size = path.stat().st_size if path.is_file() else 0
             for run, argv in _runs(path, folder / "out.png").items():
+                if run == "app upload" and not path.is_file():
+                    continue  # a browser uploads a file's bytes: never a device such as /dev/zero
                 code, err, seconds, peak = _measure_one(argv)
                 side = totals["app" if run == "app upload" else "CLI"]
                 side["tried"] += 1

@@ -13,7 +13,8 @@ from . import cache, state, views
 
 MAX_SIDE = 1024
 """Images with a longer side are offered a downscale or a crop (never cut silently)."""
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom", "npy", "nii", "nii.gz", "gz"]
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif", "dcm", "dicom", "npy", "nii", "nii.gz",
+                "gz"]
 """Suffixes the upload box takes. Streamlit matches the end of the file name, so "nii.gz" takes
 "scan.nii.gz"; "gz" is there too because some browsers' file pickers filter on the last suffix only
 (a .gz that is not a NIfTI volume is refused by the reader with one line)."""
@@ -133,8 +134,8 @@ def gallery() -> None:
 def upload_box() -> None:
     """Upload an image; large ones wait for a downscale/crop decision."""
     st.markdown("##### Your own image")
-    upload = st.file_uploader("PNG, JPEG, TIFF (8/16-bit), DICOM, NIfTI volume or NumPy .npy", type=UPLOAD_TYPES,
-                              key="w.upload", help="Stays on this machine: nothing is sent anywhere")
+    upload = st.file_uploader("PNG, JPEG, TIFF (8/16-bit), BMP, WebP, GIF, DICOM, NIfTI volume or NumPy .npy",
+                              type=UPLOAD_TYPES, key="w.upload", help="Stays on this machine: nothing is sent anywhere")
     reference = st.radio("This image is", ["clean: add synthetic noise to it", "already noisy: no clean reference"],
                          key="w.upload.reference", horizontal=True,
                          help="Without a clean reference the workbench cannot compute PSNR or SSIM; "
