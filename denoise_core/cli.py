@@ -14,7 +14,7 @@ import time
 from . import pipeline, registry
 from .apply import add_noise, denoise, resolve
 from .benchmark import evaluate, image_files, leaderboard, load_config, run, summarise
-from .errors import DenoiseError
+from .errors import DenoiseError, one_line
 from .estimate import classify
 from .image import read_image, save_image
 from .metrics import measure, unavailable
@@ -328,5 +328,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_error(message: str) -> None:
-    """One ``error:`` line on stderr: line breaks in the message (a file name may hold one) are escaped."""
-    print("error: " + message.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+    """One ``error:`` line on stderr: control characters in the message (a file name may hold one) are escaped."""
+    print("error: " + one_line(message), file=sys.stderr)

@@ -23,3 +23,11 @@ class InvalidParameterError(DenoiseError):
 
 class WeightsError(DenoiseError):
     """A weights file that is missing, corrupted (sha256 mismatch) or does not fit its model."""
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` safe to quote in a one-line message: control characters (newlines included) escaped as
+    ``\\n``, ``\\x1b``..., and at most ``limit`` characters (cut with ``...``)."""
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return line if limit is None or len(line) <= limit else line[:max(limit - 3, 0)] + "..."
+

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DenoiseError, InvalidImageError, InvalidParameterError
+from .errors import DenoiseError, InvalidImageError, InvalidParameterError, one_line
 
 
 def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -168,11 +168,6 @@ def _check_decoded(label: str, shape: tuple[int, ...], itemsize: int, what: str 
                                 + ("downscale or crop it first" if what == "image" else "save fewer slices first"))
 
 
-def _printable(name: str) -> str:
-    """``name`` with control characters escaped (a file name holding a newline stays one line)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
-
-
 def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
                max_pixels: int = MAX_PIXELS, slice: int | None = None) -> tuple[np.ndarray, ImageMeta]:
     """Read an image file (path) or uploaded file (``bytes``) as float32 in [0, 1].
@@ -221,12 +216,12 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
             raise InvalidParameterError(f"slice: expected a whole number (0-based), got {slice!r}") from None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        label = _printable(name or "uploaded image")
+        label = one_line(name or "uploaded image")
         meta_name = Path(name or "uploaded image").name
         names = (label,)
     else:
         path = Path(source)
-        label = _printable(name or str(source))
+        label = one_line(name or str(source))
         meta_name = name or path.name
         names = (label, path.name)
         data = _read_file(path, label)
@@ -1168,7 +1163,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, meta: ImageMeta | 
         The file cannot be written (missing folder, no permission, disk full).
     """
     path = Path(path)
-    label = _printable(str(path))
+    label = one_line(str(path))
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise InvalidParameterError(f"{label}: unsupported output format {path.suffix or '(no suffix)'!r}; "
@@ -1182,7 +1177,7 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, meta: ImageMeta | 
         raise type(error)(f"{label}: cannot save ({error})") from None
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise DenoiseError(f"{label}: cannot write, folder {_printable(str(folder))} does not exist")
+        raise DenoiseError(f"{label}: cannot write, folder {one_line(str(folder))} does not exist")
     handle, temp = None, None
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")

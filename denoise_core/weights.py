@@ -37,7 +37,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from . import registry
-from .errors import InvalidParameterError, WeightsError
+from .errors import InvalidParameterError, WeightsError, one_line
 from .models import ARCHITECTURES, DENOISERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,11 +222,6 @@ def _write_atomically(path: Path, write: Callable[[str], None]) -> Path:
     return path
 
 
-def one_line(text: object, limit: int = 200) -> str:
-    """``text`` safe to show on one line: control characters (newlines included) become '?', at most ``limit``."""
-    return "".join(c if c.isprintable() else "?" for c in str(text))[:limit]
-
-
 # -------------------------------------------------------------------------------------------- hashes
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 
@@ -269,7 +264,7 @@ def _entry_from_json(item: dict) -> Entry:
     if item.get("arch") not in DENOISERS or not isinstance(item.get("config"), dict):
         raise ValueError(f"entry {name!r} lacks a denoiser architecture and its configuration")
     fields = {**item, "path": str(_imported_file(name)), "sha256": str(item["sha256"]), "source": "imported",
-              "title": one_line(item.get("title", name)), "tags": tuple(map(str, item.get("tags", ())))}
+              "title": one_line(item.get("title", name), 200), "tags": tuple(map(str, item.get("tags", ())))}
     if item.get("sigma_range") is not None:
         fields["sigma_range"] = tuple(map(float, item["sigma_range"]))
     return Entry(**fields)
@@ -283,7 +278,7 @@ def imported() -> dict[str, Entry]:
     try:
         found = [_entry_from_json(item) for item in json.loads(path.read_text())]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise WeightsError(f"{path}: unreadable catalog of imported weights ({one_line(error)}); "
+        raise WeightsError(f"{path}: unreadable catalog of imported weights ({one_line(error, 200)}); "
                            "delete it and import again") from None
     return {entry.name: entry for entry in found}
 
@@ -449,7 +444,7 @@ def read_metadata(path: Path, label: str | None = None) -> dict:
         with safe_open(str(path), "pt") as handle:
             return handle.metadata() or {}
     except (SafetensorError, OSError) as error:
-        raise WeightsError(f"{label or path}: not a readable safetensors file ({one_line(error)}); "
+        raise WeightsError(f"{label or path}: not a readable safetensors file ({one_line(error, 200)}); "
                            f"{EXPORT_FIX}") from None
 
 
@@ -465,7 +460,7 @@ def read_state_dict(path: Path, fix: str = EXPORT_FIX, *, label: str | None = No
         try:
             return _checked_state(load_file(str(path)), label, fix)
         except (SafetensorError, OSError) as error:
-            raise WeightsError(f"{label}: not a readable safetensors file ({one_line(error)}); {fix}") from None
+            raise WeightsError(f"{label}: not a readable safetensors file ({one_line(error, 200)}); {fix}") from None
     try:
         with warnings.catch_warnings():  # torch warns about a plain pickle's protocol; the outcome says it all
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
@@ -515,12 +510,12 @@ def build_network(arch: str, config: object, state: dict, label: str) -> torch.n
         with torch.device("meta"):
             expected = {k: tuple(v.shape) for k, v in ARCHITECTURES[arch](**config).state_dict().items()}
     except (TypeError, ValueError, RuntimeError) as error:
-        raise WeightsError(f"{label}: {one_line(config)} are not valid {arch} options ({one_line(error)})") from None
+        raise WeightsError(f"{label}: {one_line(config, 200)} are not valid {arch} options ({one_line(error, 200)})") from None
     counters = {k: torch.zeros((), dtype=torch.long) for k in expected if k.endswith("num_batches_tracked")}
     state = {**counters, **state}
     given = {k: tuple(v.shape) for k, v in state.items()}
     if given != expected:
-        raise WeightsError(f"{label}: does not fit {arch} {one_line(config)} ({_difference(expected, given)})")
+        raise WeightsError(f"{label}: does not fit {arch} {one_line(config, 200)} ({_difference(expected, given)})")
     model = ARCHITECTURES[arch](**config)
     model.load_state_dict(state, strict=True)
     return model.eval()
@@ -575,7 +570,7 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
     WeightsError
         Unreadable file, unrecognised layout or shapes. ``InvalidParameterError`` for a bad or taken name.
     """
-    path, label = Path(path), one_line(label or path)
+    path, label = Path(path), one_line(label or path, 200)
     registry.check_name(name, "weights name")
     known = imported()
     if name in CATALOG:
@@ -595,7 +590,7 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
         config = model.config()
     dest = save_weights(_imported_file(name), model, {"arch": arch, "config": json.dumps(config), "source": label})
     entry = Entry(name=name, path=str(dest), sha256=sha256(dest), arch=arch, config=config,
-                  title=one_line(title) or f"{name} (imported from {label})", noise=one_line(noise, 40),
+                  title=one_line(title, 200) or f"{name} (imported from {label})", noise=one_line(noise, 40),
                   source="imported", tags=("imported",))
     _write_catalog({**known, name: entry})
     return entry

@@ -188,7 +188,7 @@ def test_a_name_that_is_no_registry_name_is_refused_before_anything_is_written(c
 def test_an_upload_gets_a_suffix_from_the_allow_list_and_a_one_line_label():
     assert weights.upload_suffix("../../site-packages/x.PT") == ".pth"
     assert weights.upload_suffix("C:\\Users\\me\\model.safetensors") == ".safetensors"
-    assert weights.upload_label("../../../../tmp/evil\n.pth") == "evil?.pth"
+    assert weights.upload_label("../../../../tmp/evil\n.pth") == "evil\\n.pth"
     with pytest.raises(WeightsError, match="x.py: not a weights file"):
         weights.upload_suffix("/tmp/x.py")
 

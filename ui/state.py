@@ -34,7 +34,7 @@ import streamlit as st
 
 from denoise_core import registry
 from denoise_core.apply import check_seed
-from denoise_core.errors import DenoiseError
+from denoise_core.errors import DenoiseError, one_line
 
 IMAGE = "image"                  # np.ndarray float32 [0, 1]: the clean image (or the noisy one without reference)
 IMAGE_META = "image_meta"        # denoise_core.image.ImageMeta of IMAGE
@@ -263,7 +263,7 @@ def _apply_slice(text: str, use_slice) -> None:
     try:
         number = int(text)
     except ValueError:
-        st.session_state[SLICE_ERROR] = f"Slice '{_short(text)}' in the link is not a whole number; showing slice " \
+        st.session_state[SLICE_ERROR] = f"Slice '{one_line(text, 40)}' in the link is not a whole number; showing slice " \
                                         f"{slice_index(meta) + 1} of {count}"
         return
     if number == slice_index(meta) + 1:
@@ -286,17 +286,11 @@ def _choice(param: registry.ChoiceParam, text: str) -> Any:
     return param.check(text)
 
 
-def _short(text: Any, limit: int = 40) -> str:
-    """``text`` on one line and at most ``limit`` characters, to quote a link's value in a message."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[:limit - 3] + "..."
-
-
 def _single(given: dict[str, str | list[str]], key: str, problems: list[str]) -> str:
     """The link's value of ``key``; a key given more than once keeps its first value, and says so."""
     value = given[key]
     if isinstance(value, list):
-        problems.append(f"'{_short(key)}' is given {len(value)} times; using the first, '{_short(value[0])}'")
+        problems.append(f"'{one_line(key, 40)}' is given {len(value)} times; using the first, '{one_line(value[0], 40)}'")
         return value[0]
     return value
 
@@ -330,7 +324,7 @@ def apply_url(load_sample, use_slice=None) -> None:
             image, meta = load_sample(img)
             set_image(image, meta, sample=img)
         except DenoiseError as exc:  # an unknown sample name, a missing file
-            problems.append(f"image '{_short(img)}': {exc}")
+            problems.append(f"image '{one_line(img, 40)}': {exc}")
             image_ok = False
     elif img == "upload" and st.session_state[SAMPLE] is not None:
         problems.append("the link refers to an uploaded image, which a link cannot carry; showing the current image")
@@ -346,14 +340,14 @@ def apply_url(load_sample, use_slice=None) -> None:
             problems += bad
             st.session_state[NOISE_PARAMS] = {**st.session_state[NOISE_PARAMS], model: parsed}
         else:
-            problems.append(f"unknown noise model '{_short(model)}'")
+            problems.append(f"unknown noise model '{one_line(model, 40)}'")
     if "seed" in values:
         _apply_seed(values["seed"], problems)
     if "m" in given:
         known = registry.names("denoiser")
         listed = given["m"] if isinstance(given["m"], list) else [given["m"]]
         chosen = list(dict.fromkeys(m for item in listed for m in item.split(",") if m))  # each once, in order
-        problems += [f"unknown denoiser '{_short(m)}'" for m in chosen if m not in known]
+        problems += [f"unknown denoiser '{one_line(m, 40)}'" for m in chosen if m not in known]
         chosen = [m for m in chosen if m in known]
         st.session_state[METHODS] = chosen
         for name in chosen:
@@ -367,4 +361,4 @@ def apply_url(load_sample, use_slice=None) -> None:
     forget_widgets("w.")
     st.session_state[URL] = given
     if problems:
-        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(_short(p, 200) for p in problems)
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(one_line(p, 200) for p in problems)
