@@ -534,7 +534,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", default=d.arch, choices=DENOISERS)
     parser.add_argument("--arch-set", action="append", default=[], metavar="K=V",
                         help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true (ffdnet); "
-                             "width=32, levels=3, blocks=2 (drunet)")
+                             "width=32, levels=3, blocks=2, residual=true (drunet)")
     parser.add_argument("--data", default=d.data, help="folder of clean training images")
     parser.add_argument("--val-images", type=int, default=d.val_images,
                         help="last N training images held out for validation")

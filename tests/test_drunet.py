@@ -102,6 +102,15 @@ def test_blind_variant_ignores_sigma_and_the_runner_knows_which_is_which():
     assert ARCHITECTURES["drunet"](**mapped.config()).config() == mapped.config()
 
 
+def test_the_residual_variant_starts_as_the_identity():  # so that a short run from scratch trains
+    model = DRUNet(residual=True, **TINY).eval()
+    x = torch.rand(1, 1, 21, 19)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, torch.tensor([0.1])), x)
+    assert model.config()["residual"] and "residual" not in DRUNet(**TINY).config()
+    assert ARCHITECTURES["drunet"](**model.config()).residual
+
+
 @pytest.mark.parametrize("shape", [(37, 53), (5, 3), (30, 21, 3)])
 def test_adapter_keeps_the_contract(shape):
     torch.manual_seed(0)

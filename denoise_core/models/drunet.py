@@ -6,7 +6,9 @@ Prior", IEEE TPAMI 2021. The layout (and the state-dict keys) are those of the p
 ``blocks`` residual blocks (conv–ReLU–conv plus the input) then a 2×2 stride-2 convolution down, a
 body of residual blocks at the coarsest scale, then per scale a 2×2 stride-2 transposed convolution
 up and residual blocks, a 3×3 tail; the encoder's features are *added* to the decoder's input of the
-same scale. No biases anywhere. The network outputs the clean image directly (no global residual).
+same scale. No biases anywhere. The published network outputs the clean image directly; with
+``residual=True`` it predicts the noise instead (``x - network(x)``), which a short CPU run from scratch
+trains much faster, as this project's FFDNet does.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ class DRUNet(nn.Module):
     noise_map : bool
         Take the noise level (the std in [0, 1] units) as one extra constant input channel, as the
         published files do; without it the network is blind and ``forward`` ignores ``sigma``.
+    residual : bool
+        Predict the noise and subtract it from the input. False for the published files, whose tensors
+        would load either way (the option adds none): only their ``residual=False`` gives their output.
+        With True the last convolution starts at zero, so the untrained network is the identity.
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) of any size, ``sigma`` a tensor of shape (N,) or (N, 1)
     (one level per image, shared by its channels, as in the paper). Returns the denoised (N, C, H, W).
@@ -54,12 +60,13 @@ class DRUNet(nn.Module):
     """The runner needs no padding: ``forward`` replicate-pads to ``2**levels`` and crops back."""
 
     def __init__(self, *, channels: int = 1, width: int = 64, levels: int = 3, blocks: int = 4,
-                 noise_map: bool = True):
+                 noise_map: bool = True, residual: bool = False):
         super().__init__()
         if levels < 1 or blocks < 0 or width < 1 or channels < 1:
             raise ValueError(f"DRUNet needs levels >= 1, blocks >= 0, width and channels >= 1; got levels={levels}, "
                              f"blocks={blocks}, width={width}, channels={channels}")
         self.channels, self.width, self.levels, self.blocks, self.noise_map = channels, width, levels, blocks, noise_map
+        self.residual = residual
         self.pad_multiple = 2 ** levels
         widths = [width * 2 ** i for i in range(levels + 1)]
         self.m_head = nn.Conv2d(channels + (1 if noise_map else 0), width, 3, padding=1, bias=False)
@@ -85,10 +92,12 @@ class DRUNet(nn.Module):
         for module in self.modules():
             if isinstance(module, ResidualBlock):
                 nn.init.zeros_(module.res[2].weight)
+        if self.residual:
+            nn.init.zeros_(self.m_tail.weight)
 
     def config(self) -> dict:
         return {"channels": self.channels, "width": self.width, "levels": self.levels, "blocks": self.blocks,
-                "noise_map": self.noise_map}
+                "noise_map": self.noise_map, **({"residual": True} if self.residual else {})}
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         n, _, h, w = x.shape
@@ -112,4 +121,5 @@ class DRUNet(nn.Module):
         out = self.m_body(skips[-1])
         for i in range(self.levels, 0, -1):
             out = getattr(self, f"m_up{i}")(out + skips[i])
-        return self.m_tail(out + skips[0])[..., :h, :w]
+        out = self.m_tail(out + skips[0])[..., :h, :w]
+        return x - out if self.residual else out
