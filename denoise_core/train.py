@@ -296,7 +296,7 @@ def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
         raise InvalidParameterError(f"unknown architecture '{arch}' (valid: {', '.join(DENOISERS)})")
     try:
         return ARCHITECTURES[arch](**arch_config)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # an option it does not take, or a value it refuses
         raise InvalidParameterError(f"architecture '{arch}': {error}") from None
 
 
@@ -533,7 +533,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors, OUT.csv")
     parser.add_argument("--arch", default=d.arch, choices=DENOISERS)
     parser.add_argument("--arch-set", action="append", default=[], metavar="K=V",
-                        help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true")
+                        help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true (ffdnet); "
+                             "width=32, levels=3, blocks=2, residual=true (drunet)")
     parser.add_argument("--data", default=d.data, help="folder of clean training images")
     parser.add_argument("--val-images", type=int, default=d.val_images,
                         help="last N training images held out for validation")

@@ -9,7 +9,8 @@ Three sources, one ``Entry`` type:
   ``NAME`` follows the registry's name rule and is the only input a path is built from: an upload is
   copied to a temporary file of our own naming, and the catalog's stored paths are never read back.
   The published DnCNN layouts are recognised: ``module.dncnn.N.*`` (with batch norm, saved from
-  ``nn.DataParallel``) and ``model.N.*`` (batch norm merged into the convolutions).
+  ``nn.DataParallel``) and ``model.N.*`` (batch norm merged into the convolutions); so is DRUNet's
+  (``m_head``, ``m_down1..3``, ``m_body``, ``m_up3..1``, ``m_tail``: ``drunet_gray.pth``, ``drunet_color.pth``).
 * **downloads** (``DOWNLOADS``): files that cannot ship, e.g. the LPIPS weights, fetched from their
   official addresses with ``python -m denoise_core weights fetch NAME`` into the cache folder.
 
@@ -38,7 +39,7 @@ from tqdm.auto import tqdm
 
 from . import registry
 from .errors import InvalidParameterError, WeightsError, one_line
-from .models import ARCHITECTURES, DENOISERS
+from .models import ARCHITECTURES, DENOISERS, takes_noise_map
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = ROOT / "weights"
@@ -80,7 +81,7 @@ class Entry:
     @property
     def noise_map(self) -> bool:
         """Whether the network takes the noise level as an input (a ``sigma`` parameter)."""
-        return self.arch == "ffdnet" and bool(self.config.get("noise_map", True))
+        return takes_noise_map(self.arch, self.config)
 
     @property
     def multiplicative(self) -> bool:
@@ -546,6 +547,38 @@ def convert_dncnn(state: dict, label: str | Path) -> torch.nn.Module:
     return build_network("dncnn", config, state, str(label))
 
 
+_DRUNET_KEY = re.compile(r"m_(head|tail|body|down\d+|up\d+)(\.\d+(\.res\.[02])?)?\.weight")
+
+
+def convert_drunet(state: dict, label: str | Path) -> torch.nn.Module:
+    """A ``DRUNet`` holding a published DRUNet state dict (KAIR's ``UNetRes`` keys ``m_head``, ``m_down1..``,
+    ``m_body``, ``m_up..1``, ``m_tail``, no biases); the configuration is read off the shapes. Raises
+    ``WeightsError``."""
+    odd = next((k for k in state if not _DRUNET_KEY.fullmatch(k)), None)
+    if odd is not None:
+        raise WeightsError(f"{label}: unrecognised DRUNet key {one_line(odd, 60)!r} (expected m_head, m_downN, m_body, "
+                           "m_upN, m_tail weights, no biases)")
+    head, tail = state.get("m_head.weight"), state.get("m_tail.weight")
+    if head is None or tail is None or head.ndim != 4 or tail.ndim != 4:
+        raise WeightsError(f"{label}: a DRUNet needs 4-d 'm_head.weight' and 'm_tail.weight'")
+    channels, inputs = int(tail.shape[0]), int(head.shape[1])
+    if inputs not in (channels, channels + 1):
+        raise WeightsError(f"{label}: m_head takes {inputs} channels for a {channels}-channel image; expected "
+                           f"{channels + 1} (with a noise map) or {channels}")
+    config = {"channels": channels, "width": int(head.shape[0]),
+              "levels": len({k.split(".")[0] for k in state if k.startswith("m_down")}),
+              "blocks": len({k.split(".")[1] for k in state if k.startswith("m_body.")}),
+              "noise_map": inputs == channels + 1}
+    return build_network("drunet", config, state, str(label))
+
+
+def convert_published(state: dict, label: str | Path) -> tuple[str, torch.nn.Module]:
+    """(architecture, network) for a published state dict: DRUNet's layout (``m_head``...) or DnCNN's."""
+    if "m_head.weight" in state:
+        return "drunet", convert_drunet(state, label)
+    return "dncnn", convert_dncnn(state, label)
+
+
 def trained_config(metadata: dict, label: str | Path) -> object:
     """The architecture options ``train`` wrote into a file's metadata (JSON); ``WeightsError`` if unreadable."""
     try:
@@ -559,7 +592,7 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
                    label: str | None = None) -> Entry:
     """Convert a weights file into the cache folder and record it; returns the new ``Entry``.
 
-    Recognised: the published DnCNN layouts (``.pth``, loaded with ``weights_only=True``) and
+    Recognised: the published DnCNN and DRUNet layouts (``.pth``, loaded with ``weights_only=True``) and
     safetensors files written by ``train`` (their metadata names the architecture). The new
     denoiser is registered as ``name`` the next time the library is imported. ``name`` follows
     ``registry.NAME_RULE`` and alone makes the file's path in the cache; ``label`` names the file in
@@ -586,7 +619,7 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
         model = build_network(arch, config, state, label)
         noise = metadata.get("noise", noise)
     else:
-        model, arch = convert_dncnn(state, label), "dncnn"
+        arch, model = convert_published(state, label)
         config = model.config()
     dest = save_weights(_imported_file(name), model, {"arch": arch, "config": json.dumps(config), "source": label})
     entry = Entry(name=name, path=str(dest), sha256=sha256(dest), arch=arch, config=config,
@@ -614,7 +647,7 @@ def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     p = commands.add_parser("fetch", help="download weights that cannot ship (sha256-checked) into the cache")
     p.add_argument("name", choices=sorted(DOWNLOADS))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p = commands.add_parser("import", help="convert your own weights file (DnCNN .pth or our .safetensors)")
+    p = commands.add_parser("import", help="convert your own weights file (DnCNN or DRUNet .pth, or our .safetensors)")
     p.add_argument("path")
     p.add_argument("--name", required=True, help="the denoiser's name in the registry")
     p.add_argument("--title", default="", help="title shown in the app")
