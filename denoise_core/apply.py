@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import registry
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, one_line
 from .image import check_array
 from .registry import NoiseLevel
 
@@ -21,8 +21,7 @@ def check_seed(seed: Any) -> int:
     from 0 to ``MAX_SEED``."""
     text = str(seed).strip()
     if isinstance(seed, bool) or not re.fullmatch(r"[0-9]{1,20}", text) or int(text) > MAX_SEED:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise InvalidParameterError(f"seed {shown!r}: use a whole number from 0 to {MAX_SEED}")
+        raise InvalidParameterError(f"seed {one_line(text, 40)!r}: use a whole number from 0 to {MAX_SEED}")
     return int(text)
 
 
