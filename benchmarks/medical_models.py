@@ -44,7 +44,7 @@ def table(modality: str, files: list[Path]) -> None:
     """One row per noise: every model of the modality, the natural-image model and BM3D, and the margins
     of the modality's model for that noise (its Gaussian model when it has none for it)."""
     name = MODALITIES[modality]
-    ours = [n for n, e in weights.CATALOG.items() if e.modality == name and n in learned.REGISTERED]
+    ours = [n for n, e in weights.CATALOG.items() if e.modality == name and n in learned.registered()]
     methods = ours + [NATURAL, "bm3d"]
     print(f"\n### {name}: {len(files)} held-out slices ({', '.join(f.stem for f in files)})\n")
     print("| noise | " + " | ".join(methods) + " | margin over " + NATURAL + " | margin over bm3d |")

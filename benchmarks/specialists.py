@@ -39,12 +39,12 @@ ROUTE = "classical route"
 
 
 def classical() -> list[str]:
-    return [name for name in registry.names("denoiser") if name not in learned.REGISTERED]
+    return [name for name in registry.names("denoiser") if name not in learned.registered()]
 
 
 def specialists() -> list[str]:
     return [name for name, entry in weights.CATALOG.items()
-            if entry.noise in SETTINGS and entry.modality is None and name in learned.REGISTERED]
+            if entry.noise in SETTINGS and entry.modality is None and name in learned.registered()]
 
 
 def noise_types(model: str) -> list[str]:

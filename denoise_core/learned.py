@@ -237,7 +237,10 @@ def import_upload(data: bytes, filename: str, name: str) -> weights.Entry:
         return import_weights(path, name, label=weights.upload_label(filename))
 
 
-def _register_present() -> list[str]:
+def register_present() -> list[str]:
+    """Register every weights entry whose file is present and whose name is free; returns the new names.
+
+    Run at import, and again after weights arrive (a fetch, an import in another process)."""
     done = []
     try:
         known = weights.entries()
@@ -251,8 +254,12 @@ def _register_present() -> list[str]:
     return done
 
 
-REGISTERED = _register_present()
-"""Names of the learned denoisers registered at import."""
+def registered() -> list[str]:
+    """Names of the learned denoisers registered now (shipped, imported and fetched ones)."""
+    return [method.name for method in registry.methods("denoiser") if method.family == "learned"]
+
+
+register_present()
 
 MODALITIES = {"CT": "CT", "MR": "MRI", "MRI": "MRI", "X-RAY": "X-ray", "CR": "X-ray", "DX": "X-ray", "DR": "X-ray",
               "RG": "X-ray", "RF": "X-ray", "XA": "X-ray", "MG": "X-ray", "PX": "X-ray", "IO": "X-ray"}
@@ -264,7 +271,7 @@ def modality_model(modality: str | None, noise: str = "gaussian") -> str | None:
     DX, or CT / MRI / X-ray) for ``noise``, or None when there is none."""
     wanted = MODALITIES.get(str(modality or "").strip().upper())
     return next((name for name, entry in weights.CATALOG.items()
-                 if wanted and entry.modality == wanted and entry.noise == noise and name in REGISTERED), None)
+                 if wanted and entry.modality == wanted and entry.noise == noise and name in registered()), None)
 
 
 def conv_layers(network: Network) -> list[str]:

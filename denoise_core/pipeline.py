@@ -103,7 +103,7 @@ def route(noise_type: str) -> list[tuple[str, str]]:
     if noise_type not in ROUTES:
         raise InvalidParameterError(f"unknown noise type '{noise_type}' (known: {', '.join(ROUTES)})")
     rule = ROUTES[noise_type]
-    if rule.specialist in learned.REGISTERED:
+    if rule.specialist in learned.registered():
         trained = weights.CATALOG[rule.specialist].noise.replace("_", " ")
         return [(rule.specialist, f"{rule.specialist}, trained for {trained} noise, beats every classical "
                                   f"method on {noise_type.replace('_', ' ')} noise (see its model card)")]
@@ -136,7 +136,7 @@ def start_level(image: np.ndarray, classification: dict, noise_type: str, method
     speckle model takes the classifier's ``var`` itself.
     """
     level = dict(classification["level"])
-    if noise_type == "speckle" and "var" in level and method not in learned.REGISTERED:
+    if noise_type == "speckle" and "var" in level and method not in learned.registered():
         var = float(level["var"])
         level["sigma"] = float(np.sqrt(var * np.mean(np.square(image, dtype=np.float64)) / (1 + var)))
     return level
