@@ -77,6 +77,8 @@ class TrainConfig:
     FFDNet's ``impulses``).
     The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
     and ``elapsed / max_seconds``, so a time-limited run still ends with a small learning rate.
+    ``amp`` (mixed precision: float16 autocast with a gradient scaler) applies on CUDA only, where
+    ``None`` means on; the CPU always trains in float32. The weights' metadata records what ran.
     """
 
     out: str = "runs/model"
@@ -100,6 +102,7 @@ class TrainConfig:
     run_dir: str | None = None
     resume: bool = False
     device: str = "auto"
+    amp: bool | None = None
     threads: int | None = None
     title: str = ""
 
@@ -284,10 +287,19 @@ def learning_rate(config: TrainConfig, progress: float) -> float:
 
 # ------------------------------------------------------------------------------------------ training
 def pick_device(name: str = "auto") -> torch.device:
-    """``cuda`` when present (for ``auto``), else ``cpu``."""
+    """``cuda`` when present (for ``auto``), else ``cpu``; ``InvalidParameterError`` for another or a missing one."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise InvalidParameterError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise InvalidParameterError(f"--device {name}: no such CUDA device here ({torch.cuda.device_count()} "
+                                    f"visible, torch {torch.__version__}); use --device cpu or auto")
+    return device
 
 
 def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
@@ -366,6 +378,9 @@ def train(config: TrainConfig) -> Path:
     if config.threads:
         torch.set_num_threads(config.threads)
     device = pick_device(config.device)
+    config = replace(config, amp=device.type == "cuda" and config.amp is not False)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # one patch size: cuDNN may pick its fastest kernels once
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     start_state = None
@@ -385,6 +400,7 @@ def train(config: TrainConfig) -> Path:
     sampler = PatchSampler(train_images, config, rng)
     val_pairs = sampler.validation_set(val_images)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp)
 
     run_dir = Path(config.run_dir) if config.run_dir else out.parent / (out.name + ".run")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -430,10 +446,13 @@ def train(config: TrainConfig) -> Path:
                 group["lr"] = lr
             noisy, clean, level = sampler.batch()
             noisy, clean, level = noisy.to(device), clean.to(device), level.to(device)
-            loss = loss_value(config.loss, run_network(model, noisy, level), clean)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=config.amp):
+                output = run_network(model, noisy, level)
+            loss = loss_value(config.loss, output.float(), clean)  # the loss in float32 (SSIM's variances)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             step += 1
             running.append(loss.item())
             bar.update(1)
@@ -567,6 +586,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", default=None, help="checkpoint folder (default OUT.run/)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="mixed precision (float16) on CUDA; on by default there, ignored on the CPU")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
     parser.add_argument("--title", default="", help="title shown in the app")
 
@@ -579,7 +600,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
                        lr=args.lr, schedule=args.schedule, loss=args.loss, seed=args.seed, val_every=args.val_every,
                        checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
-                       device=args.device, threads=args.threads, title=args.title)
+                       device=args.device, amp=args.amp, threads=args.threads, title=args.title)
 
 
 def run_train(args: argparse.Namespace) -> None:

@@ -212,3 +212,33 @@ def test_init_from_a_file_that_is_not_safetensors_is_one_weights_error(folder, t
     (tmp_path / "garbage.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
     with pytest.raises(WeightsError, match="garbage.safetensors: not a readable safetensors file"):
         training.train(_config(folder, tmp_path / "m", init=str(tmp_path / "garbage.safetensors")))
+
+
+def test_amp_is_accepted_and_ignored_on_the_cpu(folder, tmp_path):
+    parser = argparse.ArgumentParser()
+    training.add_train_arguments(parser)
+    common = ["--data", str(folder), "--arch-set", "depth=3", "--arch-set", "width=8", "--steps", "3",
+              "--val-every", "3", "--patch", "16", "--batch", "2", "--val-images", "2", "--device", "cpu"]
+    runs = {}
+    for flag in ("--amp", "--no-amp"):
+        args = parser.parse_args(["--out", str(tmp_path / flag.strip("-")), *common, flag])
+        assert args.amp is (flag == "--amp")
+        runs[flag] = training.train(training.config_from_args(args))
+    amp, plain = (load_file(str(runs[flag])) for flag in ("--amp", "--no-amp"))
+    assert amp.keys() == plain.keys() and all(torch.equal(amp[k], plain[k]) for k in amp)
+    with safe_open(str(runs["--amp"]), "pt") as handle:
+        meta = handle.metadata()
+    assert json.loads(meta["train_config"])["amp"] is False and meta["device"] == "cpu"
+    assert parser.parse_args(["--out", "x"]).amp is None  # on CUDA that means on
+
+
+@pytest.mark.parametrize("device, message", [("gpu", "expected auto, cpu, cuda"), ("cuda:x", "expected auto"),
+                                             ("cuda:7", "no such CUDA device")])
+def test_a_device_that_is_not_there_is_one_line(folder, tmp_path, capsys, device, message):
+    from denoise_core import cli
+    code = cli.main(["train", "--out", str(tmp_path / "m"), "--data", str(folder), "--arch-set", "depth=3",
+                     "--arch-set", "width=8", "--steps", "2", "--patch", "16", "--batch", "2", "--val-images", "2",
+                     "--device", device])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err and "--device" in err
+    assert not (tmp_path / "m.safetensors").exists()
