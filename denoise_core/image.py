@@ -370,7 +370,6 @@ def _read_nifti(data: bytes, label: str, meta_name: str, max_pixels: int, index:
 
     import nibabel
     from nibabel.orientations import apply_orientation, io_orientation
-    from nibabel.volumeutils import array_from_file
 
     head = _head(data)
     version = _nifti_version(head)

@@ -172,8 +172,9 @@ def _docstring(entry: weights.Entry) -> str:
     if entry.sigma_range:
         low, high = (f"{value * 255:.0f}" for value in entry.sigma_range)
         trained += f", σ {low}/255" if low == high else f", σ {low}–{high}/255"
+    about = f"source: {entry.source}" + (f"; {entry.hash_note}" if entry.hash_note else "")
     return (f"{entry.title}: learned denoiser ({entry.arch}, {trained}).\n\n"
-            f"Weights: {entry.file.name} (source: {entry.source}); see its model card for data and measured PSNR.")
+            f"Weights: {entry.file.name} ({about}); see its model card for data and measured PSNR.")
 
 
 def make_denoiser(entry: weights.Entry):
@@ -235,6 +236,15 @@ def import_upload(data: bytes, filename: str, name: str) -> weights.Entry:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return import_weights(path, name, label=weights.upload_label(filename))
+
+
+def fetch_published(name: str, *, mirror=None, trust: bool = False, progress=None) -> weights.Entry:
+    """Fetch published model ``name`` (``weights.fetch``: official address or ``mirror``, hash-checked) and
+    register it as a denoiser in this process; later processes register it at import."""
+    weights.fetch(name, mirror=mirror, trust=trust, progress=progress)
+    clear_cache()
+    register_present()
+    return weights.get_entry(name)
 
 
 def register_present() -> list[str]:

@@ -1,6 +1,6 @@
-"""Weights: the catalog of shipped files, imported ones, safe loading and optional downloads.
+"""Weights: the catalog of shipped files, imported ones, published ones fetched on request, and safe loading.
 
-Three sources, one ``Entry`` type:
+Four sources, one ``Entry`` type:
 
 * **shipped**: ``weights/<name>.safetensors`` in the project with a model card ``weights/<name>.md``;
   ``CATALOG`` records each file's sha256.
@@ -11,35 +11,36 @@ Three sources, one ``Entry`` type:
   The published DnCNN layouts are recognised: ``module.dncnn.N.*`` (with batch norm, saved from
   ``nn.DataParallel``) and ``model.N.*`` (batch norm merged into the convolutions); so is DRUNet's
   (``m_head``, ``m_down1..3``, ``m_body``, ``m_up3..1``, ``m_tail``: ``drunet_gray.pth``, ``drunet_color.pth``).
-* **downloads** (``DOWNLOADS``): files that cannot ship, e.g. the LPIPS weights, fetched from their
-  official addresses with ``python -m denoise_core weights fetch NAME`` into the cache folder.
+* **zoo**: the published denoisers of ``zoo.ZOO`` (``python -m denoise_core weights fetch NAME [--mirror DIR]``),
+  kept as their official ``.pth`` files in ``<cache>/zoo/`` and loaded with ``weights_only=True``.
+* **downloads** (``DOWNLOADS``): other files that cannot ship (the LPIPS and Real-ESRGAN weights), fetched the
+  same way into ``<cache>/<name>/``.
 
-The cache folder is ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench``. Every load checks
-sha256 and uses safetensors or ``torch.load(weights_only=True)`` and ``strict=True``; a missing,
-corrupted or mismatching file raises ``WeightsError`` naming the file and the fix.
+The cache folder is ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench`` (``fetch.py`` downloads:
+mirror, resume, progress, hash policy). Every load checks sha256 and uses safetensors or
+``torch.load(weights_only=True)`` and ``strict=True``; a missing, corrupted or mismatching file raises
+``WeightsError`` naming the file and the fix.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import re
-import tempfile
-import urllib.request
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path, PureWindowsPath
-from typing import Callable
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from . import fetch as fetching
 from . import registry
 from .errors import InvalidParameterError, WeightsError, one_line
+from .fetch import HASH_NOTES, Source, cache_dir, sha256, write_atomically
 from .models import ARCHITECTURES, DENOISERS, takes_noise_map
+from .zoo import ZOO, Published, size_label
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = ROOT / "weights"
@@ -66,6 +67,10 @@ class Entry:
     tags: tuple[str, ...] = ()
     sigma_range: tuple[float, float] | None = None
     modality: str | None = None
+    rename: tuple[tuple[str, str], ...] = ()
+    """(prefix in the file, prefix in our network) pairs for a published file's keys."""
+    hash_note: str = ""
+    """How the file's sha256 was accepted, for a fetched file (``fetch.HASH_NOTES``' values)."""
 
     @property
     def file(self) -> Path:
@@ -156,49 +161,32 @@ CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
 )}
 
 
-@dataclass(frozen=True)
-class Download:
-    """A file fetched on demand: its official address, sha256 (or a verified prefix) and cache name."""
-
-    url: str
-    filename: str
-    sha256: str
-    note: str = ""
-
-
-DOWNLOADS: dict[str, tuple[Download, ...]] = {
+DOWNLOADS: dict[str, tuple[Source, ...]] = {
     "lpips": (
-        # torchvision's AlexNet (ImageNet). torchvision names its files <name>-<first 8 hex of sha256>;
-        # only that prefix is recorded here (the full digest was not available offline).
-        Download("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "alexnet-owt-7be5be79.pth",
-                 "7be5be79", "AlexNet ImageNet weights (torchvision); sha256 prefix only"),
-        # LPIPS v0.1 linear heads; sha256 of lpips/weights/v0.1/alex.pth as packaged in lpips 0.1.4.
-        Download("https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
-                 "alex.pth", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
-                 "LPIPS v0.1 linear heads (richzhang/PerceptualSimilarity)"),
+        # torchvision's AlexNet (ImageNet); torchvision names the file after the first 8 hex digits of its sha256.
+        Source("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+               "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02", "pinned"),
+        # LPIPS v0.1 linear heads (richzhang/PerceptualSimilarity, BSD-2-Clause), as packaged in lpips 0.1.4.
+        Source("https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
+               "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", "pinned", 6_009),
     ),
-    # Real-ESRGAN (xinntao/Real-ESRGAN, BSD-3-Clause) official releases. The digests are those published
-    # identically by several independent projects that pin these files; they were not re-hashed here (offline).
+    # Real-ESRGAN (xinntao/Real-ESRGAN, BSD-3-Clause) official releases; the digests are published identically
+    # by several independent projects that pin these files.
     "realesrgan_x4plus": (
-        Download("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",
-                 "RealESRGAN_x4plus.pth", "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
-                 "Real-ESRGAN x4plus (RRDBNet, 67 MB); published sha256, not re-hashed offline"),
+        Source("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",
+               "4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1", "pinned"),
     ),
     "realesr_general_x4v3": (
-        Download("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth",
-                 "realesr-general-x4v3.pth", "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
-                 "Real-ESRGAN general x4v3 (SRVGGNetCompact, 4.9 MB); published sha256, not re-hashed offline"),
+        Source("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth",
+               "8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292", "pinned"),
     ),
 }
+DOWNLOAD_TITLES = {"lpips": "LPIPS: AlexNet ImageNet weights (torchvision) + v0.1 linear heads (233 MB)",
+                   "realesrgan_x4plus": "Real-ESRGAN x4plus (RRDBNet, 67 MB)",
+                   "realesr_general_x4v3": "Real-ESRGAN general x4v3 (SRVGGNetCompact, 4.9 MB)"}
 
 
 # ------------------------------------------------------------------------------------------- folders
-def cache_dir() -> Path:
-    """The local cache folder: ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench``."""
-    env = os.environ.get("DENOISE_WORKBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "denoise-workbench"
-
-
 def _imported_catalog() -> Path:
     return cache_dir() / "weights" / "catalog.json"
 
@@ -208,32 +196,8 @@ def _imported_file(name: str) -> Path:
     return cache_dir() / "weights" / f"{name}.safetensors"
 
 
-def _write_atomically(path: Path, write: Callable[[str], None]) -> Path:
-    """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
-    link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 # -------------------------------------------------------------------------------------------- hashes
 _VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-def sha256(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify(path: str | Path, expected: str, fix: str) -> Path:
@@ -286,12 +250,34 @@ def imported() -> dict[str, Entry]:
 
 def _write_catalog(known: dict[str, Entry]) -> None:
     text = json.dumps([asdict(entry) for entry in known.values()], indent=1)
-    _write_atomically(_imported_catalog(), lambda tmp: Path(tmp).write_text(text))
+    write_atomically(_imported_catalog(), lambda tmp: Path(tmp).write_text(text))
+
+
+def zoo_folder() -> Path:
+    """Where the published files of ``zoo.ZOO`` are kept once fetched, with their ``index.json``."""
+    return cache_dir() / "zoo"
+
+
+def zoo_entry(published: Published) -> Entry | None:
+    """The weights entry of a fetched published model; None while its file is not in the cache."""
+    have = fetching.cached(published.source, zoo_folder())
+    if have is None:
+        return None
+    title = published.title + (" — hash not published" if have.hash == "first use" else "")
+    return Entry(published.name, str(have.path), have.sha256, published.arch, published.config, title,
+                 source="zoo", tags=("published",), sigma_range=published.sigma_range, rename=published.rename,
+                 hash_note=HASH_NOTES[have.hash])
+
+
+def fetched_zoo() -> dict[str, Entry]:
+    """The published models whose files are in the cache."""
+    found = {name: zoo_entry(published) for name, published in ZOO.items()}
+    return {name: entry for name, entry in found.items() if entry is not None}
 
 
 def entries() -> dict[str, Entry]:
-    """Every known weights entry: shipped, then imported."""
-    return {**CATALOG, **imported()}
+    """Every known weights entry: shipped, imported, then fetched published ones."""
+    return {**CATALOG, **imported(), **fetched_zoo()}
 
 
 def get_entry(name: str) -> Entry:
@@ -303,6 +289,8 @@ def get_entry(name: str) -> Entry:
 
 
 def fix_for(entry: Entry) -> str:
+    if entry.source == "zoo":
+        return f"fetch it again: python -m denoise_core weights fetch {entry.name} --trust (or delete {entry.file})"
     if entry.source == "imported":
         return f"import it again: python -m denoise_core weights import PATH --name {entry.name}"
     return f"restore weights/{entry.file.name} from the repository (git checkout -- weights/{entry.file.name})"
@@ -311,6 +299,8 @@ def fix_for(entry: Entry) -> str:
 def load_state(entry: Entry) -> dict:
     """The verified state dict of ``entry`` (safetensors, CPU tensors)."""
     path = verify(entry.file, entry.sha256, fix_for(entry))
+    if path.suffix == ".pth":
+        return renamed(read_state_dict(path, fix_for(entry)), entry.rename)
     try:
         return load_file(str(path))
     except (SafetensorError, OSError) as error:
@@ -334,7 +324,7 @@ def load_model(entry: Entry):
 def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
     """Write ``model``'s state dict as safetensors with string ``metadata`` (atomically); returns the path."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return _write_atomically(Path(path).with_suffix(".safetensors"),
+    return write_atomically(Path(path).with_suffix(".safetensors"),
                              lambda tmp: save_file(state, tmp, metadata=metadata))
 
 
@@ -348,39 +338,12 @@ def status(entry: Entry) -> str:
 
 
 # ------------------------------------------------------------------------------------------ download
-def download(url: str, dest: str | Path, expected_sha256: str, *, progress: bool = True) -> Path:
-    """Fetch ``url`` (http, https or file) to ``dest`` with a progress bar and check its sha256.
-
-    The file is written next to ``dest`` under a temporary name and moved into place only when its
-    sha256 starts with ``expected_sha256``; an existing verified ``dest`` is not fetched again.
-
-    Raises
-    ------
-    WeightsError
-        Network failure or sha256 mismatch (nothing is left at ``dest``).
-    """
-    dest = Path(dest)
-    if dest.is_file() and sha256(dest).startswith(expected_sha256.lower()):
-        return dest
-
-    def fetch_to(tmp: str) -> None:
-        digest = hashlib.sha256()
-        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                for chunk in iter(lambda: response.read(1 << 16), b""):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if not digest.hexdigest().startswith(expected_sha256.lower()) or not expected_sha256:
-            raise WeightsError(f"{url}: downloaded sha256 {digest.hexdigest()[:12]}… does not match the expected "
-                               f"{expected_sha256[:12]}… (file changed or damaged in transit; nothing was saved)")
-
-    try:
-        return _write_atomically(dest, fetch_to)
-    except OSError as error:  # URLError is an OSError
-        raise WeightsError(f"{url}: download failed ({getattr(error, 'reason', error)}); check the connection "
-                           f"or place the file at {dest} by hand") from None
+def renamed(state: dict, rename: tuple[tuple[str, str], ...]) -> dict:
+    """``state`` with each key's first matching prefix of ``rename`` (file prefix, ours) replaced."""
+    def key(name: str) -> str:
+        old, new = next(((a, b) for a, b in rename if name.startswith(a)), ("", ""))
+        return new + name[len(old):]
+    return {key(name): value for name, value in state.items()}
 
 
 def download_dir(name: str) -> Path:
@@ -397,12 +360,35 @@ def fetched(name: str) -> bool:
     return all(path.is_file() for path in fetched_paths(name))
 
 
-def fetch(name: str, *, progress: bool = True) -> list[Path]:
-    """Download every file of ``DOWNLOADS[name]`` into the cache folder; returns their paths."""
+def fetchable() -> list[str]:
+    """Names ``fetch`` takes: the published models, then the other downloads."""
+    return [*ZOO, *DOWNLOADS]
+
+
+def fetch(name: str, *, mirror: str | Path | None = None, trust: bool = False,
+          progress: fetching.Progress | None = None) -> list[fetching.Fetched]:
+    """Fetch the file(s) of published model or download ``name`` into the cache (``fetch.fetch``: official
+    address or ``mirror``, resumed, hash-checked); a published model's file is then checked to load into its
+    network (``strict``). ``progress(done, total)`` is called per file."""
+    if name in ZOO:
+        got = [fetching.fetch(ZOO[name].source, zoo_folder(), mirror=mirror, trust=trust, progress=progress)]
+        entry = zoo_entry(ZOO[name])
+        try:
+            build_network(entry.arch, entry.config, load_state(entry), str(entry.file))
+        except WeightsError:
+            fetching.forget(zoo_folder(), ZOO[name].source.filename)
+            raise
+        return got
     if name not in DOWNLOADS:
-        raise InvalidParameterError(f"nothing to fetch called '{name}' (valid: {', '.join(DOWNLOADS)})")
-    return [download(item.url, download_dir(name) / item.filename, item.sha256, progress=progress)
+        raise InvalidParameterError(f"nothing to fetch called '{name}' (valid: {', '.join(fetchable())})")
+    return [fetching.fetch(item, download_dir(name), mirror=mirror, trust=trust, progress=progress)
             for item in DOWNLOADS[name]]
+
+
+def zoo_summary(published: Published) -> str:
+    """One line for a published model: size, licence, the paper's numbers."""
+    numbers = ", ".join(f"{key} {value:.2f} dB" for key, value in published.psnr.items())
+    return f"{size_label(published)}, licence {published.licence}; paper: {numbers}"
 
 
 # -------------------------------------------------------------------------------------- import (BYOW)
@@ -606,8 +592,8 @@ def import_weights(path: str | Path, name: str, *, title: str = "", noise: str =
     path, label = Path(path), one_line(label or path, 200)
     registry.check_name(name, "weights name")
     known = imported()
-    if name in CATALOG:
-        raise InvalidParameterError(f"name '{name}' is a shipped model; choose another --name")
+    if name in CATALOG or name in ZOO:
+        raise InvalidParameterError(f"name '{name}' is a shipped or published model; choose another --name")
     if name in registry.names("denoiser") and name not in known:
         raise InvalidParameterError(f"name '{name}' is already a denoiser; choose another --name")
     if not path.is_file():
@@ -642,10 +628,14 @@ def remove_imported(name: str) -> None:
 def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``list``, ``fetch`` and ``import`` under ``python -m denoise_core weights``."""
     commands = parser.add_subparsers(dest="weights_command", required=True)
-    p = commands.add_parser("list", help="every weights file: shipped, imported and downloadable, with status")
+    p = commands.add_parser("list", help="every weights file: shipped, imported, published and downloadable")
     p.add_argument("--json", action="store_true")
-    p = commands.add_parser("fetch", help="download weights that cannot ship (sha256-checked) into the cache")
-    p.add_argument("name", choices=sorted(DOWNLOADS))
+    p = commands.add_parser("fetch", help="download published weights (sha256-checked) into the cache")
+    p.add_argument("name", choices=fetchable(), metavar="NAME", help=f"one of: {', '.join(fetchable())}")
+    p.add_argument("--mirror", metavar="DIR", help="take the file of the same official name from this folder "
+                                                   f"instead of the internet (default ${fetching.MIRROR_ENV})")
+    p.add_argument("--trust", action="store_true",
+                   help="accept a file whose sha256 differs from the published or recorded one, deliberately")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p = commands.add_parser("import", help="convert your own weights file (DnCNN or DRUNet .pth, or our .safetensors)")
     p.add_argument("path")
@@ -654,24 +644,42 @@ def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", default="gaussian", help="the noise it was trained for (shown in the app)")
 
 
+def list_rows() -> list[dict]:
+    """``weights list``: one row per entry, published model and download, with its status."""
+    rows = [{"name": e.name, "source": e.source, "arch": e.arch, "status": status(e), "path": str(e.file),
+             "title": e.title, "hash": e.hash_note} for e in entries().values()]
+    fetch_hint = "not fetched (python -m denoise_core weights fetch {})"
+    rows += [{"name": name, "source": "zoo", "arch": p.arch, "status": "downloadable", "path": "",
+              "title": f"{p.title}: {zoo_summary(p)}", "hash": ""}
+             for name, p in ZOO.items() if zoo_entry(p) is None]
+    rows += [{"name": name, "source": "download", "arch": "", "path": str(download_dir(name)),
+              "status": "fetched" if fetched(name) else fetch_hint.format(name), "title": DOWNLOAD_TITLES[name],
+              "hash": ""} for name in DOWNLOADS]
+    return rows
+
+
+def _bar_progress(bar: tqdm) -> fetching.Progress:
+    """A ``fetch.Progress`` that moves ``bar``."""
+    def update(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+    return update
+
+
 def run_weights(args: argparse.Namespace) -> None:
     """Run the ``weights`` sub-command parsed with ``add_weights_arguments``."""
     if args.weights_command == "list":
-        rows = [{"name": e.name, "source": e.source, "arch": e.arch, "status": status(e), "path": str(e.file),
-                 "title": e.title} for e in entries().values()]
-        rows += [{"name": name, "source": "download", "arch": "", "path": str(download_dir(name)),
-                  "status": "fetched" if fetched(name) else f"not fetched (python -m denoise_core weights fetch {name})",
-                  "title": "; ".join(d.note for d in items)} for name, items in DOWNLOADS.items()]
+        rows = list_rows()
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
             for row in rows:
-                print(f"{row['name']:24} {row['source']:9} {row['arch']:11} {row['status']:10} {row['path']}")
+                print(f"{row['name']:24} {row['source']:9} {row['arch']:11} {row['status']:12} {row['path']}")
     elif args.weights_command == "fetch":
-        for path in fetch(args.name, progress=not args.quiet):
-            print(path)
+        with tqdm(unit="B", unit_scale=True, desc=args.name, leave=False, disable=args.quiet) as bar:
+            got = fetch(args.name, mirror=args.mirror, trust=args.trust, progress=_bar_progress(bar))
+        for item in got:
+            print(f"{args.name}: {item.path} ({HASH_NOTES[item.hash]}: {item.sha256})")
     elif args.weights_command == "import":
         entry = import_weights(args.path, args.name, title=args.title, noise=args.noise)
         print(f"imported {entry.name}: {entry.arch} {entry.config} -> {entry.path} (sha256 {entry.sha256[:12]}…)")
-
-

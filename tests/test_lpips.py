@@ -5,6 +5,7 @@ import torch
 
 from denoise_core import metrics, registry, weights
 from denoise_core.errors import WeightsError
+from denoise_core.fetch import Source
 from denoise_core.models import LPIPSAlex
 
 RNG = np.random.default_rng(0)
@@ -61,10 +62,10 @@ def test_registered_lower_is_better_and_unavailable_without_weights(tmp_path, mo
 def test_fetch_then_measure(tmp_path, monkeypatch, published_files):
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])
-    local = tuple(weights.Download(path.as_uri(), item.filename, weights.sha256(path))
+    local = tuple(Source(item.url, weights.sha256(path), "pinned")
                   for path, item in zip(published_files, weights.DOWNLOADS["lpips"]))
     monkeypatch.setitem(weights.DOWNLOADS, "lpips", local)
-    weights.fetch("lpips", progress=False)
+    weights.fetch("lpips", mirror=published_files[0].parent)
     assert metrics.available("lpips")
     values = metrics.measure(IMAGE, np.clip(IMAGE + 0.1, 0, 1))
     assert values["lpips"] > 0

@@ -9,6 +9,7 @@ from PIL import Image
 
 from denoise_core import metrics, registry, superres, weights
 from denoise_core.errors import DenoiseError, InvalidImageError, InvalidParameterError, WeightsError
+from denoise_core.fetch import Source
 from denoise_core.image import read_image, save_image
 from denoise_core.models import RRDBNet, SRVGGNetCompact
 from denoise_core.samples import load_sample
@@ -240,8 +241,7 @@ def test_official_file_is_loaded_through_the_catalog(no_weights, monkeypatch):
     path.parent.mkdir(parents=True)
     torch.save({"params": state}, path)
     item = weights.DOWNLOADS["realesr_general_x4v3"][0]
-    monkeypatch.setitem(weights.DOWNLOADS, "realesr_general_x4v3", (weights.Download(item.url, item.filename,
-                                                                                     weights.sha256(path)),))
+    monkeypatch.setitem(weights.DOWNLOADS, "realesr_general_x4v3", (Source(item.url, weights.sha256(path), "pinned"),))
     out = superres.upscale(COLOR[:8, :8], "realesrgan_torch", 4, {"model": "realesr-general-x4v3"})
     # near-zero weights: the output is the nearest-neighbour up-sampled input
     np.testing.assert_allclose(out, np.repeat(np.repeat(COLOR[:8, :8], 4, 0), 4, 1), atol=0.02)

@@ -2,7 +2,8 @@
 
 Zhang, Zuo, Zhang, "FFDNet: Toward a Fast and Flexible Solution for CNN-Based Image Denoising",
 IEEE TIP 2018. Differences from the paper: no batch norm, and the network predicts the noise of the
-sub-images (residual learning), which trains faster. ``impulses`` fills the pixels at the ends of the
+sub-images (residual learning), which trains faster; ``residual=False, level_maps=1`` is the paper's
+(KAIR's) layout, which predicts the clean sub-images from one shared noise-level map. ``impulses`` fills the pixels at the ends of the
 range from their neighbours first, for salt-and-pepper noise, scribbles and mixes with them.
 """
 from __future__ import annotations
@@ -39,6 +40,10 @@ class FFDNet(nn.Module):
         Noise that grows with brightness (speckle, ``y = x·(1 + n)``): ``sigma`` is the relative std
         (``sqrt(var)``) and the level map is ``sigma`` times the local brightness (``brightness``).
         Same weights' shapes as the plain network.
+    residual : bool
+        Predict the noise and subtract it (ours); False predicts the clean sub-images (the paper's).
+    level_maps : int or None
+        Noise-level maps given to the network: one per channel (None, ours) or 1 shared by all (the paper's).
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) with even H and W, ``sigma`` a tensor of shape (N,)
     or (N, C). Returns the denoised (N, C, H, W).
@@ -47,13 +52,15 @@ class FFDNet(nn.Module):
     multiple = 2
 
     def __init__(self, *, channels: int = 1, depth: int = 12, width: int = 64, noise_map: bool = True,
-                 impulses: str = "", multiplicative: bool = False):
+                 impulses: str = "", multiplicative: bool = False, residual: bool = True,
+                 level_maps: int | None = None):
         super().__init__()
         self.channels, self.depth, self.width, self.noise_map = channels, depth, width, noise_map
+        self.residual, self.level_maps = residual, level_maps or channels
         if impulses not in IMPULSE_MODES:
             raise ValueError(f"FFDNet impulses must be one of {IMPULSE_MODES}, got {impulses!r}")
         self.impulses, self.multiplicative = impulses, multiplicative
-        inputs = 4 * channels + (channels if noise_map else 0)
+        inputs = 4 * channels + (self.level_maps if noise_map else 0)
         layers: list[nn.Module] = [nn.Conv2d(inputs, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
@@ -73,7 +80,9 @@ class FFDNet(nn.Module):
     def config(self) -> dict:
         return {"channels": self.channels, "depth": self.depth, "width": self.width, "noise_map": self.noise_map,
                 **({"impulses": self.impulses} if self.impulses else {}),
-                **({"multiplicative": True} if self.multiplicative else {})}
+                **({"multiplicative": True} if self.multiplicative else {}),
+                **({} if self.residual else {"residual": False}),
+                **({} if self.level_maps == self.channels else {"level_maps": self.level_maps})}
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         if not self.impulses:
@@ -88,12 +97,15 @@ class FFDNet(nn.Module):
         if self.noise_map:
             if sigma is None:
                 raise ValueError("this FFDNet takes a noise level: forward(x, sigma)")
-            level = sigma.to(x.dtype).reshape(x.shape[0], -1).expand(x.shape[0], self.channels)
+            level = sigma.to(x.dtype).reshape(x.shape[0], -1)
+            if level.shape[1] != self.level_maps:
+                level = level.mean(dim=1, keepdim=True).expand(-1, self.level_maps)
             level_map = level[:, :, None, None].expand(-1, -1, small.shape[2], small.shape[3])
             if self.multiplicative:
                 level_map = level_map * brightness(small, self.channels)
             features = torch.cat([small, level_map], dim=1)
-        return F.pixel_shuffle(small - self.body(features), 2)
+        out = self.body(features)
+        return F.pixel_shuffle(small - out if self.residual else out, 2)
 
 
 def brightness(small: torch.Tensor, channels: int) -> torch.Tensor:
