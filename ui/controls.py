@@ -13,7 +13,7 @@ from denoise_core.apply import MAX_SEED
 from denoise_core.deidentify import has_patient_name
 from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 
-from . import state
+from . import state, zoo
 
 
 def _float_step(param: FloatParam) -> float:
@@ -99,7 +99,8 @@ def deidentify_toggle(meta, key: str, container=st) -> bool:
 
 
 def method_picker(container=st) -> list[str]:
-    """Denoisers to compare, grouped classical / learned, straight from the registry."""
+    """Denoisers to compare, grouped classical / learned, straight from the registry; under the learned ones,
+    the published models that can be downloaded."""
     chosen = [m for m in state.get(state.METHODS) if m in registry.names("denoiser")]
     groups: dict[str, list[registry.Method]] = {}
     for method in registry.methods("denoiser"):
@@ -109,14 +110,17 @@ def method_picker(container=st) -> list[str]:
     for family in order:
         members = groups.get(family, [])
         key = f"w.methods.{family}"
-        if not members:
-            if family == "learned":
-                container.caption("Learned methods: none registered yet (they appear here once their weights are in).")
-            continue
-        titles = {m.name: m.title for m in members}
-        state.seed_widget(key, [m for m in chosen if m in titles])
-        picked += container.multiselect(f"{family.capitalize()} methods", list(titles), format_func=titles.get,
-                                        key=key, placeholder="Choose methods")
+        if members:
+            titles = {m.name: m.title for m in members}
+            state.seed_widget(key, [m for m in chosen if m in titles])
+            picked += container.multiselect(f"{family.capitalize()} methods", list(titles), format_func=titles.get,
+                                            key=key, placeholder="Choose methods")
+        elif family == "learned":
+            container.caption("Learned methods: none registered yet (download a published one below, or bring "
+                              "your own weights on the Model Lab).")
+        if family == "learned":
+            with container.expander("Published models (download once, then offline)", icon=":material/download:"):
+                zoo.offer_models("methods")
     # keep the user's order: previously chosen first, new ones appended
     ordered = [m for m in chosen if m in picked] + [m for m in picked if m not in chosen]
     state.put(state.METHODS, ordered)

@@ -7,6 +7,10 @@ Two kinds of keys:
 * **widget** keys start with ``w.`` and belong to one widget each. Streamlit forgets a widget's
   key when a page without that widget runs, so widgets are seeded from the persistent keys
   (``seed_widget``) and copy their value back after they are drawn.
+  The download buttons of ``ui.zoo`` keep nothing in the session: ``w.methods.fetch.<model>`` (the
+  method picker) and ``w.ml.fetch.<model>`` (Model Lab) fetch a published model, ``w.cmp.fetch.lpips``
+  (Denoise & Compare) and ``w.bench.fetch.lpips`` (Benchmark) the LPIPS weights, into the cache that every
+  session shares.
 
 The page configuration is mirrored in the URL query parameters so a lecturer can bookmark a demo:
 
