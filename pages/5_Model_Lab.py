@@ -1,4 +1,5 @@
-"""Model Lab: each learned denoiser's card, training curves, size, speed and feature maps."""
+"""Model Lab: each learned denoiser's card, training curves, size, speed and feature maps; the published models
+to download."""
 from __future__ import annotations
 
 import time
@@ -13,7 +14,8 @@ from plotly.subplots import make_subplots
 from denoise_core import learned, registry, weights
 from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
-from ui import page, state, views
+from denoise_core.zoo import ZOO
+from ui import page, state, views, zoo
 
 page.setup("Model Lab", icon=":material/model_training:")
 page.sidebar_image()
@@ -34,18 +36,26 @@ models = [m for m in registry.methods("denoiser") if m.family == "learned"]
 missing = [e for e in page.guarded(weights.entries).values() if e.name not in {m.name for m in models}]
 if missing:
     st.caption("Not installed: " + ", ".join(f"{e.name} ({weights.status(e)})" for e in missing))
+offered = {published.name: published for published in zoo.downloadable()}
 if not models:
     st.info("No learned denoiser is installed. Train one with `python -m denoise_core train --out weights/NAME`, "
-            "upload your own above, or use `python -m denoise_core weights import PATH --name NAME`.")
+            "upload your own above, use `python -m denoise_core weights import PATH --name NAME`, or download a "
+            "published model from the list below.")
+if not models and not offered:
     st.stop()
 
-names = [m.name for m in models]
+names = [m.name for m in models] + list(offered)
 default = names.index(learned.DEFAULT_GRAY) if learned.DEFAULT_GRAY in names else 0
 name = st.selectbox("Model", names, index=default, key="w.ml.model",
-                    format_func=lambda n: registry.get(n, "denoiser").title)
+                    format_func=lambda n: f"{offered[n].title} — downloadable" if n in offered
+                    else registry.get(n, "denoiser").title)
+if name in offered:
+    zoo.downloadable_card(offered[name], f"w.ml.fetch.{name}")
+    st.stop()
 method = registry.get(name, "denoiser")
 entry = page.guarded(weights.get_entry, name)
 network = page.guarded(learned.load, name)
+published = ZOO[name] if entry.source == "zoo" else None
 
 left, middle, right = st.columns(3)
 left.metric("Parameters", f"{parameter_count(network.model):,}")
@@ -56,14 +66,23 @@ st.caption(f"{entry.title} · weights `{entry.file.name}` ({entry.source}) · sh
 card_tab, curves_tab, speed_tab, maps_tab = st.tabs(["Model card", "Training curves", "CPU time", "Feature maps"])
 
 with card_tab:
-    if entry.card is not None:
+    counterparts = zoo.same_architecture(entry) if published is None else []
+    if counterparts:
+        st.info(f"A published model of the same architecture ({entry.arch}) is offered beside ours: "
+                f"{', '.join(counterparts)}; pick it in the model list above.", icon=":material/compare:")
+    if published is not None:
+        page.guarded(zoo.fetched_card, published, entry)
+    elif entry.card is not None:
         st.markdown(entry.card.read_text())
     else:
         st.info(f"No model card: expected {entry.file.with_suffix('.md').name} beside the weights.")
 
 with curves_tab:
     log_path = entry.file.with_suffix(".csv")
-    if log_path.exists():
+    if published is not None:
+        st.info("A published model: trained by its authors, so there is no training curve here; its card gives "
+                "the paper's numbers.")
+    elif log_path.exists():
         log = pd.read_csv(log_path).dropna(subset=["val_psnr"])
         figure = make_subplots(specs=[[{"secondary_y": True}]])
         figure.add_trace(go.Scatter(x=log["step"], y=log["train_loss"], name="training loss"), secondary_y=False)

@@ -66,7 +66,9 @@ def test_model_lab_without_models_explains_how_to_get_one(model_lab, monkeypatch
     monkeypatch.setattr(reg, "methods", lambda kind=None: others if kind == "denoiser" else [])
     at = model_lab.run()
     assert not at.exception
-    assert any("weights import" in info.value for info in at.info)
+    assert any("weights import" in info.value and "download a published model" in info.value for info in at.info)
+    assert at.selectbox(key="w.ml.model").value == "kair_dncnn_15"  # the first published model, to download
+    assert at.button(key="w.ml.fetch.kair_dncnn_15").label == "Download (≈2.2 MB)"
 
 
 def test_model_lab_shows_the_default_model_and_times_it(model_lab):
