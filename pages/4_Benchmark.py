@@ -17,7 +17,7 @@ from denoise_core.benchmark import (NAMED_SETS, SHARED_DATA, checked_folder, hig
 from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
 from denoise_core.store import Store, export
-from ui import page, views
+from ui import page, views, zoo
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 SET_TITLES = {"set12": "Set12", "bsd68": "BSD68"}
@@ -58,6 +58,8 @@ def metric_choice() -> list[str]:
     for name in registry.names("metric"):
         if name in missing:
             st.caption(f"{missing[name]}; if chosen, its column stays empty and the other metrics are computed.")
+            if name == "lpips":
+                zoo.lpips_button("w.bench.fetch.lpips")
         elif "needs-weights" in registry.get(name, "metric").tags:
             st.caption(f"{registry.get(name, 'metric').title}: available (weights fetched).")
     return metrics

@@ -13,7 +13,7 @@ from denoise_core import metrics as core_metrics, registry, samples
 from denoise_core.errors import DenoiseError
 from denoise_core.metrics import Box
 
-from . import cache, controls, page, state, units, views
+from . import cache, controls, page, state, units, views, zoo
 
 
 DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
@@ -287,8 +287,10 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
     st.caption(units.caption(meta, psnr=has_clean) + ("" if units.plain(meta) or not has_clean else
                f" MSE and MAE also in {units.unit(meta)}: the [0, 1] value × {units.span(meta):g} "
                f"(× its square for MSE)."))
-    for reason in core_metrics.unavailable().values():
+    for name, reason in core_metrics.unavailable().items():
         st.caption(reason)
+        if name == "lpips":
+            zoo.lpips_button("w.cmp.fetch.lpips")
     st.caption("Best value per column highlighted (↑ higher is better for PSNR/SSIM, ↓ lower for MSE/MAE/"
                "seconds). Seconds: this machine, first run (later runs come from the cache).")
     # one chart per quantity: an error in source units replaces its [0, 1] twin (same bars, readable axis)
