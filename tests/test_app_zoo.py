@@ -97,7 +97,7 @@ def test_the_model_lab_describes_published_models_before_and_after_the_fetch(lab
     assert at.selectbox(key="w.ml.model").value == "kair_ffdnet_color"
     card = texts(at)
     assert "copied from the mirror folder" in card and zoo.ZOO["kair_ffdnet_color"].source.url in card
-    assert "sha256 matches the published value" in card and "no training curve" in card
+    assert "sha256 matches the published value" in card and "3.4 MB" in card and "no training curve" in card
     assert at.table[0].value.loc["CBSD68 σ50"].iloc[0] == pytest.approx(27.96)
     network = learned.load("kair_ffdnet_color").model
     assert any(m.label == "Parameters" and m.value == f"{sum(p.numel() for p in network.parameters()):,}"

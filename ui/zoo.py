@@ -65,7 +65,7 @@ def fetch_button(label: str, key: str, title: str, sources: Sequence[fetch.Sourc
     """
     if not st.button(label, key=key, icon=":material/download:"):
         return
-    bar = st.progress(0.0, text="Waiting for the download…")
+    bar = st.progress(0.0, text="Starting the download…")
     failure = _attempt(run, bar, title, sources)
     if failure is None:
         if after is not None:
@@ -75,7 +75,8 @@ def fetch_button(label: str, key: str, title: str, sources: Sequence[fetch.Sourc
     views.error_line(failure)
 
 
-def _attempt(run: Callable[[fetch.Progress], object], bar, title: str, sources: Sequence[fetch.Source]) -> str | None:
+def _attempt(run: Callable[[fetch.Progress], object], bar, title: str,
+             sources: Sequence[fetch.Source]) -> str | None:
     """``run(progress)``, one download at a time; None when it worked, else the one line that says why not."""
     try:
         with _ONE_DOWNLOAD:
@@ -132,8 +133,8 @@ def downloadable_card(published: Published, key: str) -> None:
 def fetched_card(published: Published, entry: weights.Entry) -> None:
     """The Model Lab card of a fetched published model: where it came from, licence, paper, hash check."""
     origin = fetch.read_index(weights.zoo_folder())[published.source.filename]["from"]
-    where = (f"copied from the mirror folder (${fetch.MIRROR_ENV}) as the official {published.source.url}"
+    where = (f"copied from the mirror folder (${fetch.MIRROR_ENV}); the official file is {published.source.url}"
              if origin.startswith("mirror ") else f"downloaded from {origin}")
     st.markdown(f"**{published.title}**: published model, {where}.")
-    st.caption(f"Licence {published.licence} · {entry.hash_note} · {size_label(published)}")
+    st.caption(f"Licence {published.licence} · {entry.hash_note} · {_megabytes(entry.file.stat().st_size)}")
     paper(published)
