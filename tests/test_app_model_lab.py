@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from bad_weights import BAD_FILES, published_dncnn
+
 from denoise_core import learned, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def model_lab(small_sample, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("pages/5_Model_Lab.py")
-    at.query_params["img"] = small_sample
-    return at
+def model_lab(open_page):
+    return open_page("model_lab")
 
 
 def test_uploaded_dncnn_weights_become_a_learned_denoiser(model_lab, tmp_path, monkeypatch):

@@ -3,11 +3,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import torch
+from lpips_mirror import lpips_mirror
 from streamlit.testing.v1 import AppTest
 
 from denoise_core import learned, metrics, registry, weights, zoo
-from denoise_core.fetch import MIRROR_ENV, Source
+from denoise_core.fetch import MIRROR_ENV
 from denoise_core.store import ENV_VAR
 from ui import cache
 from ui.zoo import bar_progress
@@ -42,13 +42,9 @@ def mirror(offline, monkeypatch):
 
 
 @pytest.fixture
-def lab(small_sample, monkeypatch):
+def lab(open_page):
     """The Model Lab, not yet run."""
-    monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("pages/5_Model_Lab.py")
-    at.query_params["img"] = small_sample
-    return at
+    return open_page("model_lab")
 
 
 def texts(at) -> str:
@@ -118,16 +114,7 @@ def test_offline_without_a_mirror_the_click_is_one_line_that_names_the_mirror(op
 @needs_head
 def test_lpips_weights_are_fetched_from_the_metrics_and_lpips_is_measured(open_page, offline, tmp_path, monkeypatch):
     """The real v0.1 head; an AlexNet file built here, whose hash only this test puts in place of the pin."""
-    from denoise_core.models import LPIPSAlex
-    usb = tmp_path / "usb"
-    usb.mkdir()
-    (usb / "alex.pth").write_bytes(LPIPS_HEAD.read_bytes())
-    torch.manual_seed(0)
-    torch.save({k: v for k, v in LPIPSAlex().state_dict().items() if k.startswith("features.")},
-               usb / "alexnet-owt-7be5be79.pth")
-    alexnet, head = weights.DOWNLOADS["lpips"]
-    built = Source(alexnet.url, weights.sha256(usb / "alexnet-owt-7be5be79.pth"), "pinned")
-    monkeypatch.setitem(weights.DOWNLOADS, "lpips", (built, head))
+    usb = lpips_mirror(tmp_path / "usb", monkeypatch)
     monkeypatch.setenv(MIRROR_ENV, str(usb))
     at = open_page("compare", img="ct").run()
     assert LPIPS not in at.dataframe[0].value.columns

@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from lpips_mirror import lpips_mirror
+from test_drunet import official_shapes
 
 from denoise_core import cli, learned, metrics, registry, weights, zoo
 from denoise_core.benchmark import image_files
 from denoise_core.errors import WeightsError
 from denoise_core.fetch import HASH_NOTES, Source
 from denoise_core.image import read_image
-from test_drunet import official_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -170,17 +171,7 @@ def test_the_cli_fetches_lists_and_refuses_offline_in_one_line(cache, capsys, mo
 @needs_kair
 def test_lpips_fetches_from_a_mirror_with_the_real_head(cache, tmp_path, monkeypatch):
     """The real v0.1 head; an AlexNet file built here, whose hash only this test puts in place of the pin."""
-    from denoise_core.models import LPIPSAlex
-    head = SHARED / "reference_weights" / "lpips_v0.1" / "alex.pth"
-    usb = tmp_path / "usb"
-    usb.mkdir()
-    (usb / "alex.pth").write_bytes(head.read_bytes())
-    torch.manual_seed(0)
-    torch.save({k: v for k, v in LPIPSAlex().state_dict().items() if k.startswith("features.")},
-               usb / "alexnet-owt-7be5be79.pth")
-    alexnet, real_head = weights.DOWNLOADS["lpips"]
-    built = Source(alexnet.url, weights.sha256(usb / "alexnet-owt-7be5be79.pth"), "pinned")
-    monkeypatch.setitem(weights.DOWNLOADS, "lpips", (built, real_head))
+    usb = lpips_mirror(tmp_path / "usb", monkeypatch)
     monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])
     assert [got.hash for got in weights.fetch("lpips", mirror=usb)] == ["pinned", "pinned"]
     image = np.random.default_rng(0).random((48, 48), dtype=np.float32)
