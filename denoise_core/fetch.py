@@ -144,10 +144,11 @@ def forget(folder: Path, filename: str) -> None:
         write_atomically(_index_path(folder), lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
 
 
-def cached(source: Source, folder: Path) -> Fetched | None:
-    """The file of ``source`` in ``folder`` as recorded by its index at download, or None when it is not
-    there. Its bytes are checked when it is loaded (``Fetched.sha256``)."""
-    record = read_index(folder).get(source.filename)
+def cached(source: Source, folder: Path, index: dict[str, dict] | None = None) -> Fetched | None:
+    """The file of ``source`` in ``folder`` as recorded by its index at download (``index``: ``read_index(folder)``,
+    read here when not given), or None when it is not there. Its bytes are checked when it is loaded
+    (``Fetched.sha256``)."""
+    record = (read_index(folder) if index is None else index).get(source.filename)
     path = folder / source.filename
     if record is None or not path.is_file() or record.get("hash") not in HASH_NOTES:
         return None

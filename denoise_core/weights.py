@@ -258,9 +258,10 @@ def zoo_folder() -> Path:
     return cache_dir() / "zoo"
 
 
-def zoo_entry(published: Published) -> Entry | None:
-    """The weights entry of a fetched published model; None while its file is not in the cache."""
-    have = fetching.cached(published.source, zoo_folder())
+def zoo_entry(published: Published, index: dict[str, dict] | None = None) -> Entry | None:
+    """The weights entry of a fetched published model; None while its file is not in the cache (``index``: the
+    zoo folder's, read here when not given)."""
+    have = fetching.cached(published.source, zoo_folder(), index)
     if have is None:
         return None
     title = published.title + (" — hash not published" if have.hash == "first use" else "")
@@ -271,7 +272,8 @@ def zoo_entry(published: Published) -> Entry | None:
 
 def fetched_zoo() -> dict[str, Entry]:
     """The published models whose files are in the cache."""
-    found = {name: zoo_entry(published) for name, published in ZOO.items()}
+    index = fetching.read_index(zoo_folder())
+    found = {name: zoo_entry(published, index) for name, published in ZOO.items()}
     return {name: entry for name, entry in found.items() if entry is not None}
 
 
