@@ -1,6 +1,6 @@
 """Our learned denoisers beside BM3D and the published models, gray and colour, in one run.
 
-    python benchmarks/learned_vs_reference.py [--sets bsd68 set12 cbsd68] [--sigmas 15 25 50] [--images N]
+    python benchmarks/learned_vs_reference.py [--sets bsd68 set12 cbsd68:17] [--sigmas 15 25 50] [--images N]
                                               [--methods NAME ...] [--no-bm3d]
 
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
@@ -8,17 +8,23 @@ image, non-blind: σ is given to every method that takes one). Beside ours run B
 set) and the published models: the zoo's files found in ``../shared/reference_weights/kair`` are fetched
 from it as a mirror into a temporary cache (never into the project), the other published DnCNN files there
 are imported. A model trained for one σ runs at that σ only. Gray sets get the gray models, colour sets the
-colour ones. ``--images N`` takes the first N images of each set (say so when reporting). Prints one
-Markdown table of mean PSNR / SSIM per method, set and σ, then each method's margin over BM3D: the numbers
-of the model cards.
+colour ones. ``--images N`` takes the first N images of each set, ``SET:N`` the first N of that set only (say so when
+reporting). Prints one Markdown table of mean PSNR / SSIM per method, set and σ, each method's margin over
+BM3D (the numbers of the model cards), then each method's wall time on one 512×512 image (Set12's
+first) as a ratio to BM3D's, with the library's thread settings.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -58,6 +64,22 @@ def channels_of(name: str) -> int:
     return 1 if name.startswith("ref_") else weights.get_entry(name).channels
 
 
+def _one_thread() -> None:
+    import torch
+    torch.set_num_threads(1)
+
+
+def score(job: tuple[str, Path, int, int]) -> tuple[float, float]:
+    """(PSNR, SSIM) of one method on one image at σ, by the protocol (the image's index is its seed)."""
+    sys.path.insert(0, str(ROOT))
+    from denoise_core.benchmark import measure_case
+    from denoise_core.image import read_image
+    name, path, seed, sigma = job
+    scores = measure_case(read_image(path)[0], name, noise="gaussian",
+                          noise_params={"sigma": sigma / 255, "clip": False}, seed=seed)[0]
+    return scores["psnr"], scores["ssim"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["bsd68", "set12", "cbsd68"])
@@ -65,39 +87,65 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=0, help="the first N images of each set (0: all)")
     parser.add_argument("--methods", nargs="+", help="our methods (default: every shipped learned Gaussian model)")
     parser.add_argument("--no-bm3d", action="store_true", help="leave BM3D out (it is the slowest)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes, one thread each")
     args = parser.parse_args()
     os.environ["DENOISE_WORKBENCH_CACHE"] = tempfile.mkdtemp(prefix="reference-weights-")
     sys.path.insert(0, str(ROOT))
     from denoise_core import weights
-    from denoise_core.benchmark import evaluate, image_files, summarise
+    from denoise_core.benchmark import image_files
 
     ours = args.methods or [name for name, entry in weights.CATALOG.items()
                             if entry.noise == "gaussian" and not entry.modality]
     methods = ours + published(args) + ([] if args.no_bm3d else ["bm3d"])
-    columns = [(data, sigma) for data in args.sets for sigma in args.sigmas]
-    files = {data: image_files(SHARED / "data" / data)[:args.images or None] for data in args.sets}
+    files = {}
+    for item in args.sets:
+        data, _, count = item.partition(":")
+        files[data] = image_files(SHARED / "data" / data)[:int(count or args.images) or None]
+    columns = [(data, sigma) for data in files for sigma in args.sigmas]
+    cells = [(name, data, sigma) for name in methods for data, sigma in columns
+             if name == "bm3d" or ((channels_of(name) == 3) == (data in COLOUR_SETS) and sigma in sigmas_of(name, args))]
+    jobs = [(name, path, seed, sigma) for name, data, sigma in cells for seed, path in enumerate(files[data])]
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread) as pool:
+        rows = list(tqdm(pool.map(score, jobs, chunksize=4), total=len(jobs), desc="images", file=sys.stderr))
     print(f"Images per set: {', '.join(f'{d} {len(f)}' for d, f in files.items())}\n")
     print("| method | " + " | ".join(f"{d} σ{s}" for d, s in columns) + " |")
     print("|---|" + "---|" * len(columns))
     scores: dict[str, dict] = {}
     for name in methods:
-        cells = []
+        row = []
         for data, sigma in columns:
-            colour = data in COLOUR_SETS
-            if name != "bm3d" and ((channels_of(name) == 3) != colour or sigma not in sigmas_of(name, args)):
-                cells.append("—")
+            found = [r for (n, path, _, s), r in zip(jobs, rows) if n == name and s == sigma and path in files[data]]
+            if not found:
+                row.append("—")
                 continue
-            summary = summarise(list(evaluate(name, files[data], noise_params={"sigma": sigma / 255, "clip": False})))
-            scores.setdefault(name, {})[data, sigma] = summary["psnr"]
-            cells.append(f"{summary['psnr']:.2f} / {summary['ssim']:.4f}")
-        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+            psnr, ssim = np.mean(found, axis=0)
+            scores.setdefault(name, {})[data, sigma] = psnr
+            row.append(f"{psnr:.2f} / {ssim:.4f}")
+        print(f"| {name} | " + " | ".join(row) + " |", flush=True)
     if "bm3d" in scores:
         print("\nMargin over BM3D (dB):\n\n| method | " + " | ".join(f"{d} σ{s}" for d, s in columns) + " |")
         print("|---|" + "---|" * len(columns))
         for name, row in scores.items():
             print(f"| {name} | " + " | ".join(f"{row[c] - scores['bm3d'][c]:+.2f}" if c in row else "—"
                                               for c in columns) + " |")
+        speed(list(scores))
 
+
+def speed(methods: list[str]) -> None:
+    """Print each gray method's median seconds on Set12's first 512×512 image (σ25, 3 runs after a warm-up)
+    and its ratio to BM3D's."""
+    from denoise_core.benchmark import image_files, measure_case
+    from denoise_core.image import read_image
+    clean = next(image for image in (read_image(f)[0] for f in image_files(SHARED / "data" / "set12"))
+                 if image.shape[:2] == (512, 512))
+    print("\nSeconds on one 512×512 gray image (median of 3 after a warm-up):\n\n| method | seconds | ÷ BM3D |\n"
+          "|---|---|---|")
+    seconds = {}
+    for name in ["bm3d"] + [m for m in methods if m != "bm3d" and channels_of(m) == 1]:
+        seconds[name] = measure_case(clean, name, noise="gaussian", noise_params={"sigma": 25 / 255, "clip": False}, seed=0,
+                                     repeats=3)[1]
+        print(f"| {name} | {seconds[name]:.2f} | {seconds[name] / seconds['bm3d']:.3f} |", flush=True)
 
 if __name__ == "__main__":
     main()

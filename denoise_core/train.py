@@ -95,6 +95,8 @@ class TrainConfig:
     lr: float = 1e-3
     lr_min: float = 1e-5
     schedule: str = "cosine"
+    warmup: int = 0
+    """Steps of linear warm-up from zero (for fine-tuning: Adam's first steps from converged weights undo them)."""
     loss: str = "l1"
     seed: int = 0
     val_every: int = 200
@@ -273,9 +275,12 @@ def loss_value(name: str, output: torch.Tensor, target: torch.Tensor) -> torch.T
     raise InvalidParameterError(f"unknown loss '{name}' (valid: {', '.join(LOSSES)})")
 
 
-def learning_rate(config: TrainConfig, progress: float) -> float:
-    """Learning rate at ``progress`` in [0, 1] of the run."""
-    progress = min(max(progress, 0.0), 1.0)
+def learning_rate(config: TrainConfig, progress: float, step: int = 0) -> float:
+    """Learning rate at ``progress`` in [0, 1] of the run, ramped up linearly over ``config.warmup`` steps."""
+    return _scheduled(config, min(max(progress, 0.0), 1.0)) * min(1.0, (step + 1) / max(config.warmup, 1))
+
+
+def _scheduled(config: TrainConfig, progress: float) -> float:
     if config.schedule == "cosine":
         return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
     if config.schedule == "step":  # ÷10 at 50 % and 80 % of the run
@@ -441,7 +446,7 @@ def train(config: TrainConfig) -> Path:
                 progress = max(progress, spent / config.max_seconds)
             if progress >= 1.0:
                 break
-            lr = learning_rate(config, progress)
+            lr = learning_rate(config, progress, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             noisy, clean, level = sampler.batch()
@@ -579,6 +584,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
+    parser.add_argument("--warmup", type=int, default=d.warmup, metavar="STEPS",
+                        help="linear learning-rate warm-up (advisable with --init)")
     parser.add_argument("--loss", default=d.loss, choices=LOSSES)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--val-every", type=int, default=d.val_every)
@@ -598,7 +605,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        init=args.init, data=args.data, val_images=args.val_images,
                        noises=_noise_specs(args.noise_items), patch=args.patch,
                        batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
-                       lr=args.lr, schedule=args.schedule, loss=args.loss, seed=args.seed, val_every=args.val_every,
+                       lr=args.lr, schedule=args.schedule, warmup=args.warmup, loss=args.loss, seed=args.seed, val_every=args.val_every,
                        checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
                        device=args.device, amp=args.amp, threads=args.threads, title=args.title)
 
