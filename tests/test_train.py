@@ -132,6 +132,13 @@ def test_time_limit_and_schedules(folder, tmp_path):
     assert training.learning_rate(step, 0.9) == pytest.approx(step.lr / 100)
 
 
+def test_warmup_ramps_the_learning_rate_linearly_then_follows_the_schedule(folder, tmp_path):
+    config = _config(folder, tmp_path, schedule="constant", warmup=100)
+    assert training.learning_rate(config, 0.0, step=0) == pytest.approx(config.lr / 100)
+    assert training.learning_rate(config, 0.1, step=49) == pytest.approx(config.lr / 2)
+    assert training.learning_rate(config, 0.2, step=500) == pytest.approx(config.lr)
+
+
 def test_ssim_loss_is_zero_for_identical():
     x = torch.rand(2, 1, 24, 24)
     assert float(training.loss_value("ssim", x, x)) == pytest.approx(0, abs=1e-6)
