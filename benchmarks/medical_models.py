@@ -4,12 +4,13 @@
 
 For each modality, the test slices of ``scripts/make_medical_data.py`` (made first when absent; never
 used in training) get the BENCHMARK.md protocol's Gaussian noise at σ 15, 25 and 50 (unclipped,
-seeded per image, non-blind: every method is given the true σ) and the modality's own noise (blind:
-every method gets the level estimated from the noisy image): low-dose CT at 2·10³, 10⁴ and 10⁵
-photons, Poisson–Gaussian X-ray detector noise, Rician MRI noise at SNR 5 and 10. Prints one
-Markdown table per modality (mean PSNR / SSIM over the slices) and the margin of the modality's
-model for that noise (its Gaussian model where it has no other) over the natural-image model and
-over BM3D: the numbers of the model cards.
+seeded per image, non-blind: every method is given the true σ), Poisson noise at peaks 10 and 50 and
+the modality's own noise (both blind: every method gets the level estimated from the noisy image):
+low-dose CT at 2·10³, 10⁴ and 10⁵ photons, Poisson–Gaussian X-ray detector noise, Rician MRI noise
+at SNR 5 and 10. Prints one Markdown table per modality (mean PSNR / SSIM over the slices) with the
+margins over BM3D (the classical route of every pipeline noise type measured here) of the models the
+pipeline would put in its place (``pipeline.modality_candidates``), then one ``pipeline.MARGINS``
+line per model and noise type: the least margin over that type's settings, to paste into the table.
 """
 from __future__ import annotations
 
@@ -21,18 +22,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core import learned, weights  # noqa: E402
+from denoise_core import learned, pipeline, weights  # noqa: E402
 from denoise_core.benchmark import evaluate, image_files, summarise  # noqa: E402
 
 NATURAL = "ffdnet_gray_blind"
+CLASSICAL = "bm3d"
 MODALITIES = {"ct": "CT", "xray": "X-ray", "mri": "MRI"}
 GAUSSIAN = [("gaussian", {"sigma": s / 255, "clip": False}, f"Gaussian σ{s}") for s in (15, 25, 50)]
+POISSON = [("poisson", {"peak": p}, f"Poisson peak {p:g}") for p in (10, 50)]
 OWN_NOISE = {
     "ct": [("ct_lowdose", {"photons": p}, f"low-dose CT {p:.0e} photons") for p in (2e3, 1e4, 1e5)],
     "xray": [("poisson_gaussian", {"peak": p, "read_sigma": 0.01}, f"X-ray detector peak {p:g}")
              for p in (50, 200, 1000)],
     "mri": [("rician_snr", {"snr": s}, f"Rician SNR {s:g}") for s in (5, 10)],
 }
+"""Noise models named like a pipeline noise type (gaussian, poisson, ct_lowdose) measure that route."""
 
 
 def scores(method: str, files: list[Path], noise: str, params: dict) -> tuple[float, float]:
@@ -40,22 +44,39 @@ def scores(method: str, files: list[Path], noise: str, params: dict) -> tuple[fl
     return summary["psnr"], summary["ssim"]
 
 
-def table(modality: str, files: list[Path]) -> None:
-    """One row per noise: every model of the modality, the natural-image model and BM3D, and the margins
-    of the modality's model for that noise (its Gaussian model when it has none for it)."""
+def table(modality: str, files: list[Path]) -> dict[tuple[str, str], list[tuple[float, str]]]:
+    """Print one row per noise: every model of the modality, the natural-image model and BM3D, and the
+    margins over BM3D of the models the pipeline would route that noise type to.
+
+    Returns ``{(model, noise type): [(margin in dB, setting label), ...]}`` for the pipeline's noise types.
+    """
     name = MODALITIES[modality]
     ours = [n for n, e in weights.CATALOG.items() if e.modality == name and n in learned.registered()]
-    methods = ours + [NATURAL, "bm3d"]
+    methods = ours + [NATURAL, CLASSICAL]
     print(f"\n### {name}: {len(files)} held-out slices ({', '.join(f.stem for f in files)})\n")
-    print("| noise | " + " | ".join(methods) + " | margin over " + NATURAL + " | margin over bm3d |")
-    print("|---|" + "---|" * (len(methods) + 2))
-    for noise, params, label in GAUSSIAN + OWN_NOISE[modality]:
+    print("| noise | " + " | ".join(methods) + " | margin over " + CLASSICAL + " |")
+    print("|---|" + "---|" * (len(methods) + 1))
+    margins: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for noise, params, label in GAUSSIAN + POISSON + OWN_NOISE[modality]:
         results = {m: scores(m, files, noise, params) for m in methods}
         cells = [f"{p:.2f} / {s:.4f}" for p, s in results.values()]
-        model = learned.modality_model(name, noise) or learned.modality_model(name)
-        margins = [f"{model}: {results[model][0] - results[other][0]:+.2f} dB" if model else "—"
-                   for other in (NATURAL, "bm3d")]
-        print(f"| {label} | " + " | ".join(cells + margins) + " |", flush=True)
+        routed = pipeline.modality_candidates(name, noise) if noise in pipeline.ROUTES else []
+        for model in routed:
+            margins.setdefault((model, noise), []).append((results[model][0] - results[CLASSICAL][0], label))
+        margin = ", ".join(f"{m}: {results[m][0] - results[CLASSICAL][0]:+.2f} dB" for m in routed) or "—"
+        print(f"| {label} | " + " | ".join(cells) + f" | {margin} |", flush=True)
+    return margins
+
+
+def margin_lines(modality: str, files: list[Path], margins: dict[tuple[str, str], list[tuple[float, str]]]) -> list[str]:
+    """``pipeline.MARGINS`` entries: each model's least margin over a noise type's settings."""
+    lines = []
+    for (model, noise), measured in margins.items():
+        settings = ", ".join(label for _, label in measured)
+        where = (f"on {len(files)} held-out {MODALITIES[modality]} slices at {settings} "
+                 f"(the least; benchmarks/medical_models.py)")
+        lines.append(f'    ("{model}", "{noise}"): Margin({min(m for m, _ in measured):+.2f}, "{where}"),')
+    return lines
 
 
 def main() -> None:
@@ -67,9 +88,14 @@ def main() -> None:
     if not data.is_dir():
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_medical_data.py"), "--out", str(data)],
                        check=True)
-    print("Mean PSNR (dB) / SSIM; Gaussian non-blind (true σ), the modality's own noise blind (estimated level).")
+    print("Mean PSNR (dB) / SSIM; Gaussian non-blind (true σ), Poisson and the modality's own noise blind "
+          "(estimated level).")
+    lines = []
     for modality in args.modalities:
-        table(modality, image_files(data / modality / "test"))
+        files = image_files(data / modality / "test")
+        lines += margin_lines(modality, files, table(modality, files))
+    print("\nFor denoise_core/pipeline.py MARGINS (a model takes a route only with a positive margin):\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

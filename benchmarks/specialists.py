@@ -1,13 +1,18 @@
-"""The noise-specialist models against every classical denoiser, on Set12.
+"""The noise-specialist models against every classical denoiser, on Set12 or a held-apart set.
 
-    python benchmarks/specialists.py [--data ../shared/data/set12] [--models ffdnet_mixed ...] [--workers 2]
+    python benchmarks/specialists.py [--data ../shared/data/set12] [--images N] [--models ffdnet_mixed ...]
+                                     [--workers 2]
 
 For each specialist (a learned model catalogued for one noise type, and any other type the pipeline
 routes to it) and each of those types' test settings, every image gets that noise (seeded per
 image, as in BENCHMARK.md) and is denoised blind: the specialist, every classical denoiser with its ``auto`` parameters (the level estimated from the
 noisy image) and the pipeline's classical route for that noise type (its rule table, e.g. switching
-mean then BM3D for mixed noise). Prints mean PSNR / SSIM as Markdown and the specialist's margin
-over the best classical result: the numbers of the model cards.
+mean then BM3D for mixed noise). ``--images N`` takes N images spread over the sorted set (as
+``benchmarks/pipeline_vs_hindsight.py`` does), each keeping its seed. Prints mean PSNR / SSIM as
+Markdown and the specialist's margins over the best classical result and over the classical route (the
+numbers of the model cards), then one ``pipeline.MARGINS`` line per noise type the pipeline routes to
+it: the least margin over the classical route across that type's settings. Set12 chose the routes;
+BSD68 (``--data ../shared/data/bsd68 --images 12``) is held apart from that choice and from training.
 """
 from __future__ import annotations
 
@@ -65,24 +70,40 @@ def score(job: tuple[str, Path, int, str, dict, str]) -> dict[str, tuple[float, 
     return {name: tuple(measure(clean, out, ["psnr", "ssim"]).values()) for name, out in outputs.items()}
 
 
-def report(model: str, files: list[Path], workers: int) -> None:
-    print(f"\n### {model} ({len(files)} images)\n")
-    print("| noise | noisy | **" + model + "** | best classical | " + ROUTE + " | margin over best classical |")
-    print("|---|---|---|---|---|---|")
+def spread(files: list[Path], count: int | None) -> list[tuple[int, Path]]:
+    """``count`` of ``files`` spread evenly over the sorted set (all when None), with their protocol seeds."""
+    if count is None or count >= len(files):
+        return list(enumerate(files))
+    return [(int(i), files[i]) for i in np.linspace(0, len(files) - 1, count).astype(int)]
+
+
+def report(model: str, images: list[tuple[int, Path]], where: str, workers: int) -> list[str]:
+    """Print the specialist's table; return its ``pipeline.MARGINS`` lines for the types routed to it."""
+    print(f"\n### {model} ({where})\n")
+    print("| noise | noisy | **" + model + "** | best classical | " + ROUTE + " | margin over best classical | "
+          "margin over " + ROUTE + " |")
+    print("|---|---|---|---|---|---|---|")
+    margins: dict[str, list[tuple[float, str]]] = {}
     for noise_type, (noise, params, label) in ((kind, setting) for kind in noise_types(model) for setting in SETTINGS[kind]):
-        jobs = [(model, path, seed, noise, params, noise_type) for seed, path in enumerate(files)]
+        jobs = [(model, path, seed, noise, params, noise_type) for seed, path in images]
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(score, jobs))
         means = {name: tuple(np.mean([row[name] for row in rows], axis=0)) for name in rows[0]}
         best = max((name for name in means if name not in ("noisy", model)), key=lambda n: means[n][0])
         cell = lambda name: f"{means[name][0]:.2f} / {means[name][1]:.4f}"  # noqa: E731
+        over_route = means[model][0] - means[ROUTE][0]
+        margins.setdefault(noise_type, []).append((over_route, label))
         print(f"| {label} | {cell('noisy')} | {cell(model)} | {best}: {cell(best)} | {cell(ROUTE)} | "
-              f"{means[model][0] - means[best][0]:+.2f} dB |", flush=True)
+              f"{means[model][0] - means[best][0]:+.2f} dB | {over_route:+.2f} dB |", flush=True)
+    return [f'    ("{model}", "{kind}"): Margin({min(m for m, _ in measured):+.2f}, "on {where} at '
+            f'{", ".join(label for _, label in measured)} (the least; benchmarks/specialists.py)"),'
+            for kind, measured in margins.items() if pipeline.ROUTES[kind].specialist == model]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SHARED_DATA / "set12"))
+    parser.add_argument("--images", type=int, default=None, help="images spread over the set (default: all)")
     parser.add_argument("--models", nargs="+", default=None, help="specialists to measure (default: all present)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -94,9 +115,15 @@ def main() -> int:
     if unknown:
         print(f"not a present specialist: {', '.join(unknown)} (present: {', '.join(specialists()) or 'none'})")
         return 2
+    if args.images is not None and args.images < 1:
+        print(f"--images {args.images}: give at least 1")
+        return 2
+    images = spread(image_files(args.data), args.images)
+    where = f"{len(images)} images of {Path(args.data).name}"
     print("Mean PSNR (dB) / SSIM, blind: every method gets the level estimated from the noisy image.")
-    for model in models:
-        report(model, image_files(args.data), args.workers)
+    lines = [line for model in models for line in report(model, images, where, args.workers)]
+    print("\nFor denoise_core/pipeline.py MARGINS (a model takes a route only with a positive margin):\n")
+    print("\n".join(lines))
     return 0
 
 

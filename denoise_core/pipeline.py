@@ -4,13 +4,14 @@ For an image with no clean reference and an unknown noise type. Every stage keep
 parameters, its time and a one-line reason, and the caller may override any choice. The record
 (``Result.record``) is plain JSON, so a run can be stored and repeated.
 
-The rule table (``ROUTES``) maps each noise type to a chain of denoisers, or to the learned specialist
-for that noise where one beat every classical method (``benchmarks/specialists.py``); for a CT, X-ray or MRI
-image (the DICOM modality tag) the model trained on that modality takes the route's place for the noise
-types it learned (``MODALITY_TYPES``). ``benchmarks/pipeline_vs_hindsight.py`` measures the table
-against the best single method per image, ``benchmarks/medical_models.py`` the modality models.
-Parameters come from each method's ``auto`` rule for the noise level estimated before that step
-(the classifier's level for the first).
+The rule table (``ROUTES``) maps each noise type to a chain of classical denoisers. A learned model
+takes a route's place only where ``MARGINS`` holds a positive measured margin over that chain, on
+images held apart from its training and from the choice of routes: the specialist trained for the
+noise type (``benchmarks/specialists.py`` on BSD68), or for a CT, X-ray or MRI image (the DICOM
+modality tag) the model trained on that modality (``benchmarks/medical_models.py`` on held-out
+slices). ``benchmarks/pipeline_vs_hindsight.py`` measures the table against the best single method
+per image. Parameters come from each method's ``auto`` rule for the noise level estimated before
+that step (the classifier's level for the first).
 """
 from __future__ import annotations
 
@@ -34,8 +35,18 @@ class Route:
     steps: tuple[str, ...]
     reason: str
     specialist: str = ""
-    """A learned model trained for this noise type that replaces ``steps`` when its weights are present
-    (set where ``benchmarks/specialists.py`` measured it above every classical method on Set12)."""
+    """The learned model trained for this noise type: it replaces ``steps`` when its weights are present
+    and ``MARGINS`` holds a positive margin for it."""
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A learned model's measured mean-PSNR margin over a noise type's classical route, and where."""
+
+    db: float
+    """The least margin over the noise settings measured, in dB (positive: the model wins)."""
+    measured: str
+    """The held-apart images, the settings and the benchmark, as a phrase ("on 12 images of ...")."""
 
 
 ROUTES: dict[str, Route] = {
@@ -56,9 +67,26 @@ ROUTES: dict[str, Route] = {
                                    "BM3D at the estimated sigma"),
 }
 SR_SCALES = {"x2": 2, "x3": 3, "x4": 4}
-MODALITY_TYPES = ("gaussian", "poisson")
-"""Noise types for which a modality's own blind Gaussian model replaces the route (when it has none trained
-for the noise type itself)."""
+MARGINS: dict[tuple[str, str], Margin] = {
+    ("ffdnet_ct", "gaussian"): Margin(-0.84, "on 2 held-out CT slices at Gaussian σ15, Gaussian σ25, Gaussian σ50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_ct", "poisson"): Margin(-0.18, "on 2 held-out CT slices at Poisson peak 10, Poisson peak 50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_ct_lowdose", "ct_lowdose"): Margin(+4.30, "on 2 held-out CT slices at low-dose CT 2e+03 photons, low-dose CT 1e+04 photons, low-dose CT 1e+05 photons (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_ct", "ct_lowdose"): Margin(+3.08, "on 2 held-out CT slices at low-dose CT 2e+03 photons, low-dose CT 1e+04 photons, low-dose CT 1e+05 photons (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_xray", "gaussian"): Margin(-1.48, "on 2 held-out X-ray slices at Gaussian σ15, Gaussian σ25, Gaussian σ50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_xray", "poisson"): Margin(-0.56, "on 2 held-out X-ray slices at Poisson peak 10, Poisson peak 50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_mri", "gaussian"): Margin(-0.97, "on 4 held-out MRI slices at Gaussian σ15, Gaussian σ25, Gaussian σ50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_mri", "poisson"): Margin(+0.02, "on 4 held-out MRI slices at Poisson peak 10, Poisson peak 50 (the least; benchmarks/medical_models.py)"),
+    ("ffdnet_poisson", "poisson"): Margin(+0.80, "on 12 images of bsd68 at Poisson peak 10, Poisson peak 50 (the least; benchmarks/specialists.py)"),
+    ("ffdnet_speckle", "speckle"): Margin(+1.78, "on 12 images of bsd68 at speckle var 0.02, speckle var 0.08 (the least; benchmarks/specialists.py)"),
+    ("ffdnet_salt_pepper", "salt_pepper"): Margin(+3.02, "on 12 images of bsd68 at salt & pepper 5%, salt & pepper 20% (the least; benchmarks/specialists.py)"),
+    ("ffdnet_salt_pepper", "scribbles"): Margin(+1.03, "on 12 images of bsd68 at scribbles, 8 strokes (the least; benchmarks/specialists.py)"),
+    ("ffdnet_mixed", "mixed"): Margin(+0.29, "on 12 images of bsd68 at mixed, strength 0.5 (the least; benchmarks/specialists.py)"),
+}
+"""(learned model, noise type) -> its measured margin over ``ROUTES[noise type].steps``; a model takes
+that route only with a positive margin. A retrained model earns its route back by an update of these
+lines: ``python benchmarks/medical_models.py`` (the modality models, on held-out slices) and ``python
+benchmarks/specialists.py --data ../shared/data/bsd68 --images 12`` (the specialists) end by printing
+them, to paste here."""
 CHOSEN_ONLY = ("ct_lowdose",)
 """Noise types the classifier does not name: the user chooses them (``noise_type``)."""
 
@@ -98,33 +126,58 @@ class Result:
                 "stages": [s.record() for s in self.stages]}
 
 
+def earned(model: str, noise_type: str) -> Margin | None:
+    """The margin by which ``model`` takes ``noise_type``'s route: its ``MARGINS`` entry when positive
+    and the model is registered, else None."""
+    margin = MARGINS.get((model, noise_type))
+    return margin if margin is not None and margin.db > 0 and model in learned.registered() else None
+
+
 def route(noise_type: str) -> list[tuple[str, str]]:
-    """The (method, reason) chain the rule table gives ``noise_type``."""
+    """The (method, reason) chain the rule table gives ``noise_type``: its specialist where it earned
+    the route, else the classical chain."""
     if noise_type not in ROUTES:
         raise InvalidParameterError(f"unknown noise type '{noise_type}' (known: {', '.join(ROUTES)})")
     rule = ROUTES[noise_type]
-    if rule.specialist in learned.registered():
+    margin = earned(rule.specialist, noise_type)
+    if margin:
         trained = weights.CATALOG[rule.specialist].noise.replace("_", " ")
-        return [(rule.specialist, f"{rule.specialist}, trained for {trained} noise, beats every classical "
-                                  f"method on {noise_type.replace('_', ' ')} noise (see its model card)")]
-    return [(method, rule.reason) for method in rule.steps]
+        return [(rule.specialist, f"{rule.specialist}, trained for {trained} noise, {_over(margin, noise_type)}")]
+    return [(method, rule.reason + _left_out([rule.specialist], noise_type)) for method in rule.steps]
+
+
+def modality_candidates(modality: str | None, noise_type: str) -> list[str]:
+    """The registered models trained on ``modality`` that may take ``noise_type``'s route, in the order
+    tried: the one trained for that noise, then the modality's blind Gaussian one."""
+    found = (learned.modality_model(modality, noise_type), learned.modality_model(modality))
+    return list(dict.fromkeys(model for model in found if model))
 
 
 def plan(noise_type: str, denoisers: list[str] | None = None, modality: str | None = None) -> list[tuple[str, str]]:
     """The (method, reason) chain to run: ``denoisers`` when the user chose them, else the rule table's,
-    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in the route's place: the one
-    trained for ``noise_type``, else its blind Gaussian one for ``MODALITY_TYPES``."""
+    with the model trained on ``modality`` (a DICOM code such as CT, MR, CR) in the route's place where
+    it earned it (``modality_candidates``, ``earned``)."""
     if denoisers is not None:
         return [(m, "chosen by the user") for m in denoisers]
     chain = route(noise_type)
-    model = learned.modality_model(modality, noise_type) or \
-        (learned.modality_model(modality) if noise_type in MODALITY_TYPES else None)
-    if model is None:
-        return chain
-    trained = "" if weights.CATALOG[model].noise == "gaussian" else f" for {noise_type} noise"
-    replaced = " + ".join(method for method, _ in chain)
-    return [(model, f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices{trained}, "
-                    f"replaces {replaced}")]
+    candidates = modality_candidates(modality, noise_type)
+    for model in candidates:
+        margin = earned(model, noise_type)
+        if margin:
+            trained = "" if weights.CATALOG[model].noise == "gaussian" else f" for {noise_type} noise"
+            return [(model, f"{modality} image (its modality tag): {model}, fine-tuned on {modality} slices"
+                            f"{trained}, {_over(margin, noise_type)}")]
+    return [(method, why + _left_out(candidates, noise_type)) for method, why in chain]
+
+
+def _over(margin: Margin, noise_type: str) -> str:
+    return f"{margin.db:+.2f} dB over {' + '.join(ROUTES[noise_type].steps)} {margin.measured}"
+
+
+def _left_out(models: list[str], noise_type: str) -> str:
+    """'; X stays out: ...' for each registered model whose measured margin on ``noise_type`` is not positive."""
+    return "".join(f"; {model} stays out: {_over(MARGINS[(model, noise_type)], noise_type)}" for model in models
+                   if (model, noise_type) in MARGINS and model in learned.registered() and not earned(model, noise_type))
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str, method: str = "") -> dict:
@@ -168,7 +221,8 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
     sr : {"x2", "x3", "x4"}, optional
         Super-resolve the result by this factor with ``sr_method`` (see ``superres``).
     modality : str, optional
-        The image's modality (DICOM code, e.g. ``meta.modality``): its own model is preferred (``plan``).
+        The image's modality (DICOM code, e.g. ``meta.modality``): its own model takes the routes it
+        earned (``plan``).
     on_stage : callable, optional
         Called as ``on_stage(name, index, total)`` before each stage, for progress bars.
 

@@ -1,14 +1,15 @@
 """The per-modality models on the app's held-out medical samples: each beats the natural-image model
-on its own modality, the CT models beat BM3D on low-dose CT noise, and the modality tags.
+on its own modality, the CT models beat BM3D on low-dose CT noise (the route the pipeline's table
+keeps for them), and the modality tags.
 
 The samples are test slices: no model saw them in training (scripts/make_medical_data.py). The
 margins are below the measured ones (in the comments); benchmarks/medical_models.py measures every
-held-out slice.
+held-out slice and prints the pipeline's margins (pipeline.MARGINS).
 """
 import numpy as np
 import pytest
 
-from denoise_core import denoise, learned, registry
+from denoise_core import denoise, learned, pipeline, registry
 from denoise_core.benchmark import noisy_protocol
 from denoise_core.metrics import psnr
 from denoise_core.samples import load_sample
@@ -35,7 +36,8 @@ def test_each_modality_model_beats_the_natural_image_model_on_its_own_modality(m
 # measured: noisy 27.54, BM3D at the estimated σ 30.59, ffdnet_ct (never saw this noise) 33.98,
 # ffdnet_ct_lowdose (trained on it) 35.60 dB
 @pytest.mark.parametrize("model, margin", [("ffdnet_ct", 2.5), ("ffdnet_ct_lowdose", 4.0)])
-def test_the_ct_models_beat_bm3d_on_low_dose_ct_noise(model, margin):
+def test_the_ct_models_earned_the_low_dose_route_and_beat_bm3d_on_it(model, margin):
+    assert pipeline.earned(model, "ct_lowdose"), pipeline.MARGINS.get((model, "ct_lowdose"))
     clean, _ = load_sample("ct")
     noisy = noisy_protocol(clean, "ct_lowdose", {"photons": 1e4}, 0)
     assert score(model, clean, noisy) >= score("bm3d", clean, noisy) + margin
