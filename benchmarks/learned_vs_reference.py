@@ -1,7 +1,7 @@
 """Our learned denoisers beside BM3D and the published models, gray and colour, in one run.
 
     python benchmarks/learned_vs_reference.py [--sets bsd68 set12 cbsd68:17] [--sigmas 15 25 50] [--images N]
-                                              [--methods NAME ...] [--no-bm3d]
+                                              [--methods NAME ...] [--published NAME ...] [--no-bm3d]
 
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
 image, non-blind: σ is given to every method that takes one). Beside ours run BM3D (colour BM3D on a colour
@@ -39,11 +39,12 @@ COLOUR_SETS = ("cbsd68",)
 def published(args) -> list[str]:
     """Fetch the zoo models whose files the mirror holds and import the other reference files; their names."""
     from denoise_core import learned, zoo
-    names = [name for name, p in zoo.ZOO.items() if (MIRROR / p.source.filename).is_file()]
+    names = [name for name, p in zoo.ZOO.items() if (MIRROR / p.source.filename).is_file()
+             and (args.published is None or name in args.published)]
     for name in names:
         learned.fetch_published(name, mirror=MIRROR)
     for file in REFERENCE:
-        if (SHARED / "reference_weights" / file).is_file():
+        if args.published is None and (SHARED / "reference_weights" / file).is_file():
             names.append("ref_" + file.removesuffix(".pth"))
             learned.import_weights(SHARED / "reference_weights" / file, names[-1], title=f"{file} (published)")
     return names
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=0, help="the first N images of each set (0: all)")
     parser.add_argument("--methods", nargs="+", help="our methods (default: every shipped learned Gaussian model)")
     parser.add_argument("--no-bm3d", action="store_true", help="leave BM3D out (it is the slowest)")
+    parser.add_argument("--published", nargs="*", help="these zoo models only (default: every one the mirror holds, "
+                                                        "and the other reference files)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes, one thread each")
     args = parser.parse_args()
     os.environ["DENOISE_WORKBENCH_CACHE"] = tempfile.mkdtemp(prefix="reference-weights-")
@@ -129,7 +132,8 @@ def main() -> None:
         for name, row in scores.items():
             print(f"| {name} | " + " | ".join(f"{row[c] - scores['bm3d'][c]:+.2f}" if c in row else "—"
                                               for c in columns) + " |")
-        speed(list(scores))
+        if any(data not in COLOUR_SETS for data in files):
+            speed(list(scores))
 
 
 def speed(methods: list[str]) -> None:

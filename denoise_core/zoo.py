@@ -110,6 +110,14 @@ ZOO: dict[str, Published] = {p.name: p for p in (
               approx_bytes=130_600_000),
 )}
 """The published denoisers, by catalog name (the hashes' sureness as recorded in the zoo's facts)."""
+MEASURED_HERE: dict[str, dict[str, float]] = {
+    "kair_dncnn_25": {"BSD68 σ25": 29.23},
+    "kair_dncnn_gray_blind": {"BSD68 σ15": 31.62, "BSD68 σ25": 29.17, "BSD68 σ50": 26.23},
+    "kair_dncnn_color_blind": {"CBSD68 σ25": 31.24},
+    "kair_ffdnet_color": {"CBSD68 σ25": 31.21},
+}
+"""Mean PSNR (dB) of the official files, measured by ``benchmarks/learned_vs_reference.py`` (the BENCHMARK.md
+protocol); a model missing here could not be had on the measuring machine: its quality was not measured."""
 
 def size_label(published: Published) -> str:
     """``2.2 MB`` (``≈`` when only approximate)."""

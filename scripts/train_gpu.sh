@@ -29,8 +29,8 @@ set -euo pipefail
 
 # name                   role   data (packed folders, + joins them in order)  options: the recipe of the model card
 JOBS=(
-  "ffdnet_gray_blind      first  cbsd432+train400  --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 64 --lr 1e-3"
-  "dncnn_color_blind      first  cbsd432           --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 40 --lr 1e-3"
+  "drunet_gray_blind      first  cbsd432+train400  --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 64 --lr 3e-4 --warmup 100"
+  "drunet_color_blind     first  cbsd432           --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 64 --lr 3e-4 --warmup 100"
   "dncnn_s15              fill   train400          --noise gaussian --noise-set clip=false --range sigma=0.058824:0.058824 --patch 40 --lr 3e-4"
   "dncnn_s25              fill   train400          --noise gaussian --noise-set clip=false --range sigma=0.098039:0.098039 --patch 40 --lr 3e-4"
   "dncnn_s50              fill   train400          --noise gaussian --noise-set clip=false --range sigma=0.196078:0.196078 --patch 40 --lr 3e-4"
@@ -42,6 +42,8 @@ JOBS=(
   "ffdnet_speckle         fill   train400          --noise speckle --range var=0.006:0.15:log --pool 8 --val-set var=0.04 --patch 64 --lr 3e-4 --loss mse"
   "ffdnet_salt_pepper     fill   train400          --noise salt_pepper --range amount=0.005:0.5:log --range salt_ratio=0.2:0.8 --pool 4 --val-set amount=0.2 --patch 64 --lr 3e-4 --loss mse"
   "ffdnet_mixed           fill   train400          --noise mixed --range strength=0.15:1 --pool 4 --val-set strength=0.5 --noise scribbles --range count=2:30 --range thickness=1:6 --range cross_ratio=0.05:0.95 --pool 4 --val-set count=8 --val-set thickness=2 --patch 64 --lr 3e-4"
+  "ffdnet_gray_blind      fill   cbsd432+train400  --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 64 --lr 1e-3"
+  "dncnn_color_blind      fill   cbsd432           --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 40 --lr 1e-3"
   "dncnn_gray_blind       fill   train400          --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 40 --lr 1e-3"
   "autoencoder_gray_blind fill   train400          --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098 --patch 64 --lr 1e-3 --loss mse"
 )

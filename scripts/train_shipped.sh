@@ -145,7 +145,31 @@ dncnn_color_blind() {
     --range sigma=0:0.2157 --val-set sigma=0.098 --lr 1e-3 --minutes 40
 }
 
-MODELS=(ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
+# The flagships: a small DRUNet-style residual U-Net (3 levels of 32/64/128 channels, 2 residual blocks each,
+# the noise level as an input map), blind over σ 0-55. Two runs on one CPU thread each (batch 16): from
+# scratch, then continued with --init, a fresh cosine at a lower rate and a warm-up. Run 2 was stopped by
+# its checkpoint at step 6,500 and finished with the same command plus --resume --steps 6500; the card's
+# curve joins both runs' CSVs (run 2's steps and seconds counted on from run 1's).
+drunet() {  # NAME CHANNELS DATA TITLE
+  local common=(--arch drunet --arch-set "channels=$2" --arch-set width=32 --arch-set levels=3 --arch-set blocks=2
+                --arch-set noise_map=true --arch-set residual=true --data "$3" --val-images 8
+                --noise gaussian --noise-set clip=false --range sigma=0:0.2157 --val-set sigma=0.098
+                --patch 64 --batch 16 --steps 1000000 --schedule cosine --loss l1 --val-every 250
+                --checkpoint-every 250 --threads 1 --title "$4")
+  python -m denoise_core train --out "runs/$1.run1" "${common[@]}" --minutes "$5" --lr 5e-4 --seed 0
+  python -m denoise_core train --out "weights/$1" --init "runs/$1.run1.safetensors" "${common[@]}" \
+    --minutes 130 --lr 3e-4 --warmup 100 --seed 1
+  python scripts/ship_weights.py "weights/$1.safetensors"
+}
+drunet_gray_blind() {
+  [ -d training_data/gray ] || python scripts/make_gray_data.py
+  drunet drunet_gray_blind 1 training_data/gray "DRUNet-style gray, blind Gaussian σ 0–55 (CPU run)" 90
+}
+drunet_color_blind() {
+  drunet drunet_color_blind 3 ../shared/data/cbsd432 "DRUNet-style colour, blind Gaussian σ 0–55 (CPU run)" 85
+}
+
+MODELS=(drunet_gray_blind drunet_color_blind ffdnet_gray_blind ffdnet_ct ffdnet_ct_lowdose ffdnet_mri ffdnet_xray ffdnet_salt_pepper ffdnet_speckle ffdnet_poisson
         ffdnet_mixed unet_gray_blind autoencoder_gray_blind dncnn_gray_blind dncnn_s15 dncnn_s25 dncnn_s50
         dncnn_color_blind)
 for model in "${@:-${MODELS[@]}}"; do

@@ -81,12 +81,13 @@ def test_the_model_lab_describes_published_models_before_and_after_the_fetch(lab
     at = lab.run()
     options = at.selectbox(key="w.ml.model").options
     assert {zoo.ZOO[name].title + " — downloadable" for name in zoo.ZOO} <= set(options)
-    assert "kair_ffdnet_gray" in texts(at)  # our FFDNet's card names the published one beside it
+    assert "kair_drunet_gray" in texts(at)  # our DRUNet's card names the published one beside it
     at = at.selectbox(key="w.ml.model").set_value("kair_drunet_color").run()
     assert not at.exception
     assert at.button(key="w.ml.fetch.kair_drunet_color").label == "Download (≈130.6 MB)"
     assert "downloadable · ≈130.6 MB · licence MIT" in texts(at) and "Plug-and-Play" in texts(at)
     assert at.table[0].value.loc["CBSD68 σ25"].iloc[0] == pytest.approx(31.69)
+    assert "Quality not measured here" in texts(at)  # its file could not be had where the numbers are measured
     at = at.selectbox(key="w.ml.model").set_value("kair_ffdnet_color").run()
     at = at.button(key="w.ml.fetch.kair_ffdnet_color").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -95,6 +96,8 @@ def test_the_model_lab_describes_published_models_before_and_after_the_fetch(lab
     assert "copied from the mirror folder" in card and zoo.ZOO["kair_ffdnet_color"].source.url in card
     assert "sha256 matches the published value" in card and "3.4 MB" in card and "no training curve" in card
     assert at.table[0].value.loc["CBSD68 σ50"].iloc[0] == pytest.approx(27.96)
+    assert at.table[0].value.loc["CBSD68 σ25", "measured here"] == zoo.MEASURED_HERE["kair_ffdnet_color"]["CBSD68 σ25"]
+    assert "Quality not measured here" not in texts(at)
     network = learned.load("kair_ffdnet_color").model
     assert any(m.label == "Parameters" and m.value == f"{sum(p.numel() for p in network.parameters()):,}"
                for m in at.metric)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import pack_training_data  # noqa: E402
 
-FLAGSHIPS = ("ffdnet_gray_blind", "dncnn_color_blind")
+FLAGSHIPS = ("drunet_gray_blind", "drunet_color_blind")
 
 
 def _image(rng, shape) -> np.ndarray:
@@ -87,7 +87,8 @@ def test_a_tiny_budget_on_the_cpu_trains_both_flagships_and_packs_every_output(p
     done = _run("--minutes", "0.2", "--data", str(packed), out=tmp_path / "out")
     assert done.returncode == 0, done.stdout + done.stderr
     parts = sorted((tmp_path / "out").iterdir())
-    assert [p.name for p in parts] == ["train_gpu.tar.gz.part0"]
+    assert [p.name for p in parts] == [f"train_gpu.tar.gz.part{i}" for i in range(len(parts))]  # 15 MiB pieces
+    assert all(p.stat().st_size <= 15 * 2**20 for p in parts)
     archive = tarfile.open(fileobj=io.BytesIO(b"".join(p.read_bytes() for p in parts)), mode="r:gz")
     members = {m.name for m in archive.getmembers() if m.isfile()}
     assert members == {"summary.json", "summary.md", *(f"weights/{n}.{s}" for n in FLAGSHIPS for s in ("safetensors", "csv")),
@@ -111,7 +112,7 @@ def test_a_tiny_budget_on_the_cpu_trains_both_flagships_and_packs_every_output(p
         assert json.loads(meta["train_config"])["init"] == f"weights/{name}.safetensors"
     assert all(job["status"].startswith("not run") for job in summary["jobs"] if job["role"] == "fill")
     table = archive.extractfile("summary.md").read().decode()
-    assert f"| ffdnet_gray_blind | trained | {jobs['ffdnet_gray_blind']['val_psnr']:.2f} |" in table
+    assert f"| {FLAGSHIPS[0]} | trained | {jobs[FLAGSHIPS[0]]['val_psnr']:.2f} |" in table
 
 
 @pytest.mark.parametrize("args, message", [(["--minutes", "0"], "above 0"), (["--parallel", "x"], "--parallel"),

@@ -15,7 +15,7 @@ import streamlit as st
 
 from denoise_core import fetch, learned, weights
 from denoise_core.errors import DenoiseError
-from denoise_core.zoo import ZOO, Published, size_label
+from denoise_core.zoo import MEASURED_HERE, ZOO, Published, size_label
 
 from . import cache, views
 
@@ -103,10 +103,14 @@ def lpips_button(key: str) -> None:
 
 
 def paper(published: Published) -> None:
-    """The paper of ``published`` and its PSNR table."""
+    """The paper of ``published``, its PSNR table and ours where we measured the official file."""
     st.markdown(f"Paper: {published.paper}")
-    table = pd.DataFrame({"PSNR (dB), paper": published.psnr})
-    st.table(table.style.format("{:.2f}"))
+    measured = MEASURED_HERE.get(published.name, {})
+    table = pd.DataFrame({"PSNR (dB), paper": published.psnr, "measured here": measured})
+    st.table(table.style.format("{:.2f}", na_rep="—"))
+    if not measured:
+        st.caption("Quality not measured here: the official file could not be had where this project measures "
+                   "its numbers; the table gives the paper's.")
 
 
 def offer_models(scope: str) -> None:
