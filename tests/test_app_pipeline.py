@@ -1,6 +1,8 @@
 """AppTest of the Pipeline page: classifier chart, route, run with progress, stages, downloads."""
 import pytest
 
+from denoise_core import pipeline
+
 
 @pytest.fixture
 def pipeline_page(open_page):
@@ -54,16 +56,18 @@ def test_on_ct_the_noise_level_is_also_in_hu_and_the_stage_table_says_what_psnr_
                in c.value for c in at.caption)
 
 
-def test_a_ct_slice_with_low_dose_noise_is_routed_to_the_ct_model(open_page):
+# measured: noisy 27.53 dB, BM3D at the estimated sigma 30.60 (ffdnet_ct measured below BM3D on Gaussian noise)
+def test_a_ct_slice_classified_as_gaussian_goes_to_bm3d_and_the_reason_gives_the_ct_model_s_margin(open_page):
     at = open_page("pipeline", img="ct", noise="ct_lowdose", **{"n.photons": "10000"}).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any(md.value == "**Route:** ffdnet_ct" for md in at.markdown)
-    assert any("CT image" in c.value and "replaces bm3d" in c.value for c in at.caption)
+    assert any(md.value == "**Route:** bm3d" for md in at.markdown)
+    margin = pipeline.MARGINS[("ffdnet_ct", "gaussian")]
+    assert any(f"ffdnet_ct stays out: {margin.db:+.2f} dB over bm3d" in c.value for c in at.caption)
     at.button(key="w.pl.run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["classify", "ffdnet_ct"]
-    assert table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0] >= 3.0, table
+    assert list(table["method"]) == ["classify", "bm3d"]
+    assert table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0] >= 2.5, table
 
 
 def test_a_stage_run_again_with_other_parameters_is_measured_and_shown_anew(pipeline_page):
