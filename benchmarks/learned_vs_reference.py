@@ -65,17 +65,18 @@ def channels_of(name: str) -> int:
     return 1 if name.startswith("ref_") else weights.get_entry(name).channels
 
 
-def _one_thread() -> None:
+def _worker() -> None:
+    """A spawned worker: the project importable, one torch thread."""
+    sys.path.insert(0, str(ROOT))
     import torch
     torch.set_num_threads(1)
 
 
-def score(job: tuple[str, Path, int, int]) -> tuple[float, float]:
-    """(PSNR, SSIM) of one method on one image at σ, by the protocol (the image's index is its seed)."""
-    sys.path.insert(0, str(ROOT))
+def score(job: tuple[str, str, Path, int, int]) -> tuple[float, float]:
+    """(PSNR, SSIM) of one method on one image of a set at σ, by the protocol (the image's index is its seed)."""
     from denoise_core.benchmark import measure_case
     from denoise_core.image import read_image
-    name, path, seed, sigma = job
+    name, _, path, seed, sigma = job
     scores = measure_case(read_image(path)[0], name, noise="gaussian",
                           noise_params={"sigma": sigma / 255, "clip": False}, seed=seed)[0]
     return scores["psnr"], scores["ssim"]
@@ -107,10 +108,12 @@ def main() -> None:
     columns = [(data, sigma) for data in files for sigma in args.sigmas]
     cells = [(name, data, sigma) for name in methods for data, sigma in columns
              if name == "bm3d" or ((channels_of(name) == 3) == (data in COLOUR_SETS) and sigma in sigmas_of(name, args))]
-    jobs = [(name, path, seed, sigma) for name, data, sigma in cells for seed, path in enumerate(files[data])]
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_one_thread) as pool:
+    jobs = [(name, data, path, seed, sigma) for name, data, sigma in cells for seed, path in enumerate(files[data])]
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker) as pool:
         rows = list(tqdm(pool.map(score, jobs, chunksize=4), total=len(jobs), desc="images", file=sys.stderr))
+    per_cell: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    for (name, data, _, _, sigma), row in zip(jobs, rows):
+        per_cell.setdefault((name, data, sigma), []).append(row)
     print(f"Images per set: {', '.join(f'{d} {len(f)}' for d, f in files.items())}\n")
     print("| method | " + " | ".join(f"{d} σ{s}" for d, s in columns) + " |")
     print("|---|" + "---|" * len(columns))
@@ -118,11 +121,10 @@ def main() -> None:
     for name in methods:
         row = []
         for data, sigma in columns:
-            found = [r for (n, path, _, s), r in zip(jobs, rows) if n == name and s == sigma and path in files[data]]
-            if not found:
+            if (name, data, sigma) not in per_cell:
                 row.append("—")
                 continue
-            psnr, ssim = np.mean(found, axis=0)
+            psnr, ssim = np.mean(per_cell[name, data, sigma], axis=0)
             scores.setdefault(name, {})[data, sigma] = psnr
             row.append(f"{psnr:.2f} / {ssim:.4f}")
         print(f"| {name} | " + " | ".join(row) + " |", flush=True)
@@ -145,11 +147,13 @@ def speed(methods: list[str]) -> None:
                  if image.shape[:2] == (512, 512))
     print("\nSeconds on one 512×512 gray image (median of 3 after a warm-up):\n\n| method | seconds | ÷ BM3D |\n"
           "|---|---|---|")
-    seconds = {}
+    bm3d = None
     for name in ["bm3d"] + [m for m in methods if m != "bm3d" and channels_of(m) == 1]:
-        seconds[name] = measure_case(clean, name, noise="gaussian", noise_params={"sigma": 25 / 255, "clip": False}, seed=0,
-                                     repeats=3)[1]
-        print(f"| {name} | {seconds[name]:.2f} | {seconds[name] / seconds['bm3d']:.3f} |", flush=True)
+        seconds = measure_case(clean, name, noise="gaussian", noise_params={"sigma": 25 / 255, "clip": False},
+                               seed=0, repeats=3)[1]
+        bm3d = bm3d or seconds
+        print(f"| {name} | {seconds:.2f} | {seconds / bm3d:.3f} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

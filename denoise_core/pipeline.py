@@ -176,8 +176,10 @@ def _over(margin: Margin, noise_type: str) -> str:
 
 def _left_out(models: list[str], noise_type: str) -> str:
     """'; X stays out: ...' for each registered model whose measured margin on ``noise_type`` is not positive."""
-    return "".join(f"; {model} stays out: {_over(MARGINS[(model, noise_type)], noise_type)}" for model in models
-                   if (model, noise_type) in MARGINS and model in learned.registered() and not earned(model, noise_type))
+    present = learned.registered()
+    margins = [(model, MARGINS.get((model, noise_type))) for model in models if model in present]
+    return "".join(f"; {model} stays out: {_over(margin, noise_type)}" for model, margin in margins
+                   if margin is not None and margin.db <= 0)
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str, method: str = "") -> dict:

@@ -605,7 +605,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        init=args.init, data=args.data, val_images=args.val_images,
                        noises=_noise_specs(args.noise_items), patch=args.patch,
                        batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
-                       lr=args.lr, schedule=args.schedule, warmup=args.warmup, loss=args.loss, seed=args.seed, val_every=args.val_every,
+                       lr=args.lr, schedule=args.schedule, warmup=args.warmup, loss=args.loss, seed=args.seed,
+                       val_every=args.val_every,
                        checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
                        device=args.device, amp=args.amp, threads=args.threads, title=args.title)
 

@@ -115,16 +115,19 @@ def _dncnn(name: str, sha256: str, title: str, **about) -> Entry:
                  {"channels": 1, "depth": 17, "width": 64, "batch_norm": True}, title, **about)
 
 
+def _drunet(name: str, sha256: str, channels: int, title: str) -> Entry:
+    """A shipped flagship: a blind Gaussian DRUNet-style residual U-Net (32 channels, 3 levels, 2 blocks)."""
+    return Entry(name, f"{name}.safetensors", sha256, "drunet",
+                 {"channels": channels, "width": 32, "levels": 3, "blocks": 2, "noise_map": True, "residual": True},
+                 title, sigma_range=BLIND)
+
+
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
 CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
-    Entry("drunet_gray_blind", "drunet_gray_blind.safetensors",
-          "1895e55c9e21550d1354200f4837fca9c6ae6da37195b2d23b89657f6677d398", "drunet",
-          {"channels": 1, "width": 32, "levels": 3, "blocks": 2, "noise_map": True, "residual": True},
-          "DRUNet-style gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
-    Entry("drunet_color_blind", "drunet_color_blind.safetensors",
-          "743ee02617e8af2af298d17e1ab2e3d468f0bc51b98f8e573fa2adfca469e69d", "drunet",
-          {"channels": 3, "width": 32, "levels": 3, "blocks": 2, "noise_map": True, "residual": True},
-          "DRUNet-style colour, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
+    _drunet("drunet_gray_blind", "1895e55c9e21550d1354200f4837fca9c6ae6da37195b2d23b89657f6677d398", 1,
+            "DRUNet-style gray, blind Gaussian σ 0–55 (CPU run)"),
+    _drunet("drunet_color_blind", "743ee02617e8af2af298d17e1ab2e3d468f0bc51b98f8e573fa2adfca469e69d", 3,
+            "DRUNet-style colour, blind Gaussian σ 0–55 (CPU run)"),
     _gray_ffdnet("ffdnet_gray_blind", "f766bfbf1272120fe89997e5199dc639afb08e59a77b2de899eefc6a04906964",
                  "FFDNet gray, blind Gaussian σ 0–55 (CPU run)", sigma_range=BLIND),
     _dncnn("dncnn_gray_blind", "50d46d04d46b88fb64f934c1a05095a03cc2cca2e72137348c027f9c2587ea8a",

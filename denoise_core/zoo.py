@@ -119,6 +119,7 @@ MEASURED_HERE: dict[str, dict[str, float]] = {
 """Mean PSNR (dB) of the official files, measured by ``benchmarks/learned_vs_reference.py`` (the BENCHMARK.md
 protocol); a model missing here could not be had on the measuring machine: its quality was not measured."""
 
+
 def size_label(published: Published) -> str:
     """``2.2 MB`` (``≈`` when only approximate)."""
     exact = published.source.size
