@@ -20,7 +20,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from denoise_core import add_noise, denoise, learned, registry, samples, weights  # noqa: E402
+from denoise_core import add_noise, denoise, learned, registry, runner, samples, weights  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 from denoise_core.models import DnCNN  # noqa: E402
 
@@ -38,12 +38,12 @@ def seconds(call, repeats: int) -> float:
     return statistics.median(times)
 
 
-def dncnn_s() -> learned.Network:
+def dncnn_s() -> runner.Network:
     if REFERENCE.is_file():
         model = weights.convert_dncnn(torch.load(REFERENCE, map_location="cpu", weights_only=True), REFERENCE)
     else:
         model = DnCNN(depth=17, width=64, batch_norm=True)
-    return learned.Network(model, target=torch.device("cpu"))
+    return runner.Network(model, target=torch.device("cpu"))
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     clean, _ = read_image(samples.sample_path("xray"))
     noisy = add_noise(clean[:512, :512], "gaussian", {"sigma": SIGMA, "clip": False}, seed=0)
-    threads = learned.configure_threads()
+    threads = runner.configure_threads()
     print(f"image {noisy.shape[1]}×{noisy.shape[0]} gray, σ25, {threads} CPU threads, median of {args.repeats}")
     bm3d = seconds(lambda: denoise(noisy, "bm3d", {"sigma": SIGMA}, auto=False), args.repeats)
     rows = [("bm3d", bm3d)]

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 from scipy import ndimage
 
-from .models.ffdnet import fill_impulses, impulse_mask
 from .registry import ChoiceParam, FloatParam, IntParam, NoiseLevel, register
 
 _SIGMA_FLOOR = 1 / 255  # auto rules never ask for less smoothing than 1/255 of noise
@@ -540,6 +538,9 @@ def switching_mean(image: np.ndarray, *, max_size: int = 15) -> np.ndarray:
     ``max_size``) that holds any; every other pixel is kept exactly. Unlike the adaptive median, no
     impulse ever enters the average. Pure black or white detail is taken for impulses too.
     """
+    import torch
+
+    from .models.ffdnet import fill_impulses, impulse_mask  # the same windows as FFDNet's impulse modes
     planes = torch.from_numpy(np.ascontiguousarray(np.moveaxis(np.atleast_3d(image), 2, 0), np.float32))[:, None]
-    filled = fill_impulses(planes, impulse_mask(planes), tuple(range(3, max_size + 1, 2)))  # as FFDNet's impulse modes
+    filled = fill_impulses(planes, impulse_mask(planes), tuple(range(3, max_size + 1, 2)))
     return np.moveaxis(filled[:, 0].numpy(), 0, 2).reshape(image.shape)

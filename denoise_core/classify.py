@@ -36,7 +36,7 @@ from .errors import DenoiseError, InvalidImageError, WeightsError
 from .estimate import estimate_sigma, impulse_density, noise_level
 from .image import check_array, read_image
 from .noise import mixed_recipe
-from .train import DEFAULT_DATA
+from .recipe import DEFAULT_DATA
 from .weights import WEIGHTS_DIR, save_weights, sha256, verify
 
 CLASSES = ("clean", "gaussian", "salt_pepper", "speckle", "poisson", "jpeg", "scribbles", "mixed")

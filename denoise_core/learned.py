@@ -1,4 +1,4 @@
-"""The learned denoisers: one adapter over ``models/`` and ``weights/``, registered like any method.
+"""The learned denoisers: every weights entry registered like any method, without loading torch.
 
 Every weights entry whose file is present when the library is imported (the shipped ones in
 ``weights/`` and the user's imported ones, see ``weights.py``) is registered as a denoiser of
@@ -6,149 +6,38 @@ family ``learned``. A catalog entry whose file is absent is *not* registered (``
 denoise_core weights list`` shows it as missing); a present file that fails its sha256 check raises
 ``WeightsError`` naming the file when the denoiser runs.
 
-The adapter (``Network``) converts numpy ↔ tensor, runs under ``torch.inference_mode``, pads to
-the architecture's multiple (reflection), splits large images into overlapping tiles so memory
-stays bounded, folds batch norm into the convolutions, and uses CUDA when present. A gray model
-denoises a colour image channel by channel; a colour model sees a gray image as three equal
-channels.
+A registered denoiser loads its network (``runner.load``, and with it torch) on its first call.
 """
 from __future__ import annotations
 
-import functools
-import os
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from . import registry, weights
-from .errors import InvalidParameterError, WeightsError
-from .image import check_array
-from .models import DnCNN, fuse_batch_norm, run_network
+from .errors import WeightsError
 from .registry import FloatParam, register
 
 DEFAULT_GRAY = "drunet_gray_blind"
 """The default learned gray denoiser, the flagship (a small DRUNet-style residual U-Net, above BM3D on BSD68)."""
-TILE = 512
-OVERLAP = 32
 SIGMA_MAX = 75 / 255
 VAR_MAX = 0.25
 """The largest speckle variance a multiplicative model is given."""
 
 
-def device() -> torch.device:
-    """CUDA when present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _network(name: str):
+    """The loaded network of entry ``name`` (``runner.load``): torch is imported on a learned denoiser's first call."""
+    from . import runner
+    return runner.load(name)
 
 
-def configure_threads() -> int:
-    """Intra-op CPU threads: ``$DENOISE_WORKBENCH_THREADS`` if set, else torch's default capped at 8."""
-    wanted = os.environ.get("DENOISE_WORKBENCH_THREADS")
-    threads = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else min(torch.get_num_threads(), 8)
-    if threads != torch.get_num_threads():
-        torch.set_num_threads(threads)
-    return threads
-
-
-def prepare(model: nn.Module) -> nn.Module:
-    """An inference copy of ``model``: batch norm folded into convolutions, eval mode, no gradients."""
-    if isinstance(model, DnCNN):
-        model = fuse_batch_norm(model)
-    model = model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
-
-
-def _pad(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, h, w
-
-
-class Network:
-    """A loaded network ready for numpy images.
-
-    Parameters
-    ----------
-    model : nn.Module
-        A network from ``models``; it is folded and moved to ``device``.
-    tile, overlap : int
-        Images larger than ``tile``² are processed in ``tile``-sized pieces that each see ``overlap``
-        extra pixels of context on every side.
-    """
-
-    def __init__(self, model: nn.Module, *, tile: int = TILE, overlap: int = OVERLAP,
-                 target: torch.device | None = None):
-        self.device = target or device()
-        self.model = prepare(model).to(self.device)
-        self.channels = int(getattr(model, "channels", 1))
-        self.multiple = int(getattr(model, "multiple", 1))
-        self.tile, self.overlap = tile, overlap
-
-    def _forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        padded, h, w = _pad(x, self.multiple)
-        return run_network(self.model, padded, sigma)[..., :h, :w]
-
-    def _tiled(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        if h <= self.tile and w <= self.tile:
-            return self._forward(x, sigma)
-        out = torch.empty_like(x)
-        size, margin = self.tile, self.overlap
-        for top in range(0, h, size):
-            for left in range(0, w, size):
-                y0, x0 = max(top - margin, 0), max(left - margin, 0)
-                y1, x1 = min(top + size + margin, h), min(left + size + margin, w)
-                piece = self._forward(x[..., y0:y1, x0:x1], sigma)
-                bottom, right = min(top + size, h), min(left + size, w)
-                out[..., top:bottom, left:right] = piece[..., top - y0:bottom - y0, left - x0:right - x0]
-        return out
-
-    def __call__(self, image: np.ndarray, sigma: float = 0.0) -> np.ndarray:
-        """Denoise a float32 (H, W) or (H, W, 3) image; returns the same shape, clipped to [0, 1]."""
-        image = check_array(image)
-        color = image.ndim == 3
-        planes = image.transpose(2, 0, 1) if color else image[None]
-        if self.channels == 1:
-            x = torch.from_numpy(np.ascontiguousarray(planes))[:, None]       # (C, 1, H, W): a batch of planes
-        elif color:
-            x = torch.from_numpy(np.ascontiguousarray(planes))[None]          # (1, 3, H, W)
-        else:
-            x = torch.from_numpy(np.repeat(planes, self.channels, axis=0))[None]
-        x = x.to(self.device)
-        level = torch.full((x.shape[0],), float(sigma), device=self.device)
-        with torch.inference_mode():
-            y = self._tiled(x, level).clamp_(0, 1).cpu().numpy()
-        if self.channels == 1:
-            out = y[:, 0]
-        else:
-            out = y[0] if color else y[0].mean(axis=0, keepdims=True)
-        out = out.transpose(1, 2, 0) if color else out[0]
-        return np.ascontiguousarray(out, dtype=np.float32)
-
-
-@functools.lru_cache(maxsize=8)
-def _load(name: str, path: str, digest: str) -> Network:
-    configure_threads()
-    return Network(weights.load_model(weights.get_entry(name)))
-
-
-def load(name: str) -> Network:
-    """The cached ``Network`` of weights entry ``name`` (loaded and sha256-checked on first use)."""
-    entry = weights.get_entry(name)
-    return _load(entry.name, str(entry.file), entry.sha256)
-
-
-def clear_cache() -> None:
-    """Forget loaded networks (after weights were replaced or imported)."""
-    _load.cache_clear()
+def _forget_networks() -> None:
+    """Drop the loaded networks after weights changed (nothing to drop when none was ever loaded)."""
+    runner = sys.modules.get(f"{__package__}.runner")
+    if runner is not None:
+        runner.clear_cache()
 
 
 def _sigma_auto(level) -> dict:
@@ -182,13 +71,13 @@ def make_denoiser(entry: weights.Entry):
     (noise map) or ``f(image)``."""
     if entry.multiplicative:
         def denoise(image: np.ndarray, *, var: float = 0.0) -> np.ndarray:
-            return load(entry.name)(image, np.sqrt(var or measured_speckle_var(image)))
+            return _network(entry.name)(image, np.sqrt(var or measured_speckle_var(image)))
     elif entry.noise_map:
         def denoise(image: np.ndarray, *, sigma: float = 25 / 255) -> np.ndarray:
-            return load(entry.name)(image, sigma)
+            return _network(entry.name)(image, sigma)
     else:
         def denoise(image: np.ndarray) -> np.ndarray:
-            return load(entry.name)(image)
+            return _network(entry.name)(image)
     denoise.__name__ = denoise.__qualname__ = entry.name
     denoise.__doc__ = _docstring(entry)
     return denoise
@@ -223,7 +112,7 @@ def import_weights(path, name: str, *, title: str = "", noise: str = "gaussian",
     if name in registry.names("denoiser"):
         raise WeightsError(f"name {name!r} is already a denoiser here; choose another name")
     entry = weights.import_weights(path, name, title=title, noise=noise, label=label)
-    clear_cache()
+    _forget_networks()
     register_entry(entry)
     return entry
 
@@ -242,7 +131,7 @@ def fetch_published(name: str, *, mirror=None, trust: bool = False, progress=Non
     """Fetch published model ``name`` (``weights.fetch``: official address or ``mirror``, hash-checked) and
     register it as a denoiser in this process; later processes register it at import."""
     weights.fetch(name, mirror=mirror, trust=trust, progress=progress)
-    clear_cache()
+    _forget_networks()
     register_present()
     return weights.get_entry(name)
 
@@ -282,40 +171,3 @@ def modality_model(modality: str | None, noise: str = "gaussian") -> str | None:
     wanted = MODALITIES.get(str(modality or "").strip().upper())
     return next((name for name, entry in weights.CATALOG.items()
                  if wanted and entry.modality == wanted and entry.noise == noise and name in registered()), None)
-
-
-def conv_layers(network: Network) -> list[str]:
-    """Names of the convolution layers of a loaded network, input to output (for feature maps)."""
-    return [name for name, module in network.model.named_modules() if isinstance(module, nn.Conv2d)]
-
-
-def feature_maps(network: Network, image: np.ndarray, layer: str, sigma: float = 0.0, *,
-                 limit: int = 16) -> np.ndarray:
-    """The first ``limit`` channels of ``layer``'s output (after its ReLU when one follows), (C, h, w).
-
-    A colour image goes in as its mean for a gray network. Each map is scaled to [0, 1] for display.
-    """
-    image = check_array(image)
-    if network.channels == 1 and image.ndim == 3:
-        image = image.mean(axis=2)
-    planes = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
-    if network.channels == 3 and image.ndim == 2:
-        planes = np.repeat(planes, 3, axis=0)
-    modules = dict(network.model.named_modules())
-    if layer not in modules:
-        raise InvalidParameterError(f"layer '{layer}' not in this network (valid: {', '.join(conv_layers(network))})")
-    captured: list[torch.Tensor] = []
-    handle = modules[layer].register_forward_hook(lambda module, inputs, output: captured.append(output))
-    try:
-        x = torch.from_numpy(np.ascontiguousarray(planes))[None].to(network.device)
-        with torch.inference_mode():
-            network._forward(x, torch.full((1,), float(sigma), device=network.device))
-    finally:
-        handle.remove()
-    maps = captured[0][0, :limit].float()
-    if layer != conv_layers(network)[-1]:
-        maps = maps.clamp(min=0)  # what the following ReLU passes on
-    maps = maps.cpu().numpy()
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    return ((maps - low) / np.where(span > 0, span, 1)).astype(np.float32)

@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from skimage.metrics import structural_similarity
 
 from . import registry, weights
 from .errors import InvalidImageError, InvalidParameterError, WeightsError
 from .image import check_array
-from .models import LPIPSAlex
 from .registry import register
 
 DATA_RANGE = 1.0
@@ -167,6 +165,10 @@ def lpips_network(alexnet_path=None, linear_path=None):
     WeightsError
         A file is missing, corrupted or does not fit (the message names it and the fix).
     """
+    import torch
+
+    from .models import LPIPSAlex
+
     if alexnet_path is None or linear_path is None:
         fix = f"run: {LPIPS_FETCH}"
         paths = [weights.verify(path, item.sha256, fix)
@@ -205,6 +207,7 @@ def lpips_distance(network, reference: np.ndarray, image: np.ndarray) -> float:
     reference, image = _pair(reference, image)
     if min(reference.shape[:2]) < 16:
         raise InvalidImageError(f"LPIPS needs images of at least 16×16 pixels, got {reference.shape[:2]}")
+    import torch
 
     def tensor(array: np.ndarray):
         array = np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array

@@ -18,19 +18,19 @@ import functools
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
-from torch.nn import functional as F
 
-from . import learned, registry, weights
+from . import registry, weights
 from .errors import DenoiseError, InvalidParameterError, WeightsError
 from .image import check_array
-from .models import ARCHITECTURES
 from .registry import ChoiceParam, IntParam, register
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 SCALE = IntParam("scale", default=4, lo=2, hi=4, help="Up-scaling factor: the output is scale × the input's sides")
 
@@ -229,6 +229,8 @@ def ncnn_state_dict(param: str | Path, weights_bin: str | Path, model: nn.Module
     WeightsError
         An unsupported weight format, or a layer count or size that does not fit ``model``.
     """
+    import torch
+
     data = Path(weights_bin).read_bytes()
     offset, blobs = 0, []
 
@@ -287,6 +289,9 @@ def run_sr_network(network: nn.Module, image: np.ndarray, *, tile: int = TILE, p
     -------
     float32 array in [0, 1], (H·scale, W·scale[, 3]).
     """
+    import torch
+    from torch.nn import functional as F
+
     parameter = next(network.parameters())
     s, multiple = int(network.scale), int(getattr(network, "multiple", 1))
     planes = image.transpose(2, 0, 1) if image.ndim == 3 else np.repeat(image[None], 3, axis=0)
@@ -324,6 +329,9 @@ def load_official(model: str) -> nn.Module:
 
 @functools.lru_cache(maxsize=2)
 def _load_official(name: str, arch: str, config: tuple) -> nn.Module:
+    from . import runner
+    from .models import ARCHITECTURES
+
     fix = f"python -m denoise_core weights fetch {name}"
     path = weights.verify(weights.fetched_paths(name)[0], weights.DOWNLOADS[name][0].sha256, fix)
     state = weights.read_state_dict(path, fix)
@@ -332,8 +340,8 @@ def _load_official(name: str, arch: str, config: tuple) -> nn.Module:
         network.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError) as error:
         raise WeightsError(f"{path}: does not fit {arch} ({str(error).strip().splitlines()[0]}); {fix}") from None
-    learned.configure_threads()
-    return learned.prepare(network).to(learned.device())
+    runner.configure_threads()
+    return runner.prepare(network).to(runner.device())
 
 
 @register("realesrgan_torch", kind="superres", family="learned", title="Real-ESRGAN (torch, official weights)",

@@ -10,13 +10,12 @@ training; the test sets (Set12, BSD68) are never used here.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,97 +24,15 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from . import registry
-from .errors import DenoiseError, InvalidParameterError, WeightsError
+from .errors import InvalidParameterError, WeightsError
 from .benchmark import image_files
 from .estimate import noise_level
 from .image import read_image
 from .learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
-from .models import ARCHITECTURES, DENOISERS, parameter_count, run_network
+from .models import ARCHITECTURES, parameter_count, run_network
 from . import weights
-from .weights import save_weights, sha256
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
-LOSSES = ("l1", "mse", "ssim", "mse+ssim")
-SCHEDULES = ("cosine", "step", "constant")
-
-
-@dataclass
-class NoiseSpec:
-    """One noise model of a training run's mix.
-
-    ``ranges`` maps a parameter to ``(lo, hi)`` or ``(lo, hi, "log")``: each use draws it uniformly
-    (log-uniformly), e.g. ``{"sigma": (0, 55/255)}`` for a blind Gaussian model; ``params`` fixes the
-    others; ``val`` sets the validation parameters (default: the middle of each range).
-
-    ``weight`` sets how often patches get this noise, relative to the other models of the mix.
-
-    ``pool`` > 0 is for noise that depends on the whole image (CT projections, a global SNR) or is
-    slow: each training image is noised ``pool`` times before training and patches are cut from
-    those pairs. Their noise level is then the blind estimate on the whole noisy image, exactly what
-    the app gives the network; otherwise it is ``sigma`` when the model has one, else the noise's std.
-    Levels stop at ``learned.SIGMA_MAX``, as the app's do. A multiplicative network (FFDNet's
-    ``multiplicative``) is given the relative std instead: ``sqrt`` of the speckle variance measured on
-    the whole noisy image with ``pool``, else the noise's std over the clean image's RMS.
-    """
-
-    model: str = "gaussian"
-    params: dict = field(default_factory=dict)
-    ranges: dict = field(default_factory=dict)
-    val: dict | None = None
-    pool: int = 0
-    weight: float = 1.0
-
-
-@dataclass
-class TrainConfig:
-    """Everything one training run needs; ``train`` writes it into the weights file's metadata.
-
-    ``noises`` is the mix of noise models: each patch draws one of them, in proportion to their weights.
-    ``init`` starts from a weights entry's name or a ``.safetensors`` file written by ``train``
-    (fine-tuning); its architecture and configuration then replace ``arch`` and ``arch_config``,
-    except the options ``arch_config`` names (those that leave the weights' shapes alone, such as
-    FFDNet's ``impulses``).
-    The learning rate follows ``schedule`` over the run's progress, the larger of ``step / steps``
-    and ``elapsed / max_seconds``, so a time-limited run still ends with a small learning rate.
-    ``amp`` (mixed precision: float16 autocast with a gradient scaler) applies on CUDA only, where
-    ``None`` means on; the CPU always trains in float32. The weights' metadata records what ran.
-    """
-
-    out: str = "runs/model"
-    arch: str = "ffdnet"
-    arch_config: dict = field(default_factory=dict)
-    init: str | None = None
-    data: str = str(DEFAULT_DATA)
-    val_images: int = 8
-    noises: list = field(default_factory=lambda: [NoiseSpec("gaussian", ranges={"sigma": (0.0, 55 / 255)})])
-    patch: int = 64
-    batch: int = 32
-    steps: int = 10000
-    max_seconds: float | None = None
-    lr: float = 1e-3
-    lr_min: float = 1e-5
-    schedule: str = "cosine"
-    warmup: int = 0
-    """Steps of linear warm-up from zero (for fine-tuning: Adam's first steps from converged weights undo them)."""
-    loss: str = "l1"
-    seed: int = 0
-    val_every: int = 200
-    checkpoint_every: int = 500
-    run_dir: str | None = None
-    resume: bool = False
-    device: str = "auto"
-    amp: bool | None = None
-    threads: int | None = None
-    title: str = ""
-
-    def __post_init__(self):
-        self.noises = [spec if isinstance(spec, NoiseSpec) else NoiseSpec(**spec) for spec in self.noises]
-
-    @property
-    def noise_name(self) -> str:
-        """The noise models of the mix, joined with ``+`` (e.g. ``gaussian+ct_lowdose``)."""
-        return "+".join(dict.fromkeys(spec.model for spec in self.noises))
-
+from .recipe import DEFAULT_DATA, LOSSES, SCHEDULES, NoiseSpec, TrainConfig  # noqa: F401  (part of this module's API)
+from .weights import DENOISERS, save_weights
 
 # ---------------------------------------------------------------------------------------------- data
 def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
@@ -483,155 +400,3 @@ def train(config: TrainConfig) -> Path:
             csv.writer(handle).writerow([step, f"{spent:.1f}", "", f"{np.mean(running) if running else ''}",
                                          f"{val_psnr:.3f}"])
     return save_weights(out, model.cpu(), _metadata(config, model, step, spent, val_psnr, device))
-
-
-# ------------------------------------------------------------------------------------------------ CLI
-def _range(item: str) -> tuple[str, tuple]:
-    """``NAME=LO:HI`` or ``NAME=LO:HI:log`` -> (name, (lo, hi[, "log"]))."""
-    name, sep, text = item.partition("=")
-    parts = text.split(":")
-    if not sep or len(parts) not in (2, 3) or parts[2:] not in ([], ["log"]):
-        raise InvalidParameterError(f"'--range {item}': expected NAME=LO:HI or NAME=LO:HI:log, e.g. sigma=0:0.2157")
-    try:
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InvalidParameterError(f"'--range {item}': LO and HI must be numbers") from None
-    if parts[2:] and (lo <= 0 or hi <= 0):
-        raise InvalidParameterError(f"'--range {item}': a log range needs LO and HI above 0")
-    return name.strip(), (lo, hi, *parts[2:])
-
-
-def _assignments(items: list[str], what: str) -> dict:
-    values = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise InvalidParameterError(f"'{what} {item}': expected NAME=VALUE")
-        try:
-            values[name.strip()] = json.loads(text)
-        except json.JSONDecodeError:
-            values[name.strip()] = text.strip()
-    return values
-
-
-class _InOrder(argparse.Action):
-    """Keeps the noise options in command-line order: each applies to the ``--noise`` before it."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (option_string, values)])
-
-
-def _noise_specs(items: list[tuple[str, str]]) -> list[NoiseSpec]:
-    """The ``NoiseSpec`` mix described by the noise options, in order (Gaussian 0–55 when none)."""
-    specs: list[dict] = []
-    for option, value in items:
-        if option == "--noise" or not specs:
-            specs.append({"model": value if option == "--noise" else "gaussian", "params": {}, "ranges": None,
-                          "val": {}, "pool": 0, "weight": 1.0})
-        spec = specs[-1]
-        if option == "--noise-set":
-            spec["params"].update(_assignments([value], option))
-        elif option == "--range":
-            name, bounds = _range(value)
-            spec["ranges"] = {**(spec["ranges"] or {}), name: bounds}
-        elif option == "--val-set":
-            spec["val"].update(_assignments([value], option))
-        elif option == "--weight":
-            spec["weight"] = value
-        elif option == "--pool":
-            if value < 0:
-                raise InvalidParameterError(f"--pool {value}: expected 0 or more noisy copies per image")
-            spec["pool"] = value
-    for spec in specs:
-        if spec["ranges"] is None:
-            spec["ranges"] = {"sigma": (0.0, 55 / 255)} if spec["model"] == "gaussian" else {}
-        spec["val"] = spec["val"] or None
-    return [NoiseSpec(**spec) for spec in specs] or TrainConfig().noises
-
-
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train`` command's arguments to ``parser`` (used by ``python -m denoise_core train``)."""
-    d = TrainConfig()
-    parser.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors, OUT.csv")
-    parser.add_argument("--arch", default=d.arch, choices=DENOISERS)
-    parser.add_argument("--arch-set", action="append", default=[], metavar="K=V",
-                        help="architecture option, e.g. depth=12, width=64, channels=1, noise_map=true (ffdnet); "
-                             "width=32, levels=3, blocks=2, residual=true (drunet)")
-    parser.add_argument("--data", default=d.data, help="folder of clean training images")
-    parser.add_argument("--val-images", type=int, default=d.val_images,
-                        help="last N training images held out for validation")
-    parser.add_argument("--init", default=None, help="start from these weights (a name from 'weights list' or a "
-                                                      ".safetensors written by train): fine-tuning")
-    noise = dict(action=_InOrder, dest="noise_items", default=[])
-    parser.add_argument("--noise", **noise, metavar="MODEL",
-                        help="registered noise model; repeat for a mix (each patch draws one); the options below "
-                             "apply to the --noise before them (default: gaussian with sigma=0:0.2157)")
-    parser.add_argument("--noise-set", **noise, metavar="K=V", help="fixed noise parameter")
-    parser.add_argument("--range", **noise, metavar="K=LO:HI[:log]",
-                        help="noise parameter drawn per patch, uniformly (or log-uniformly)")
-    parser.add_argument("--val-set", **noise, metavar="K=V",
-                        help="noise parameter for validation (default: middle of each range)")
-    parser.add_argument("--weight", **noise, type=float, metavar="W",
-                        help="how often patches get this noise, relative to the others of the mix (default 1)")
-    parser.add_argument("--pool", **noise, type=int, metavar="N",
-                        help="noise each whole training image N times up front (noise that depends on the whole "
-                             "image, or slow noise); the network then gets the blind noise estimate as its level")
-    parser.add_argument("--patch", type=int, default=d.patch)
-    parser.add_argument("--batch", type=int, default=d.batch)
-    parser.add_argument("--steps", type=int, default=d.steps)
-    parser.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--schedule", default=d.schedule, choices=SCHEDULES)
-    parser.add_argument("--warmup", type=int, default=d.warmup, metavar="STEPS",
-                        help="linear learning-rate warm-up (advisable with --init)")
-    parser.add_argument("--loss", default=d.loss, choices=LOSSES)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--val-every", type=int, default=d.val_every)
-    parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
-    parser.add_argument("--run-dir", default=None, help="checkpoint folder (default OUT.run/)")
-    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in the run folder")
-    parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                        help="mixed precision (float16) on CUDA; on by default there, ignored on the CPU")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
-    parser.add_argument("--title", default="", help="title shown in the app")
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The ``TrainConfig`` that ``args`` (parsed with ``add_train_arguments``) describe."""
-    return TrainConfig(out=args.out, arch=args.arch, arch_config=_assignments(args.arch_set, "--arch-set"),
-                       init=args.init, data=args.data, val_images=args.val_images,
-                       noises=_noise_specs(args.noise_items), patch=args.patch,
-                       batch=args.batch, steps=args.steps, max_seconds=args.minutes * 60 if args.minutes else None,
-                       lr=args.lr, schedule=args.schedule, warmup=args.warmup, loss=args.loss, seed=args.seed,
-                       val_every=args.val_every,
-                       checkpoint_every=args.checkpoint_every, run_dir=args.run_dir, resume=args.resume,
-                       device=args.device, amp=args.amp, threads=args.threads, title=args.title)
-
-
-def run_train(args: argparse.Namespace) -> None:
-    """The ``train`` command: train, then print the weights path and its sha256."""
-    path = train(config_from_args(args))
-    print(f"{path}  sha256 {sha256(path)}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m denoise_core.train ...`` (the same arguments as ``python -m denoise_core train``)."""
-    parser = argparse.ArgumentParser(prog="python -m denoise_core.train")
-    add_train_arguments(parser)
-    try:
-        run_train(parser.parse_args(argv))
-    except DenoiseError as error:
-        print(f"error: {error}")
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
-__all__ = ["NoiseSpec", "TrainConfig", "train", "add_train_arguments", "config_from_args", "run_train", "ssim_torch",
-           "loss_value", "learning_rate", "build_model", "pick_device"]

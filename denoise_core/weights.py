@@ -30,21 +30,37 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path, PureWindowsPath
 
-import torch
+from typing import TYPE_CHECKING
+
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from . import fetch as fetching
 from . import registry
 from .errors import InvalidParameterError, WeightsError, one_line
 from .fetch import HASH_NOTES, Source, cache_dir, sha256, write_atomically
-from .models import ARCHITECTURES, DENOISERS, takes_noise_map
 from .zoo import ZOO, Published, size_label
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = ROOT / "weights"
 MAX_SHIPPED_BYTES = 10 * 1024 * 1024
+
+
+NOISE_MAP_OPTION: dict[str, bool | None] = {"dncnn": None, "ffdnet": True, "unet": None, "autoencoder": None,
+                                            "drunet": True}
+"""The denoiser architectures (``models.ARCHITECTURES`` less the super-resolution ones) and the default of
+each one's ``noise_map`` option (None: it has none), known without importing torch."""
+DENOISERS = tuple(NOISE_MAP_OPTION)
+
+
+def takes_noise_map(arch: str, config: dict) -> bool:
+    """Whether ``ARCHITECTURES[arch](**config)`` takes the noise level as an input: its ``noise_map`` option,
+    the architecture's default when ``config`` leaves it out; False for an architecture without one."""
+    default = NOISE_MAP_OPTION.get(arch)
+    return default is not None and bool(config.get("noise_map", default))
 
 
 @dataclass(frozen=True)
@@ -311,6 +327,8 @@ def fix_for(entry: Entry) -> str:
 
 def load_state(entry: Entry) -> dict:
     """The verified state dict of ``entry`` (safetensors, CPU tensors)."""
+    from safetensors.torch import load_file
+
     path = verify(entry.file, entry.sha256, fix_for(entry))
     if path.suffix == ".pth":
         return renamed(read_state_dict(path, fix_for(entry)), entry.rename)
@@ -322,6 +340,8 @@ def load_state(entry: Entry) -> dict:
 
 def load_model(entry: Entry):
     """The network of ``entry`` with its weights (``strict=True``), in eval mode, on the CPU."""
+    from .models import ARCHITECTURES
+
     if entry.arch not in ARCHITECTURES:
         raise WeightsError(f"{entry.file}: unknown architecture '{entry.arch}' (valid: {', '.join(ARCHITECTURES)})")
     model = ARCHITECTURES[entry.arch](**entry.config)
@@ -336,6 +356,8 @@ def load_model(entry: Entry):
 
 def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
     """Write ``model``'s state dict as safetensors with string ``metadata`` (atomically); returns the path."""
+    from safetensors.torch import save_file
+
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return write_atomically(Path(path).with_suffix(".safetensors"),
                              lambda tmp: save_file(state, tmp, metadata=metadata))
@@ -427,6 +449,8 @@ def upload_suffix(filename: str) -> str:
 def _checked_state(state: object, label: str, fix: str) -> dict:
     """``state`` if it is a non-empty dict of finite, dense, non-empty tensors (floating point, or a batch-norm
     counter) under string keys; else ``WeightsError`` naming the first bad entry."""
+    import torch
+
     if not isinstance(state, dict) or not state:
         raise WeightsError(f"{label}: expected a state dict of tensors; {fix}")
     for key, value in state.items():
@@ -455,6 +479,9 @@ def read_state_dict(path: Path, fix: str = EXPORT_FIX, *, label: str | None = No
     is not a state dict of finite tensors raises ``WeightsError`` naming it (``label``, default ``path``)
     and ``fix``.
     """
+    import torch
+    from safetensors.torch import load_file
+
     label = label or str(path)
     if path.suffix == ".safetensors":
         try:
@@ -496,6 +523,10 @@ def build_network(arch: str, config: object, state: dict, label: str) -> torch.n
     WeightsError
         Not a denoiser architecture, options it does not take, or shapes that differ; names ``label``.
     """
+    import torch
+
+    from .models import ARCHITECTURES
+
     if arch not in DENOISERS:
         raise WeightsError(f"{label}: architecture {one_line(arch, 40)!r} is not a denoiser "
                            f"(valid: {', '.join(DENOISERS)})")

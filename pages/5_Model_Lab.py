@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from denoise_core import learned, registry, weights
+from denoise_core import learned, registry, runner, weights
 from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
 from denoise_core.zoo import ZOO
@@ -54,7 +54,7 @@ if name in offered:
     st.stop()
 method = registry.get(name, "denoiser")
 entry = page.guarded(weights.get_entry, name)
-network = page.guarded(learned.load, name)
+network = page.guarded(runner.load, name)
 published = ZOO[name] if entry.source == "zoo" else None
 
 left, middle, right = st.columns(3)
@@ -121,11 +121,11 @@ with speed_tab:
         st.metric("CPU time", f"{timed[2]:.3f} s")
 
 with maps_tab:
-    layers = learned.conv_layers(network)
+    layers = runner.conv_layers(network)
     layer = st.selectbox("Layer", layers, index=min(1, len(layers) - 1), key="w.ml.layer")
     small = image[:256, :256]
     try:
-        maps = learned.feature_maps(network, small, layer, sigma, limit=16)
+        maps = runner.feature_maps(network, small, layer, sigma, limit=16)
     except DenoiseError as error:
         views.error_line(error)
     else:

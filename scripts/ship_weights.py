@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from denoise_core import metrics, weights  # noqa: E402
 from denoise_core.fetch import sha256, write_atomically  # noqa: E402
-from denoise_core.learned import Network  # noqa: E402
+from denoise_core.runner import Network  # noqa: E402
 from denoise_core.samples import load_sample  # noqa: E402
 
 

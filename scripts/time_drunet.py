@@ -2,7 +2,7 @@
 
     python scripts/time_drunet.py [--threads 2] [--repeats 3] [--size 512]
 
-Each network runs through the same adapter the app uses (``learned.Network``), once to warm up and
+Each network runs through the same adapter the app uses (``runner.Network``), once to warm up and
 then ``--repeats`` times; the median is printed. DRUNet weights are random (the time does not depend
 on them); FFDNet is the shipped ``ffdnet_gray_blind``.
 """
@@ -20,14 +20,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core import learned  # noqa: E402
+from denoise_core import runner  # noqa: E402
 from denoise_core.models import DRUNet, parameter_count  # noqa: E402
 
 CONFIGS = [{"width": 64, "levels": 3, "blocks": 4}, {"width": 32, "levels": 3, "blocks": 4},
            {"width": 32, "levels": 3, "blocks": 2}, {"width": 16, "levels": 3, "blocks": 2}]
 
 
-def seconds(network: learned.Network, image: np.ndarray, repeats: int) -> float:
+def seconds(network: runner.Network, image: np.ndarray, repeats: int) -> float:
     network(image, 25 / 255)
     times = []
     for _ in range(repeats):
@@ -46,14 +46,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     image = np.random.default_rng(0).random((args.size, args.size), dtype=np.float32)
     cpu = torch.device("cpu")
-    ffdnet = learned.Network(learned.load("ffdnet_gray_blind").model, target=cpu)
+    ffdnet = runner.Network(runner.load("ffdnet_gray_blind").model, target=cpu)
     rows = [("ffdnet_gray_blind (depth 12, width 64)", parameter_count(ffdnet.model),
              seconds(ffdnet, image, args.repeats))]
     for config in CONFIGS:
         torch.manual_seed(0)
         model = DRUNet(**config)
         name = f"drunet width {config['width']} levels {config['levels']} blocks {config['blocks']}"
-        rows.append((name, parameter_count(model), seconds(learned.Network(model, target=cpu), image, args.repeats)))
+        rows.append((name, parameter_count(model), seconds(runner.Network(model, target=cpu), image, args.repeats)))
     print(f"{args.size}×{args.size} gray, {args.threads} threads, median of {args.repeats} after a warm-up")
     print(f"{'network':44} {'parameters':>12} {'seconds':>8}")
     for name, parameters, spent in rows:

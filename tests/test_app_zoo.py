@@ -6,7 +6,7 @@ import pytest
 from lpips_mirror import lpips_mirror
 from streamlit.testing.v1 import AppTest
 
-from denoise_core import learned, metrics, registry, weights, zoo
+from denoise_core import metrics, registry, runner, weights, zoo
 from denoise_core.fetch import MIRROR_ENV
 from denoise_core.store import ENV_VAR
 from ui import cache
@@ -28,9 +28,9 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])
-    learned.clear_cache()
+    runner.clear_cache()
     yield tmp_path / "cache"
-    learned.clear_cache()
+    runner.clear_cache()
     cache.measure.clear()  # no LPIPS values measured here for the tests that follow
 
 
@@ -98,7 +98,7 @@ def test_the_model_lab_describes_published_models_before_and_after_the_fetch(lab
     assert at.table[0].value.loc["CBSD68 σ50"].iloc[0] == pytest.approx(27.96)
     assert at.table[0].value.loc["CBSD68 σ25", "measured here"] == zoo.MEASURED_HERE["kair_ffdnet_color"]["CBSD68 σ25"]
     assert "Quality not measured here" not in texts(at)
-    network = learned.load("kair_ffdnet_color").model
+    network = runner.load("kair_ffdnet_color").model
     assert any(m.label == "Parameters" and m.value == f"{sum(p.numel() for p in network.parameters()):,}"
                for m in at.metric)
 

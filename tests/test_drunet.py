@@ -6,10 +6,11 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from denoise_core import learned, weights
+from denoise_core import runner, weights
 from denoise_core import train as training
 from denoise_core.errors import InvalidParameterError
-from denoise_core.models import ARCHITECTURES, DRUNet, parameter_count, run_network, takes_noise_map
+from denoise_core.models import ARCHITECTURES, DRUNet, parameter_count, run_network
+from denoise_core.weights import takes_noise_map
 
 TINY = {"width": 4, "levels": 3, "blocks": 1}
 
@@ -116,7 +117,7 @@ def test_adapter_keeps_the_contract(shape):
     torch.manual_seed(0)
     image = np.random.default_rng(0).random(shape, dtype=np.float32)
     before = image.copy()
-    out = learned.Network(DRUNet(**TINY), target=torch.device("cpu"))(image, 0.1)
+    out = runner.Network(DRUNet(**TINY), target=torch.device("cpu"))(image, 0.1)
     assert out.shape == image.shape and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1
     np.testing.assert_array_equal(image, before)
 
@@ -140,9 +141,9 @@ def test_a_tiny_drunet_trains_saves_and_loads_like_ffdnet(tmp_path, monkeypatch)
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
     entry = weights.import_weights(path, "tiny_drunet")
     assert entry.arch == "drunet" and entry.noise_map  # so it is registered with a sigma slider
-    out = learned.load("tiny_drunet")(np.full((37, 53), 0.5, dtype=np.float32), 0.1)
+    out = runner.load("tiny_drunet")(np.full((37, 53), 0.5, dtype=np.float32), 0.1)
     assert out.shape == (37, 53)
     weights.remove_imported("tiny_drunet")
-    learned.clear_cache()
+    runner.clear_cache()
     with pytest.raises(InvalidParameterError, match="drunet"):
         training.build_model("drunet", {"levels": 0})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from denoise_core import learned
+from denoise_core import runner
 from denoise_core.models import (ARCHITECTURES, ConvAutoencoder, DnCNN, FFDNet, UNet, fuse_batch_norm, parameter_count,
                                   run_network)
 from denoise_core.models.ffdnet import fill_impulses
@@ -130,7 +130,7 @@ def test_autoencoder_matches_the_course_layout():
 
 def _network(arch="ffdnet", **config):
     torch.manual_seed(0)
-    return learned.Network(ARCHITECTURES[arch](**config), target=torch.device("cpu"))
+    return runner.Network(ARCHITECTURES[arch](**config), target=torch.device("cpu"))
 
 
 @pytest.mark.parametrize("shape", [(17, 23), (5, 3), (2, 2), (30, 21, 3)])
@@ -166,7 +166,7 @@ def test_published_dncnn_denoises_a_set12_crop():
 
     from denoise_core.weights import convert_dncnn
     state = torch.load(REFERENCE / "saoyan_dncnn_s_25.pth", map_location="cpu", weights_only=True)
-    net = learned.Network(convert_dncnn(state, REFERENCE / "saoyan_dncnn_s_25.pth"), target=torch.device("cpu"))
+    net = runner.Network(convert_dncnn(state, REFERENCE / "saoyan_dncnn_s_25.pth"), target=torch.device("cpu"))
     clean = np.asarray(Image.open(sorted(SET12.glob("*.png"))[0]), dtype=np.float32)[64:128, 64:128] / 255
     noisy = clean + 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape).astype(np.float32)
     psnr = lambda a: 10 * np.log10(1 / np.mean((np.clip(a, 0, 1) - clean) ** 2))  # noqa: E731

@@ -10,6 +10,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from denoise_core import cli
 from denoise_core import train as training
 from denoise_core.errors import InvalidParameterError
 from denoise_core.estimate import noise_level
@@ -160,32 +161,32 @@ def test_bad_configurations_are_refused(folder, tmp_path):
 
 def test_cli_arguments_build_the_config(folder, tmp_path):
     parser = argparse.ArgumentParser()
-    training.add_train_arguments(parser)
+    cli.add_train_arguments(parser)
     args = parser.parse_args(["--out", str(tmp_path / "c"), "--data", str(folder), "--arch-set", "depth=3",
                               "--arch-set", "width=8", "--range", "sigma=0:0.2", "--noise-set", "clip=false",
                               "--steps", "2", "--val-every", "2", "--patch", "16", "--batch", "2", "--val-images", "2"])
-    config = training.config_from_args(args)
+    config = cli.config_from_args(args)
     assert config.noises == [training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.0, 0.2)})]
     assert config.arch_config == {"depth": 3, "width": 8}
-    training.run_train(args)
+    cli.run_train(args)
     assert (tmp_path / "c.safetensors").exists()
     with pytest.raises(InvalidParameterError, match="LO:HI"):
-        training.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0.1"]))
+        cli.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0.1"]))
     with pytest.raises(InvalidParameterError, match="log range"):
-        training.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0:0.1:log"]))
+        cli.config_from_args(parser.parse_args(["--out", "x", "--range", "sigma=0:0.1:log"]))
 
 
 def test_cli_noise_options_apply_to_the_noise_before_them(tmp_path):
     parser = argparse.ArgumentParser()
-    training.add_train_arguments(parser)
+    cli.add_train_arguments(parser)
     args = parser.parse_args(["--out", "x", "--noise-set", "clip=false", "--noise", "ct_lowdose",
                               "--range", "photons=300:30000:log", "--pool", "4", "--val-set", "photons=2000",
                               "--noise", "poisson", "--range", "peak=5:50", "--weight", "0.5"])
-    assert training.config_from_args(args).noises == [
+    assert cli.config_from_args(args).noises == [
         training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.0, 55 / 255)}),
         training.NoiseSpec("ct_lowdose", ranges={"photons": (300.0, 30000.0, "log")}, val={"photons": 2000}, pool=4),
         training.NoiseSpec("poisson", ranges={"peak": (5.0, 50.0)}, weight=0.5)]
-    assert training.config_from_args(parser.parse_args(["--out", "x"])).noise_name == "gaussian"
+    assert cli.config_from_args(parser.parse_args(["--out", "x"])).noise_name == "gaussian"
 
 
 def test_tinted_training_images_keep_the_gray_image_as_their_luminance():  # scripts/make_colour_data.py
@@ -223,14 +224,14 @@ def test_init_from_a_file_that_is_not_safetensors_is_one_weights_error(folder, t
 
 def test_amp_is_accepted_and_ignored_on_the_cpu(folder, tmp_path):
     parser = argparse.ArgumentParser()
-    training.add_train_arguments(parser)
+    cli.add_train_arguments(parser)
     common = ["--data", str(folder), "--arch-set", "depth=3", "--arch-set", "width=8", "--steps", "3",
               "--val-every", "3", "--patch", "16", "--batch", "2", "--val-images", "2", "--device", "cpu"]
     runs = {}
     for flag in ("--amp", "--no-amp"):
         args = parser.parse_args(["--out", str(tmp_path / flag.strip("-")), *common, flag])
         assert args.amp is (flag == "--amp")
-        runs[flag] = training.train(training.config_from_args(args))
+        runs[flag] = training.train(cli.config_from_args(args))
     amp, plain = (load_file(str(runs[flag])) for flag in ("--amp", "--no-amp"))
     assert amp.keys() == plain.keys() and all(torch.equal(amp[k], plain[k]) for k in amp)
     with safe_open(str(runs["--amp"]), "pt") as handle:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bad_weights import BAD_FILES, published_dncnn
-from denoise_core import cli, learned, weights
+from denoise_core import cli, learned, runner, weights
 from denoise_core.errors import InvalidParameterError, WeightsError
 from denoise_core.models import DnCNN, FFDNet
 from denoise_core.weights import save_weights
@@ -25,9 +25,9 @@ needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/r
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    learned.clear_cache()
+    runner.clear_cache()
     yield tmp_path / "cache"
-    learned.clear_cache()
+    runner.clear_cache()
 
 
 @pytest.fixture
@@ -73,8 +73,8 @@ def test_import_our_own_safetensors_and_run_it(cache, tiny_file):
     assert entry.source == "imported" and entry.noise_map and Path(entry.path).parent == cache / "weights"
     assert "my_tiny" in weights.entries()
     image = np.random.default_rng(0).random((20, 22), dtype=np.float32)
-    np.testing.assert_allclose(learned.load("my_tiny")(image, 0.1),
-                               learned.Network(model, target=torch.device("cpu"))(image, 0.1), atol=1e-6)
+    np.testing.assert_allclose(runner.load("my_tiny")(image, 0.1),
+                               runner.Network(model, target=torch.device("cpu"))(image, 0.1), atol=1e-6)
     with pytest.raises(InvalidParameterError, match="name"):
         weights.import_weights(path, "Bad Name")
     weights.remove_imported("my_tiny")
@@ -108,7 +108,7 @@ def test_saoyan_and_kair_sigma25_agree(cache):
     outs = []
     for file in ("saoyan_dncnn_s_25.pth", "kair_dncnn_25.pth"):
         entry = weights.import_weights(REFERENCE / file, "ref_" + file.split("_")[0])
-        outs.append(learned.load(entry.name)(noisy))
+        outs.append(runner.load(entry.name)(noisy))
     errors = [np.sqrt(np.mean((o - image) ** 2)) for o in outs]
     assert max(errors) < 0.6 * np.sqrt(np.mean((noisy - image) ** 2))
 

@@ -10,7 +10,7 @@ import torch
 from lpips_mirror import lpips_mirror
 from test_drunet import official_shapes
 
-from denoise_core import cli, learned, metrics, registry, weights, zoo
+from denoise_core import cli, learned, metrics, registry, runner, weights, zoo
 from denoise_core.benchmark import image_files
 from denoise_core.errors import WeightsError
 from denoise_core.fetch import HASH_NOTES, Source
@@ -28,9 +28,9 @@ def cache(tmp_path, monkeypatch):
     """An empty cache, and a registry that forgets what the test registers."""
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    learned.clear_cache()
+    runner.clear_cache()
     yield tmp_path / "cache"
-    learned.clear_cache()
+    runner.clear_cache()
 
 
 def official_state(published: zoo.Published) -> dict[str, torch.Tensor]:

@@ -2,12 +2,10 @@
 
 ``ARCHITECTURES`` maps the name a weights catalog entry gives for its architecture to the class;
 each class takes only keyword arguments, so an entry's ``config`` dict rebuilds it exactly.
-``DENOISERS`` names the ones that map a noisy image to a clean one of the same size (``train`` builds those).
-A network that takes the noise level as an input says so with a ``noise_map`` option (``takes_noise_map``).
+A network that takes the noise level as an input says so with a ``noise_map`` option (``weights.NOISE_MAP_OPTION``
+states it for every denoiser architecture without importing torch).
 """
 from __future__ import annotations
-
-import inspect
 
 import torch
 from torch import nn
@@ -25,10 +23,9 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "dncnn": DnCNN, "ffdnet": FFDNet, "unet": UNet, "autoencoder": ConvAutoencoder, "drunet": DRUNet,
     "rrdbnet": RRDBNet, "srvgg": SRVGGNetCompact,
 }
-DENOISERS = ("dncnn", "ffdnet", "unet", "autoencoder", "drunet")
 
-__all__ = ["ARCHITECTURES", "DENOISERS", "ConvAutoencoder", "DRUNet", "DnCNN", "FFDNet", "LPIPSAlex", "RRDBNet",
-           "SRVGGNetCompact", "UNet", "fuse_batch_norm", "parameter_count", "run_network", "takes_noise_map"]
+__all__ = ["ARCHITECTURES", "ConvAutoencoder", "DRUNet", "DnCNN", "FFDNet", "LPIPSAlex", "RRDBNet",
+           "SRVGGNetCompact", "UNet", "fuse_batch_norm", "parameter_count", "run_network"]
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -42,9 +39,3 @@ def run_network(model: nn.Module, x: torch.Tensor, sigma: torch.Tensor | None) -
         return model(x, sigma)
     return model(x)
 
-
-def takes_noise_map(arch: str, config: dict) -> bool:
-    """Whether ``ARCHITECTURES[arch](**config)`` takes the noise level as an input: its ``noise_map`` option,
-    the architecture's default when ``config`` leaves it out; False for an architecture without one."""
-    option = inspect.signature(ARCHITECTURES[arch]).parameters.get("noise_map") if arch in ARCHITECTURES else None
-    return option is not None and bool(config.get("noise_map", option.default))
