@@ -21,6 +21,10 @@ class InvalidParameterError(DenoiseError):
     """A parameter name the method does not take, or a value outside its range."""
 
 
+class DuplicateMethodError(InvalidParameterError):
+    """A method registered under a name its kind already has, without ``replace=True``."""
+
+
 class WeightsError(DenoiseError):
     """A weights file that is missing, corrupted (sha256 mismatch) or does not fit its model."""
 

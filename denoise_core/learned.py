@@ -83,8 +83,9 @@ def make_denoiser(entry: weights.Entry):
     return denoise
 
 
-def register_entry(entry: weights.Entry) -> None:
-    """Register ``entry`` as a denoiser (family ``learned``) named like the entry, tagged with its modality."""
+def register_entry(entry: weights.Entry, *, replace: bool = False) -> None:
+    """Register ``entry`` as a denoiser (family ``learned``) named like the entry, tagged with its modality;
+    ``replace`` lets re-imported weights take their name back."""
     tags = ("learned", entry.arch, entry.noise, "gray" if entry.channels == 1 else "color",
             *((entry.modality,) if entry.modality else ()), *entry.tags)
     if entry.multiplicative:
@@ -100,20 +101,21 @@ def register_entry(entry: weights.Entry) -> None:
     else:
         params, auto = [], None
     register(entry.name, kind="denoiser", family="learned", title=entry.title, params=params, auto=auto,
-             tags=tuple(dict.fromkeys(tags)))(make_denoiser(entry))
+             tags=tuple(dict.fromkeys(tags)), replace=replace)(make_denoiser(entry))
 
 
 def import_weights(path, name: str, *, title: str = "", noise: str = "gaussian",
                    label: str | None = None) -> weights.Entry:
     """Import a user's weights file (see ``weights.import_weights``) and register it right away.
 
-    A name this process already has as a denoiser is refused before anything is written.
+    Importing under the name of earlier imported weights replaces them; the name of any other denoiser
+    (shipped, published or classical) is refused before anything is written.
     """
-    if name in registry.names("denoiser"):
+    if name in registry.names("denoiser") and name not in weights.imported():
         raise WeightsError(f"name {name!r} is already a denoiser here; choose another name")
     entry = weights.import_weights(path, name, title=title, noise=noise, label=label)
     _forget_networks()
-    register_entry(entry)
+    register_entry(entry, replace=True)
     return entry
 
 
@@ -155,7 +157,7 @@ def register_present() -> list[str]:
 
 def registered() -> list[str]:
     """Names of the learned denoisers registered now (shipped, imported and fetched ones)."""
-    return [method.name for method in registry.methods("denoiser") if method.family == "learned"]
+    return registry.names("denoiser", family="learned")
 
 
 register_present()

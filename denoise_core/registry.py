@@ -1,6 +1,8 @@
 """The registry: every denoiser, noise model and metric is one function plus one ``register``.
 
-A method declares its parameters as a schema (``Param`` subclasses). The UI builds its controls
+``REGISTRY`` is the one ``Registry`` of the process; every question (``get``, ``names``, ``methods``) is
+asked of it when it is needed, so methods added while the app runs (imported or fetched weights) are
+seen everywhere. A method declares its parameters as a schema (``Param`` subclasses). The UI builds its controls
 from the schema, the CLI parses ``--set k=v`` with it, the benchmark records it, and a test checks
 it against the function's signature. ``auto`` maps a noise level to parameter values.
 """
@@ -13,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import InvalidParameterError, UnknownMethodError
+from .errors import DuplicateMethodError, InvalidParameterError, UnknownMethodError
 
 KINDS = ("denoiser", "noise", "metric", "enhance", "superres")
 NAME_RULE = "2-40 lower-case letters, digits or '_', starting with a letter"
@@ -160,42 +162,72 @@ class Method:
         return values
 
 
-_REGISTRY: dict[tuple[str, str], Method] = {}
+class Registry:
+    """The registered methods by (kind, name), in registration order."""
+
+    def __init__(self, methods: dict[tuple[str, str], Method] | None = None):
+        self._methods = dict(methods or {})
+
+    def add(self, method: Method, *, replace: bool = False) -> None:
+        """Register ``method``; a name its kind already has raises ``DuplicateMethodError`` unless ``replace``."""
+        if (method.kind, method.name) in self._methods and not replace:
+            raise DuplicateMethodError(f"{method.kind} '{method.name}' is already registered; choose another name")
+        self._methods[method.kind, method.name] = method
+
+    def get(self, name: str, kind: str) -> Method:
+        """The method registered as ``name`` of ``kind``; ``UnknownMethodError`` lists the valid names."""
+        try:
+            return self._methods[kind, name]
+        except KeyError:
+            raise UnknownMethodError(f"unknown {kind} {name!r} (valid: {', '.join(self.names(kind))})") from None
+
+    def methods(self, kind: str | None = None, family: str | None = None) -> list[Method]:
+        """Registered methods of ``kind`` and ``family`` (all when None), in registration order."""
+        return [m for (k, _), m in self._methods.items()
+                if (kind is None or k == kind) and (family is None or m.family == family)]
+
+    def names(self, kind: str | None = None, family: str | None = None) -> list[str]:
+        return [m.name for m in self.methods(kind, family)]
+
+    def copy(self) -> "Registry":
+        """An independent registry holding the same methods (a test's or a sandbox's)."""
+        return Registry(self._methods)
+
+
+REGISTRY = Registry()
 
 
 def register(name: str, *, kind: str, params: list[Param] | tuple = (), family: str = "", title: str = "",
              auto: Callable[[NoiseLevel], dict] | None = None, higher_is_better: bool | None = None,
-             value_range: tuple[float, float] | None = None, tags: tuple[str, ...] = ()) -> Callable:
-    """Decorator that registers ``func`` under ``(kind, name)`` and returns it unchanged.
+             value_range: tuple[float, float] | None = None, tags: tuple[str, ...] = (),
+             replace: bool = False) -> Callable:
+    """Decorator that registers ``func`` under ``(kind, name)`` in ``REGISTRY`` and returns it unchanged.
 
-    Raises ``InvalidParameterError`` for a name that breaks ``NAME_RULE`` or is already registered.
+    Raises ``InvalidParameterError`` for a name that breaks ``NAME_RULE`` and ``DuplicateMethodError`` for
+    one already registered, unless ``replace`` (re-imported weights take their name back).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     check_name(name, f"{kind} name")
 
     def decorate(func: Callable) -> Callable:
-        if (kind, name) in _REGISTRY:
-            raise InvalidParameterError(f"{kind} '{name}' is already registered; choose another name")
-        _REGISTRY[kind, name] = Method(name, kind, func, tuple(params), family, title or name, auto,
-                                       higher_is_better, value_range, tuple(tags))
+        REGISTRY.add(Method(name, kind, func, tuple(params), family, title or name, auto, higher_is_better,
+                            value_range, tuple(tags)), replace=replace)
         return func
 
     return decorate
 
 
 def get(name: str, kind: str) -> Method:
-    """The method registered as ``name`` of ``kind``; ``UnknownMethodError`` lists the valid names."""
-    try:
-        return _REGISTRY[kind, name]
-    except KeyError:
-        raise UnknownMethodError(f"unknown {kind} {name!r} (valid: {', '.join(names(kind))})") from None
+    """``REGISTRY.get``: the method registered as ``name`` of ``kind``."""
+    return REGISTRY.get(name, kind)
 
 
-def names(kind: str | None = None) -> list[str]:
-    """Registered names of ``kind`` (all kinds when None), in registration order."""
-    return [m.name for m in methods(kind)]
+def names(kind: str | None = None, family: str | None = None) -> list[str]:
+    """``REGISTRY.names``: registered names of ``kind`` and ``family`` (all when None), in registration order."""
+    return REGISTRY.names(kind, family)
 
 
-def methods(kind: str | None = None) -> list[Method]:
-    return [m for (k, _), m in _REGISTRY.items() if kind is None or k == kind]
+def methods(kind: str | None = None, family: str | None = None) -> list[Method]:
+    """``REGISTRY.methods``."""
+    return REGISTRY.methods(kind, family)

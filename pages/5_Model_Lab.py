@@ -24,13 +24,15 @@ st.title("Model Lab")
 with st.expander("Bring your own weights", icon=":material/upload:"):
     st.caption("A published DnCNN `.pth` (layouts `module.dncnn.N.*` or `model.N.*`, read with "
                "`weights_only=True`) or a `.safetensors` file written by `python -m denoise_core train`. "
-               "It is converted into your cache folder and appears in every page as a learned denoiser.")
+               "It is converted into your cache folder and appears in every page as a learned denoiser; importing "
+               "under the name of an earlier import replaces it.")
     upload = st.file_uploader("Weights file", type=["pth", "pt", "safetensors"], key="w.ml.upload")
     own_name = st.text_input("Name in the registry", value="my_dncnn", key="w.ml.upload_name")
     if upload is not None and st.button("Import", key="w.ml.import"):
+        again = own_name.strip() in registry.names("denoiser")  # only earlier imported weights may be replaced
         entry = page.guarded(learned.import_upload, upload.getvalue(), upload.name, own_name.strip())
         st.session_state["w.ml.model"] = entry.name
-        st.success(f"Imported {entry.name}: {entry.arch}, {entry.config}")
+        st.success(f"{'Replaced' if again else 'Imported'} {entry.name}: {entry.arch}, {entry.config}")
 
 models = [m for m in registry.methods("denoiser") if m.family == "learned"]
 missing = [e for e in page.guarded(weights.entries).values() if e.name not in {m.name for m in models}]

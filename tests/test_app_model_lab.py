@@ -28,7 +28,7 @@ def test_uploaded_dncnn_weights_become_a_learned_denoiser(model_lab, tmp_path, m
     from denoise_core.models import DnCNN
 
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path))
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # forget the import afterwards
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())  # forget the import afterwards
     published = DnCNN(depth=5, width=16, batch_norm=False).state_dict()  # the merged 'model.N.*' layout
     buffer = io.BytesIO()
     torch.save({k.replace("dncnn.", "model."): v for k, v in published.items()}, buffer)
@@ -88,8 +88,9 @@ def upload(at, filename: str, data: bytes, name: str):
     return at.button(key="w.ml.import").click().run()
 
 
-def dncnn_bytes() -> bytes:
+def dncnn_bytes(seed: int = 0) -> bytes:
     buffer = io.BytesIO()
+    torch.manual_seed(seed)
     torch.save(published_dncnn(), buffer)
     return buffer.getvalue()
 
@@ -98,7 +99,7 @@ def dncnn_bytes() -> bytes:
 def fresh(tmp_path, monkeypatch):
     """An empty cache folder and a registry that forgets what the test imports."""
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     return tmp_path / "cache"
 
 
@@ -131,12 +132,17 @@ def test_a_bad_weights_upload_is_one_error_line(model_lab, fresh, tmp_path, file
     assert not (tmp_path / "pwned").exists() and not (fresh / "weights").exists()
 
 
-def test_importing_the_same_name_twice_is_one_error_line(model_lab, fresh):
+def test_importing_the_same_name_twice_replaces_the_first(model_lab, fresh):
     at = upload(model_lab.run(), "first.pth", dncnn_bytes(), "twice_dncnn")
     assert not at.exception and not at.error
-    at = upload(at, "second.pth", dncnn_bytes(), "twice_dncnn")
-    assert not at.exception
-    assert len(at.error) == 1 and "'twice_dncnn' is already a denoiser" in at.error[0].value
+    first = (fresh / "weights" / "twice_dncnn.safetensors").read_bytes()
+    at = upload(at, "second.pth", dncnn_bytes(seed=1), "twice_dncnn")
+    assert not at.exception and not at.error
+    assert any("Replaced twice_dncnn" in success.value for success in at.success)
+    assert (fresh / "weights" / "twice_dncnn.safetensors").read_bytes() != first
+    assert at.selectbox(key="w.ml.model").value == "twice_dncnn" and registry.names("denoiser").count("twice_dncnn") == 1
+    at = upload(at, "third.pth", dncnn_bytes(), "median")
+    assert len(at.error) == 1 and "'median' is already a denoiser" in at.error[0].value
 
 
 def test_a_corrupt_catalog_of_imported_weights_is_one_error_line(model_lab, fresh):

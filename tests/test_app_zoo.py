@@ -26,7 +26,7 @@ def offline(tmp_path, monkeypatch):
     """An empty cache, no mirror, and a registry and caches that forget what the test fetches."""
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(MIRROR_ENV, raising=False)
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])
     runner.clear_cache()
     yield tmp_path / "cache"

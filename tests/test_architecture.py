@@ -4,6 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+import torch
+
 from denoise_core import weights
 from denoise_core.models import ARCHITECTURES
 
@@ -40,3 +44,38 @@ def test_the_noise_map_option_known_without_torch_matches_each_network():
         option = inspect.signature(ARCHITECTURES[arch]).parameters.get("noise_map")
         assert (option.default if option is not None else None) == default, arch
         assert weights.takes_noise_map(arch, {}) is bool(default)
+
+
+def test_one_registry_refuses_a_duplicate_unless_told_to_replace(monkeypatch):
+    from denoise_core import registry
+    from denoise_core.errors import DenoiseError, DuplicateMethodError
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
+    registry.register("twin", kind="denoiser", family="classical")(lambda image: image)
+    with pytest.raises(DuplicateMethodError, match="denoiser 'twin' is already registered") as raised:
+        registry.register("twin", kind="denoiser")(lambda image: image * 0)
+    assert isinstance(raised.value, DenoiseError)
+    registry.register("twin", kind="denoiser", family="learned", replace=True)(lambda image: image * 0)
+    assert registry.names("denoiser").count("twin") == 1 and "twin" in registry.names("denoiser", family="learned")
+    assert registry.get("twin", "denoiser").func(np.ones(2)).tolist() == [0, 0]
+
+
+def test_a_model_imported_at_run_time_is_routed_by_the_pipeline(tmp_path, monkeypatch):
+    from denoise_core import add_noise, denoise, learned, pipeline, registry
+    from denoise_core.models import FFDNet
+    from denoise_core.weights import save_weights
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
+    monkeypatch.setitem(pipeline.MARGINS, ("late_model", "gaussian"), pipeline.Margin(0.5, "on test images"))
+    assert pipeline.earned("late_model", "gaussian") is None  # not registered yet: no route
+    torch.manual_seed(0)
+    path = save_weights(tmp_path / "late", FFDNet(depth=3, width=8), {"arch": "ffdnet", "config": '{"depth": 3, "width": 8}'})
+    learned.import_weights(path, "late_model")
+    assert pipeline.earned("late_model", "gaussian").db == 0.5
+    noisy = add_noise(np.full((48, 48), 0.5, np.float32), "gaussian", {"sigma": 0.1}, seed=0)
+    result = pipeline.run(noisy, noise_type="gaussian", denoisers=["late_model"])
+    stage = result.stages[-1]
+    assert stage.method == "late_model" and stage.params == {"sigma": pytest.approx(stage.params["sigma"])}
+    np.testing.assert_array_equal(result.image, denoise(noisy, "late_model", stage.params))
+    level = {"sigma": 0.1, "var": 0.04}
+    assert pipeline.start_level(noisy, {"level": level}, "speckle", "late_model")["sigma"] == 0.1  # a learned model
+    assert pipeline.start_level(noisy, {"level": level}, "speckle", "bm3d")["sigma"] != 0.1

@@ -101,14 +101,14 @@ def test_public_api_exports_exist():
 
 @pytest.mark.parametrize("name", ["okname\n", "Okname", "a", "x" * 41, "../x", "ok name", ""])
 def test_a_name_breaking_the_rule_is_not_registered(name, monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     with pytest.raises(InvalidParameterError, match="lower-case letters"):
         registry.register(name, kind="denoiser")(lambda image: image)
     assert name not in registry.names("denoiser")
 
 
 def test_a_second_registration_of_a_name_is_one_denoise_error(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     with pytest.raises(InvalidParameterError, match="denoiser 'median' is already registered"):
         registry.register("median", kind="denoiser")(lambda image: image)
     assert registry.check_name("ok_name2") == "ok_name2"

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bad_weights import BAD_FILES, published_dncnn
-from denoise_core import cli, learned, runner, weights
+from denoise_core import cli, denoise, learned, runner, weights
 from denoise_core.errors import InvalidParameterError, WeightsError
 from denoise_core.models import DnCNN, FFDNet
 from denoise_core.weights import save_weights
@@ -204,15 +204,28 @@ def test_an_import_replaces_a_link_in_the_cache_instead_of_writing_through_it(ca
     assert sorted(p.name for p in (cache / "weights").iterdir()) == ["catalog.json", "linked.safetensors"]
 
 
-def test_importing_a_registered_name_again_is_one_weights_error(cache, tiny_file, monkeypatch):
+def test_importing_a_name_again_replaces_the_earlier_weights_and_other_names_are_refused(cache, tiny_file, tmp_path,
+                                                                                          monkeypatch):
     from denoise_core import registry
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    path, _ = tiny_file
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
+    path, first = tiny_file
+    second = FFDNet(depth=3, width=8)
+    with torch.no_grad():  # a freshly built FFDNet's output does not depend on its weights yet
+        for parameter in second.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.1)
+    other = save_weights(tmp_path / "other", second, {"arch": "ffdnet", "config": '{"depth": 3, "width": 8}'})
+    image = np.random.default_rng(0).random((20, 22), dtype=np.float32)
     learned.import_weights(path, "twice")
-    with pytest.raises(WeightsError, match="'twice' is already a denoiser"):
-        learned.import_weights(path, "twice")
+    before = denoise(image, "twice", {"sigma": 0.1})
+    learned.import_weights(other, "twice")
+    after = denoise(image, "twice", {"sigma": 0.1})
+    np.testing.assert_allclose(after, runner.Network(second, target=torch.device("cpu"))(image, 0.1), atol=1e-6)
+    assert np.abs(after - before).max() > 1e-3
+    assert registry.names("denoiser").count("twice") == 1 and list(weights.imported()) == ["twice"]
     with pytest.raises(WeightsError, match="'median' is already a denoiser"):
         learned.import_weights(path, "median")
+    with pytest.raises(WeightsError, match=f"'{learned.DEFAULT_GRAY}' is already a denoiser"):
+        learned.import_weights(path, learned.DEFAULT_GRAY)
 
 
 def _memory_limit() -> None:
@@ -245,7 +258,7 @@ def test_a_published_layout_with_batch_norm_imports_without_its_counters(cache, 
 
 def test_an_imported_entry_named_like_a_method_does_not_break_the_library_import(cache, tiny_file, monkeypatch):
     from denoise_core import registry
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     path, _ = tiny_file
     entry = weights.import_weights(path, "mine")
     (cache / "weights" / "mine.safetensors").rename(cache / "weights" / "median.safetensors")

@@ -27,7 +27,7 @@ needs_bsd68 = pytest.mark.skipif(not (SHARED / "data" / "bsd68").is_dir(), reaso
 def cache(tmp_path, monkeypatch):
     """An empty cache, and a registry that forgets what the test registers."""
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     runner.clear_cache()
     yield tmp_path / "cache"
     runner.clear_cache()
