@@ -42,14 +42,13 @@ import yaml
 from . import registry
 from .apply import add_noise, denoise, resolve
 from .errors import InvalidImageError, InvalidParameterError
+from .datasets import IMAGE_SUFFIXES, SHARED_DATA, image_files
 from .image import read_image
 from .metrics import measure
 
 if TYPE_CHECKING:
     from .store import Store
 
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMED_SETS = ("set12", "bsd68")
 SOURCE_KINDS = ("set", "folder", "files", "zip", "samples")
 SEED_MAX = 2**32 - 1
@@ -84,20 +83,6 @@ CASE = ORDER[:-1]
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called with the number of finished image × method tasks."""
-
-
-def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:
-    """The images of ``folder`` in sorted file order (the protocol's seed order), at most ``limit``.
-
-    Only regular files count (a link is followed to one): a folder, pipe or device named like an image is left out.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidImageError(f"{folder}: no such folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise InvalidImageError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    return files[:limit]
 
 
 def image_roots() -> list[Path]:

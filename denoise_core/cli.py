@@ -2,7 +2,8 @@
 
 Each command is one ``cmd_*`` function plus its arguments in ``build_parser``. Expected failures
 (``DenoiseError``, unreadable files, bad arguments) print one line to stderr and exit with code 2;
-``--json`` prints one JSON document on stdout.
+``--json`` prints one JSON document on stdout. The benchmark, its store (pandas) and training (torch)
+load in the commands that use them, so ``list`` and the classical commands start fast.
 """
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ import time
 
 from . import pipeline, registry
 from .apply import add_noise, denoise, resolve
-from .benchmark import evaluate, image_files, leaderboard, load_config, run, summarise
+from .datasets import image_files
 from .errors import DenoiseError, InvalidParameterError, one_line
-from .estimate import classify
+from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .store import FORMATS, Store, export, export_format
 from .fetch import sha256
-from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
+from .recipe import DEFAULT_DATA, LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .weights import DENOISERS, add_weights_arguments, run_weights
 
 EXIT_ERROR = 2
@@ -116,7 +116,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 def cmd_classify(args: argparse.Namespace) -> None:
     image, _ = read_image(args.input, slice=args.slice)
     try:
-        result = classify(image)
+        result = predict(image)
     except DenoiseError as error:  # e.g. below the classifier's 32×32: say which file
         raise DenoiseError(f"{args.input}: {error}") from None
     if args.json:
@@ -128,7 +128,18 @@ def cmd_classify(args: argparse.Namespace) -> None:
     print("level: " + ", ".join(f"{name} {value:.4g}" for name, value in result["level"].items()))
 
 
+def cmd_train_classifier(args: argparse.Namespace) -> None:
+    """Train the noise-type classifier (torch loads only here)."""
+    import torch
+
+    from .classifier.training import train
+    torch.set_num_threads(args.threads)
+    train(out=args.out, data=args.data, per_class=args.per_class, val_images=args.val_images,
+          val_per_class=args.val_per_class, hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
+    from .benchmark import evaluate, summarise
     method = registry.get(args.method, "denoiser")
     noise = registry.get(args.noise, "noise")
     noise_params = noise.parse(args.noise_set)
@@ -158,6 +169,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
     refused while the first runs (``Store.begin``). An unavailable metric is named before the run
     and its column stays empty with the reason; the other metrics are computed."""
     from tqdm import tqdm
+
+    from .benchmark import leaderboard, load_config, run
+    from .store import Store, export, export_format
     out_format = export_format(args.out) if args.out else None
     config, store = load_config(args.config), Store(args.db)
     for name, reason in unavailable().items():
@@ -185,6 +199,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> None:
+    from .benchmark import leaderboard
+    from .store import Store, export
     store = Store(args.db)
     if args.action == "list":
         found = store.runs()
@@ -339,6 +355,14 @@ def run_train(args: argparse.Namespace) -> None:
     print(f"{path}  sha256 {sha256(path)}")
 
 
+def _export_format(text: str) -> str:
+    """``text`` if it names one of the store's export formats (checked when given: the store loads only then)."""
+    from .store import FORMATS
+    if text not in FORMATS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(FORMATS)})")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m denoise_core", description="Denoise Workbench command line.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -391,6 +415,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_classify)
 
+    p = commands.add_parser("train-classifier", help="train the noise-type classifier on a folder of clean images")
+    p.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="folder of clean training images (never a test set)")
+    p.add_argument("--per-class", type=int, default=1500, help="training crops per class")
+    p.add_argument("--val-images", type=int, default=40, help="last N images held out for validation")
+    p.add_argument("--val-per-class", type=int, default=100, help="validation crops per class")
+    p.add_argument("--hidden", type=int, default=64, help="width of the two hidden layers")
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (the network is too small to gain)")
+    p.set_defaults(run=cmd_train_classifier)
+
     p = commands.add_parser("eval", help="mean PSNR/SSIM of a method on a folder (BENCHMARK.md protocol)")
     p.add_argument("--method", required=True)
     p.add_argument("--data", required=True, help="folder of clean images")
@@ -426,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--metric", default="psnr")
     export_parser = actions.add_parser("export", parents=[db])
     export_parser.add_argument("id", type=int)
-    export_parser.add_argument("--format", choices=FORMATS, required=True)
+    export_parser.add_argument("--format", type=_export_format, required=True, help="csv, parquet or md")
     export_parser.add_argument("--out", help="file to write (default: run-ID.FORMAT)")
     actions.add_parser("delete", parents=[db]).add_argument("id", type=int)
     p.set_defaults(run=cmd_runs)

@@ -1,8 +1,8 @@
 """Noise-level estimation from a single image: Gaussian sigma and impulse (salt-and-pepper) density.
 
 ``noise_level(image)`` returns ``{"sigma": ..., "impulse": ...}``, the ``level`` that
-``apply.denoise`` hands to every denoiser's ``auto`` rule. ``classify(image)`` also names the
-noise type, with probabilities (see ``classify.py``).
+``apply.denoise`` hands to every denoiser's ``auto`` rule. ``classifier.inference.predict(image)``
+also names the noise type, with probabilities.
 """
 from __future__ import annotations
 
@@ -171,34 +171,3 @@ def noise_level(image: np.ndarray) -> dict[str, float]:
     """
     sigma, impulse = _level(image)
     return {"sigma": sigma, "impulse": impulse}
-
-
-def classify(image: np.ndarray) -> dict:
-    """Name the noise of an image: ``{"type": ..., "probabilities": {...}, "level": {...}}``.
-
-    ``type`` is one of ``classify.CLASSES`` (clean, gaussian, salt_pepper, speckle, poisson, jpeg,
-    scribbles, mixed), ``probabilities`` maps every class to its probability (they sum to 1) and
-    ``level`` is ``noise_level(image)`` plus, for the type named, the speckle ``var``, the Poisson
-    ``peak`` or the JPEG ``quality`` where it can be measured. See ``classify.predict`` for the
-    method and ``weights/noise_classifier.md`` for the measured accuracy.
-
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) or (H, W, 3) image in [0, 1], at least 32×32 pixels.
-
-    Returns
-    -------
-    dict
-        The type, the probabilities and the level.
-
-    Raises
-    ------
-    InvalidImageError
-        Not an image, or smaller than 32×32 pixels.
-    WeightsError
-        ``weights/noise_classifier.safetensors`` is missing or corrupted.
-    """
-    from .classify import predict  # classify.py builds on this module's estimators
-
-    return predict(image)

@@ -50,8 +50,8 @@ def _var_auto(level) -> dict:
 
 
 def measured_speckle_var(image: np.ndarray) -> float:
-    """The speckle variance measured from ``image`` (``classify.speckle_var``), 0 when it cannot be."""
-    from .classify import speckle_var
+    """The speckle variance measured from ``image`` (``classifier.features.speckle_var``), 0 when it cannot be."""
+    from .classifier.features import speckle_var  # the classifier's measurements load on a speckle model's first use
     var = speckle_var(image)
     return float(min(var, VAR_MAX)) if np.isfinite(var) else 0.0
 

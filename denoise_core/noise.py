@@ -12,7 +12,6 @@ import io
 import cv2
 import numpy as np
 from PIL import Image
-from skimage.transform import iradon, radon
 
 from .registry import BoolParam, FloatParam, IntParam, get, register
 
@@ -194,6 +193,8 @@ CT_MAX_ATTENUATION = 4.0
 
 
 def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
+    from skimage.transform import iradon, radon  # heavy (scipy.interpolate): loaded for CT noise only
+
     height, width = plane.shape
     side = max(height, width)
     square = np.zeros((side, side))

@@ -24,7 +24,8 @@ import numpy as np
 from . import learned, registry, weights
 from .apply import denoise, enhance, resolve
 from .errors import InvalidParameterError
-from .estimate import classify, noise_level
+from .classifier.inference import predict
+from .estimate import noise_level
 from .image import check_array
 
 
@@ -237,7 +238,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
     params = {k: dict(v) for k, v in (params or {}).items()}
     if sr is not None and sr not in SR_SCALES:
         raise InvalidParameterError(f"--sr {sr}: expected one of {', '.join(SR_SCALES)}")
-    classification, seconds = _timed(lambda: classify(image))
+    classification, seconds = _timed(lambda: predict(image))
     chosen = noise_type or classification["type"]
     chain = plan(chosen, denoisers, modality)
     total = 1 + len(chain) + (sharpen is not None) + (sr is not None)

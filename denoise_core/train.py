@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import registry
 from .errors import InvalidParameterError, WeightsError
-from .benchmark import image_files
+from .datasets import image_files
 from .estimate import noise_level
 from .image import read_image
 from .learned import SIGMA_MAX, VAR_MAX, measured_speckle_var

@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from denoise_core import pipeline, registry, superres
-from denoise_core.classify import WEIGHTS_FILE
+from denoise_core.classifier.inference import WEIGHTS_FILE
 from denoise_core.errors import DenoiseError
 from ui import cache, controls, noise_lab, page, state, units, views
 

@@ -18,6 +18,30 @@ def _fresh(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+def test_every_module_imports_only_from_the_layers_below_it(monkeypatch, capsys):
+    from importlinter.cli import lint_imports
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0, \
+        capsys.readouterr().out
+    assert "Contracts: 1 kept, 0 broken." in capsys.readouterr().out
+
+
+def test_a_module_importing_upwards_breaks_the_contract(tmp_path, monkeypatch, capsys):
+    from importlinter.cli import lint_imports
+    config = (ROOT / "pyproject.toml").read_text()
+    bad = tmp_path / "denoise_core"
+    import shutil
+    shutil.copytree(ROOT / "denoise_core", bad, ignore=shutil.ignore_patterns("__pycache__"))
+    (bad / "image.py").write_text((bad / "image.py").read_text() + "\nfrom . import pipeline  # noqa\n")
+    (tmp_path / "pyproject.toml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "denoise_core" or m.startswith("denoise_core.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert lint_imports(config_filename=str(tmp_path / "pyproject.toml"), no_cache=True, no_logo=True) == 1
+    assert "denoise_core.image -> denoise_core.pipeline" in capsys.readouterr().out
+
+
 def test_the_classical_path_and_the_list_command_never_import_torch():
     done = _fresh("import denoise_core, sys; from denoise_core import add_noise, denoise, measure, cli; "
                   "import numpy as np; x = np.zeros((64, 64), np.float32); y = denoise(add_noise(x, 'gaussian'), 'median'); "

@@ -11,11 +11,13 @@ import torch
 from PIL import Image
 from skimage import data
 
-from denoise_core import classify as classifier
+from denoise_core.classifier import inference as classifier
+from denoise_core.classifier import training
+from denoise_core.classifier.features import features
 from denoise_core.apply import add_noise
 from denoise_core.cli import main
 from denoise_core.errors import InvalidImageError, WeightsError
-from denoise_core.estimate import classify
+from denoise_core.classifier.inference import predict as classify
 from denoise_core.image import read_image
 from denoise_core.weights import sha256
 
@@ -41,7 +43,7 @@ def crops():
 
 
 def noisy(image, name, seed=0):
-    return classifier.add_class_noise(image, name, NOISES[name], np.random.default_rng(seed))
+    return training.add_class_noise(image, name, NOISES[name], np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("name", NOISES)
@@ -128,9 +130,9 @@ def test_train_command_writes_loadable_weights(tmp_path):
     for k, image in enumerate([data.camera(), data.moon(), data.coins()]):
         Image.fromarray(image[:160, :160]).save(folder / f"{k}.png")
     out = tmp_path / "tiny"
-    assert classifier.main(["train", "--out", str(out), "--data", str(folder), "--per-class", "2",
-                            "--val-images", "1", "--val-per-class", "1", "--epochs", "2", "--hidden", "8"]) == 0
+    assert main(["train-classifier", "--out", str(out), "--data", str(folder), "--per-class", "2",
+                "--val-images", "1", "--val-per-class", "1", "--epochs", "2", "--hidden", "8"]) == 0
     path = out.with_suffix(".safetensors")
     model = classifier.load_classifier(path, sha256(path))
-    logits = model(torch.from_numpy(classifier.features(data.camera() / 255.0))[None])
+    logits = model(torch.from_numpy(features(data.camera() / 255.0))[None])
     assert logits.shape == (1, len(classifier.CLASSES))

@@ -10,7 +10,7 @@ import pytest
 from skimage import data, img_as_float32
 
 from denoise_core import add_noise, denoise, pipeline, registry, weights
-from denoise_core.classify import CLASSES
+from denoise_core.classifier.inference import CLASSES
 from denoise_core.errors import InvalidParameterError
 from denoise_core.image import read_image, save_image, to_source_units
 

@@ -62,9 +62,9 @@ def noise_level(image_hash: str, _image: np.ndarray) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def classify(image_hash: str, _image: np.ndarray) -> dict:
-    """Noise type probabilities and level (``estimate.classify``)."""
-    from denoise_core import estimate
-    return estimate.classify(_image)
+    """Noise type probabilities and level (``classifier.inference.predict``)."""
+    from denoise_core.classifier import inference
+    return inference.predict(_image)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -15,6 +15,7 @@ from .dncnn import DnCNN, fuse_batch_norm
 from .drunet import DRUNet
 from .ffdnet import FFDNet
 from .lpips_alex import LPIPSAlex
+from .noise_classifier import NoiseClassifier
 from .rrdbnet import RRDBNet
 from .srvgg import SRVGGNetCompact
 from .unet import UNet
@@ -24,7 +25,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "rrdbnet": RRDBNet, "srvgg": SRVGGNetCompact,
 }
 
-__all__ = ["ARCHITECTURES", "ConvAutoencoder", "DRUNet", "DnCNN", "FFDNet", "LPIPSAlex", "RRDBNet",
+__all__ = ["ARCHITECTURES", "ConvAutoencoder", "DRUNet", "DnCNN", "FFDNet", "LPIPSAlex", "NoiseClassifier", "RRDBNet",
            "SRVGGNetCompact", "UNet", "fuse_batch_norm", "parameter_count", "run_network"]
 
 

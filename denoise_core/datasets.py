@@ -1,0 +1,24 @@
+"""Folders of images: which files count as images, in which order, and where the shared data sets lie."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import InvalidImageError
+
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""The standard training and test sets (Train400, Set12, BSD68, CBSD432, CBSD68) beside the project."""
+
+
+def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:
+    """The images of ``folder`` in sorted file order (the protocol's seed order), at most ``limit``.
+
+    Only regular files count (a link is followed to one): a folder, pipe or device named like an image is left out.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidImageError(f"{folder}: no such folder of images")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise InvalidImageError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files[:limit]
