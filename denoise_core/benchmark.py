@@ -42,7 +42,8 @@ import yaml
 from . import registry
 from .apply import add_noise, denoise, resolve
 from .errors import InvalidImageError, InvalidParameterError
-from .datasets import IMAGE_SUFFIXES, SHARED_DATA, image_files
+from .datasets import IMAGE_SUFFIXES, image_files
+from .paths import ROOTS_VAR, SHARED_DATA
 from .image import read_image
 from .metrics import measure
 
@@ -54,8 +55,6 @@ SOURCE_KINDS = ("set", "folder", "files", "zip", "samples")
 SEED_MAX = 2**32 - 1
 ZIP_MEMBER_BYTES = 2**30
 """An image in a zip source may unpack to at most this many bytes (a zip bomb is refused before it is read)."""
-ROOTS_VAR = "DENOISE_WORKBENCH_IMAGE_ROOTS"
-"""Folders (separated by ``os.pathsep``) whose images the app may benchmark; see ``image_roots``."""
 RETRIES = 2
 """How many times Dask reruns a task whose worker was lost or which raised outside the method."""
 
@@ -83,13 +82,6 @@ CASE = ORDER[:-1]
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called with the number of finished image × method tasks."""
-
-
-def image_roots() -> list[Path]:
-    """The folders whose images the app may benchmark, resolved: ``$DENOISE_WORKBENCH_IMAGE_ROOTS``, else
-    the home folder and the shared test sets."""
-    listed = [Path(p).expanduser() for p in os.environ.get(ROOTS_VAR, "").split(os.pathsep) if p.strip()]
-    return [p.resolve() for p in listed or [Path.home(), SHARED_DATA]]
 
 
 def checked_folder(text: str, roots: list[Path]) -> Path:

@@ -20,7 +20,8 @@ from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
 from .fetch import sha256
-from .recipe import DEFAULT_DATA, LOSSES, SCHEDULES, NoiseSpec, TrainConfig
+from .paths import TRAIN_DATA
+from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .weights import DENOISERS, add_weights_arguments, run_weights
 
 EXIT_ERROR = 2
@@ -417,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train-classifier", help="train the noise-type classifier on a folder of clean images")
     p.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors")
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="folder of clean training images (never a test set)")
+    p.add_argument("--data", default=str(TRAIN_DATA), help="folder of clean training images (never a test set)")
     p.add_argument("--per-class", type=int, default=1500, help="training crops per class")
     p.add_argument("--val-images", type=int, default=40, help="last N images held out for validation")
     p.add_argument("--val-per-class", type=int, default=100, help="validation crops per class")

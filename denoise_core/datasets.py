@@ -1,4 +1,4 @@
-"""Folders of images: which files count as images, in which order, and where the shared data sets lie."""
+"""Folders of images: which files count as images, and in which order."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +6,6 @@ from pathlib import Path
 from .errors import InvalidImageError
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-"""The standard training and test sets (Train400, Set12, BSD68, CBSD432, CBSD68) beside the project."""
 
 
 def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:

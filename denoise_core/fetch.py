@@ -79,12 +79,6 @@ HASH_NOTES = {
 
 
 # --------------------------------------------------------------------------------------------- files
-def cache_dir() -> Path:
-    """The local cache folder: ``$DENOISE_WORKBENCH_CACHE`` or ``~/.cache/denoise-workbench``."""
-    env = os.environ.get("DENOISE_WORKBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "denoise-workbench"
-
-
 def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
     """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
     link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""

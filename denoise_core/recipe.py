@@ -5,9 +5,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from .paths import TRAIN_DATA
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
 LOSSES = ("l1", "mse", "ssim", "mse+ssim")
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -58,7 +57,7 @@ class TrainConfig:
     arch: str = "ffdnet"
     arch_config: dict = field(default_factory=dict)
     init: str | None = None
-    data: str = str(DEFAULT_DATA)
+    data: str = str(TRAIN_DATA)
     val_images: int = 8
     noises: list = field(default_factory=lambda: [NoiseSpec("gaussian", ranges={"sigma": (0.0, 55 / 255)})])
     patch: int = 64

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidImageError
+from .paths import SAMPLE_DIR
 from .image import ImageMeta, read_image
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_images"
 
 
 @dataclass(frozen=True)

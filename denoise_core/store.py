@@ -42,8 +42,8 @@ from PIL import Image, ImageDraw, ImageFont
 from . import registry
 from .benchmark import COLUMNS, config_hash, leaderboard, paper_table, tidy
 from .errors import DenoiseError
+from .paths import results_db
 
-ENV_VAR = "DENOISE_WORKBENCH_DB"
 KEY_PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-python-headless", "bm3d", "PyWavelets", "torch",
                 "pandas", "dask", "distributed")
 FORMATS = ("csv", "parquet", "md")
@@ -87,14 +87,6 @@ class StoreError(DenoiseError):
     """A results file that is not a results database, or a run id that is not in it."""
 
 
-def default_path() -> Path:
-    """The per-user results file (``$DENOISE_WORKBENCH_DB`` overrides it)."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "denoise-workbench" / "results.sqlite"
-
-
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages that shape the numbers (None: not installed)."""
     versions = {"python": platform.python_version()}
@@ -129,7 +121,7 @@ def learned_weights(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 class Store:
-    """Benchmark runs and their rows in the SQLite file at ``path`` (``default_path()`` if None).
+    """Benchmark runs and their rows in the SQLite file at ``path`` (``paths.results_db()`` if None).
 
     Raises
     ------
@@ -138,7 +130,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+        self.path = Path(path) if path is not None else results_db()
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder; give the path of a results file, e.g. "
                              f"{self.path / 'results.sqlite'}")

@@ -31,7 +31,7 @@ from .image import read_image
 from .learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
 from .models import ARCHITECTURES, parameter_count, run_network
 from . import weights
-from .recipe import DEFAULT_DATA, LOSSES, SCHEDULES, NoiseSpec, TrainConfig  # noqa: F401  (part of this module's API)
+from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig  # noqa: F401  (part of this module's API)
 from .weights import DENOISERS, save_weights
 
 # ---------------------------------------------------------------------------------------------- data

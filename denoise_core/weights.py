@@ -38,14 +38,13 @@ from tqdm.auto import tqdm
 from . import fetch as fetching
 from . import registry
 from .errors import InvalidParameterError, WeightsError, one_line
-from .fetch import HASH_NOTES, Source, cache_dir, sha256, write_atomically
+from .fetch import HASH_NOTES, Source, sha256, write_atomically
+from .paths import WEIGHTS_DIR, cache_dir
 from .zoo import ZOO, Published, size_label
 
 if TYPE_CHECKING:
     import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS_DIR = ROOT / "weights"
 MAX_SHIPPED_BYTES = 10 * 1024 * 1024
 
 

@@ -12,8 +12,9 @@ import plotly.express as px
 import streamlit as st
 
 from denoise_core import registry
-from denoise_core.benchmark import (NAMED_SETS, SHARED_DATA, checked_folder, higher_is_better, image_roots,
-                                    leaderboard, load_config, run, time_quality)
+from denoise_core.benchmark import (NAMED_SETS, checked_folder, higher_is_better, leaderboard, load_config, run,
+                                    time_quality)
+from denoise_core.paths import SHARED_DATA, image_roots
 from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
 from denoise_core.store import Store, export

@@ -5,8 +5,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from denoise_core import metrics
-from denoise_core.benchmark import ROOTS_VAR, leaderboard, run
-from denoise_core.store import ENV_VAR, Store
+from denoise_core.benchmark import leaderboard, run
+from denoise_core.paths import DB_VAR, ROOTS_VAR
+from denoise_core.store import Store
 from test_benchmark import small_config, write_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def bench(tmp_path, monkeypatch, small_sample):
     """The Benchmark page, not yet run, with its own empty results store."""
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "results.sqlite"))
+    monkeypatch.setenv(DB_VAR, str(tmp_path / "results.sqlite"))
     monkeypatch.setenv(ROOTS_VAR, str(tmp_path / "images"))  # the folders the page may read
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))  # no LPIPS weights
     monkeypatch.setattr(metrics, "_LPIPS_CACHE", [])

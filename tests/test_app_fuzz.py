@@ -33,10 +33,10 @@ FUZZ = {
 def page_test(small_sample, monkeypatch, tmp_path):
     """``page_test(page, query)``: an AppTest of ``page`` (a key of PAGES) with the query ``query``, not yet run."""
     from streamlit.testing.v1 import AppTest
-    from denoise_core.store import ENV_VAR
+    from denoise_core.paths import DB_VAR
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "results.sqlite"))
+    monkeypatch.setenv(DB_VAR, str(tmp_path / "results.sqlite"))
 
     def make(page: str, query: dict):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

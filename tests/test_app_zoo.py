@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from denoise_core import metrics, registry, runner, weights, zoo
 from denoise_core.fetch import MIRROR_ENV
-from denoise_core.store import ENV_VAR
+from denoise_core.paths import DB_VAR
 from ui import cache
 from ui.zoo import bar_progress
 
@@ -132,7 +132,7 @@ def test_lpips_weights_are_fetched_from_the_metrics_and_lpips_is_measured(open_p
 
 def test_the_benchmark_offers_lpips_and_says_offline_how_to_use_a_mirror(offline, small_sample, tmp_path,
                                                                          monkeypatch):
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "results.sqlite"))
+    monkeypatch.setenv(DB_VAR, str(tmp_path / "results.sqlite"))
     monkeypatch.setitem(weights.DOWNLOADS, "lpips", tuple(dataclasses.replace(s, url=f"http://127.0.0.1:9/{s.filename}")
                                                           for s in weights.DOWNLOADS["lpips"]))
     monkeypatch.chdir(ROOT)

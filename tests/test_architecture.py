@@ -26,6 +26,18 @@ def test_every_module_imports_only_from_the_layers_below_it(monkeypatch, capsys)
     assert "Contracts: 1 kept, 0 broken." in capsys.readouterr().out
 
 
+def test_every_module_of_the_library_has_its_layer():
+    import tomllib
+
+    import grimp
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]["layers"]
+    named = {module.strip() for layer in layers for module in layer.split("|")}
+    packages = {"denoise_core", "denoise_core.__main__", "denoise_core.classifier"}
+    modules = grimp.build_graph("denoise_core").modules - packages
+    assert len(modules) > 30
+    assert [m for m in modules if not any(m == n or m.startswith(n + ".") for n in named)] == []
+
+
 def test_a_module_importing_upwards_breaks_the_contract(tmp_path, monkeypatch, capsys):
     from importlinter.cli import lint_imports
     config = (ROOT / "pyproject.toml").read_text()

@@ -12,11 +12,13 @@ import yaml
 from PIL import Image
 
 from denoise_core import benchmark, learned, metrics, registry
-from denoise_core.benchmark import (COLUMNS, checked_folder, image_files, image_roots, leaderboard, load_config,
+from denoise_core.benchmark import (COLUMNS, checked_folder, leaderboard, load_config,
                                     load_images, measure_case, paper_table, run, time_quality)
 from denoise_core.cli import main
+from denoise_core.datasets import image_files
 from denoise_core.errors import DenoiseError, InvalidImageError
 from denoise_core.image import read_image
+from denoise_core.paths import image_roots
 from denoise_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

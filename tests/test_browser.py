@@ -52,10 +52,10 @@ def results_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(small_sample, results_db):
-    from denoise_core.store import ENV_VAR
+    from denoise_core.paths import DB_VAR
 
     port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", ENV_VAR: str(results_db)}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", DB_VAR: str(results_db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from denoise_core import samples
+from denoise_core import paths, samples
 from denoise_core.errors import InvalidImageError
 from denoise_core.image import to_source_units
 
@@ -59,7 +59,7 @@ def test_the_mri_volume_is_the_mni_template_at_two_millimetres():
 
 
 def test_readme_lists_every_file_with_source_and_licence():
-    text = (samples.SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
+    text = (paths.SAMPLE_DIR / "README.md").read_text(encoding="utf-8")
     for sample in samples.samples():
         row = next(line for line in text.splitlines() if line.startswith(f"| `{sample.file}` |"))
         assert sample.licence in row and sample.source in row

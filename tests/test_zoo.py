@@ -11,7 +11,7 @@ from lpips_mirror import lpips_mirror
 from test_drunet import official_shapes
 
 from denoise_core import cli, learned, metrics, registry, runner, weights, zoo
-from denoise_core.benchmark import image_files
+from denoise_core.datasets import image_files
 from denoise_core.errors import WeightsError
 from denoise_core.fetch import HASH_NOTES, Source
 from denoise_core.image import read_image

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from denoise_core import fetch, learned, weights
+from denoise_core import fetch, learned, paths, weights
 from denoise_core.errors import DenoiseError
 from denoise_core.zoo import MEASURED_HERE, ZOO, Published, size_label
 
@@ -86,7 +86,7 @@ def _attempt(run: Callable[[fetch.Progress], object], bar, title: str,
     except DenoiseError as error:
         return str(error)
     except OSError as error:  # the cache folder itself: not writable, disk full
-        return f"{title}: cannot write into {fetch.cache_dir()} ({error.strerror or error})"
+        return f"{title}: cannot write into {paths.cache_dir()} ({error.strerror or error})"
     return None
 
 

@@ -10,7 +10,8 @@ from safetensors import SafetensorError, safe_open
 from ..errors import InvalidImageError, WeightsError
 from ..estimate import noise_level
 from ..image import check_array
-from ..weights import WEIGHTS_DIR, verify
+from ..paths import WEIGHTS_DIR
+from ..weights import verify
 from .features import FEATURES, features, jpeg_quality, poisson_peak, speckle_var
 
 CLASSES = ("clean", "gaussian", "salt_pepper", "speckle", "poisson", "jpeg", "scribbles", "mixed")

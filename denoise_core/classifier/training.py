@@ -17,7 +17,7 @@ from ..errors import InvalidImageError
 from ..image import read_image
 from ..models import NoiseClassifier
 from ..noise import mixed_recipe
-from ..recipe import DEFAULT_DATA
+from ..paths import TRAIN_DATA
 from ..weights import save_weights, sha256
 from .features import FEATURES, features
 from .inference import CLASSES
@@ -191,7 +191,7 @@ def _gray_images(files: list[Path]) -> list[np.ndarray]:
     return [image.mean(axis=2) if image.ndim == 3 else image for image in images]
 
 
-def train(*, out: str | Path, data: str | Path = DEFAULT_DATA, per_class: int = 1500, val_images: int = 40,
+def train(*, out: str | Path, data: str | Path = TRAIN_DATA, per_class: int = 1500, val_images: int = 40,
           val_per_class: int = 100, hidden: int = 64, epochs: int = 200, seed: int = 0) -> Path:
     """Train the classifier on noisy crops of ``data`` and write ``<out>.safetensors``.
 
