@@ -59,14 +59,6 @@ def radial_profile(spectrum: np.ndarray, bins: int = 64) -> tuple[np.ndarray, np
     return centres[valid], (sums[valid] / counts[valid]).astype(np.float32)
 
 
-def line_profile(image: np.ndarray, row: int) -> np.ndarray:
-    """Intensities along ``row`` ((W,) for gray, (W, C) for colour)."""
-    image = np.asarray(image)
-    if not 0 <= row < image.shape[0]:
-        raise InvalidImageError(f"row {row} is outside the image (0–{image.shape[0] - 1})")
-    return image[row]
-
-
 def region(image: np.ndarray, x: int, y: int, size: int) -> np.ndarray:
     """The ``size``×``size`` crop with top-left corner (x, y), clamped to the image."""
     height, width = image.shape[:2]

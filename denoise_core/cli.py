@@ -12,17 +12,17 @@ import json
 import sys
 import time
 
-from . import pipeline, registry
+from . import pipeline, registry, weights
 from .apply import add_noise, denoise, resolve
 from .datasets import image_files
 from .errors import DenoiseError, InvalidParameterError, one_line
 from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .fetch import sha256
+from .fetch import HASH_NOTES, MIRROR_ENV, Progress, sha256
 from .paths import TRAIN_DATA
 from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
-from .weights import DENOISERS, add_weights_arguments, run_weights
+from .weights import DENOISERS
 
 EXIT_ERROR = 2
 
@@ -354,6 +354,58 @@ def run_train(args: argparse.Namespace) -> None:
     from .train import train
     path = train(config_from_args(args))
     print(f"{path}  sha256 {sha256(path)}")
+
+
+def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``list``, ``fetch``, ``import`` and ``remove`` under ``python -m denoise_core weights``."""
+    commands = parser.add_subparsers(dest="weights_command", required=True)
+    p = commands.add_parser("list", help="every weights file: shipped, imported, published and downloadable")
+    p.add_argument("--json", action="store_true")
+    p = commands.add_parser("fetch", help="download published weights (sha256-checked) into the cache")
+    p.add_argument("name", choices=weights.fetchable(), metavar="NAME", help=f"one of: {', '.join(weights.fetchable())}")
+    p.add_argument("--mirror", metavar="DIR", help="take the file of the same official name from this folder "
+                                                   f"instead of the internet (default ${MIRROR_ENV})")
+    p.add_argument("--trust", action="store_true",
+                   help="accept a file whose sha256 differs from the published or recorded one, deliberately")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = commands.add_parser("import", help="convert your own weights file (DnCNN or DRUNet .pth, or our .safetensors)")
+    p.add_argument("path")
+    p.add_argument("--name", required=True, help="the denoiser's name in the registry")
+    p.add_argument("--title", default="", help="title shown in the app")
+    p.add_argument("--noise", default="gaussian", help="the noise it was trained for (shown in the app)")
+    p = commands.add_parser("remove", help="forget imported weights and delete their converted file")
+    p.add_argument("name")
+
+
+def _bar_progress(bar) -> Progress:
+    """A ``fetch.Progress`` that moves ``bar``."""
+    def update(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+    return update
+
+
+def run_weights(args: argparse.Namespace) -> None:
+    """Run the ``weights`` sub-command parsed with ``add_weights_arguments``."""
+    if args.weights_command == "list":
+        rows = weights.list_rows()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                print(f"{row['name']:24} {row['source']:9} {row['arch']:11} {row['status']:12} {row['path']}")
+    elif args.weights_command == "fetch":
+        from tqdm import tqdm
+        with tqdm(unit="B", unit_scale=True, desc=args.name, leave=False, disable=args.quiet) as bar:
+            got = weights.fetch(args.name, mirror=args.mirror, trust=args.trust, progress=_bar_progress(bar))
+        for item in got:
+            print(f"{args.name}: {item.path} ({HASH_NOTES[item.hash]}: {item.sha256})")
+    elif args.weights_command == "import":
+        entry = weights.import_weights(args.path, args.name, title=args.title, noise=args.noise)
+        print(f"imported {entry.name}: {entry.arch} {entry.config} -> {entry.path} (sha256 {entry.sha256[:12]}…)")
+    elif args.weights_command == "remove":
+        weights.remove_imported(args.name)
+        print(f"removed {args.name}")
 
 
 def _export_format(text: str) -> str:

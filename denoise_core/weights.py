@@ -23,7 +23,6 @@ mirror, resume, progress, hash policy). Every load checks sha256 and uses safete
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import warnings
@@ -33,7 +32,6 @@ from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError, safe_open
-from tqdm.auto import tqdm
 
 from . import fetch as fetching
 from . import registry
@@ -668,25 +666,6 @@ def remove_imported(name: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- CLI
-def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``list``, ``fetch`` and ``import`` under ``python -m denoise_core weights``."""
-    commands = parser.add_subparsers(dest="weights_command", required=True)
-    p = commands.add_parser("list", help="every weights file: shipped, imported, published and downloadable")
-    p.add_argument("--json", action="store_true")
-    p = commands.add_parser("fetch", help="download published weights (sha256-checked) into the cache")
-    p.add_argument("name", choices=fetchable(), metavar="NAME", help=f"one of: {', '.join(fetchable())}")
-    p.add_argument("--mirror", metavar="DIR", help="take the file of the same official name from this folder "
-                                                   f"instead of the internet (default ${fetching.MIRROR_ENV})")
-    p.add_argument("--trust", action="store_true",
-                   help="accept a file whose sha256 differs from the published or recorded one, deliberately")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p = commands.add_parser("import", help="convert your own weights file (DnCNN or DRUNet .pth, or our .safetensors)")
-    p.add_argument("path")
-    p.add_argument("--name", required=True, help="the denoiser's name in the registry")
-    p.add_argument("--title", default="", help="title shown in the app")
-    p.add_argument("--noise", default="gaussian", help="the noise it was trained for (shown in the app)")
-
-
 def list_rows() -> list[dict]:
     """``weights list``: one row per entry, published model and download, with its status."""
     rows = [{"name": e.name, "source": e.source, "arch": e.arch, "status": status(e), "path": str(e.file),
@@ -699,30 +678,3 @@ def list_rows() -> list[dict]:
               "status": "fetched" if fetched(name) else fetch_hint.format(name), "title": DOWNLOAD_TITLES[name],
               "hash": ""} for name in DOWNLOADS]
     return rows
-
-
-def _bar_progress(bar: tqdm) -> fetching.Progress:
-    """A ``fetch.Progress`` that moves ``bar``."""
-    def update(done: int, total: int | None) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-    return update
-
-
-def run_weights(args: argparse.Namespace) -> None:
-    """Run the ``weights`` sub-command parsed with ``add_weights_arguments``."""
-    if args.weights_command == "list":
-        rows = list_rows()
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        else:
-            for row in rows:
-                print(f"{row['name']:24} {row['source']:9} {row['arch']:11} {row['status']:12} {row['path']}")
-    elif args.weights_command == "fetch":
-        with tqdm(unit="B", unit_scale=True, desc=args.name, leave=False, disable=args.quiet) as bar:
-            got = fetch(args.name, mirror=args.mirror, trust=args.trust, progress=_bar_progress(bar))
-        for item in got:
-            print(f"{args.name}: {item.path} ({HASH_NOTES[item.hash]}: {item.sha256})")
-    elif args.weights_command == "import":
-        entry = import_weights(args.path, args.name, title=args.title, noise=args.noise)
-        print(f"imported {entry.name}: {entry.arch} {entry.config} -> {entry.path} (sha256 {entry.sha256[:12]}…)")

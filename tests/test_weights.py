@@ -116,12 +116,15 @@ def test_saoyan_and_kair_sigma25_agree(cache):
 def test_cli_functions(cache, tiny_file, capsys):
     path, _ = tiny_file
     parser = argparse.ArgumentParser()
-    weights.add_weights_arguments(parser)
-    weights.run_weights(parser.parse_args(["import", str(path), "--name", "cli_tiny"]))
+    cli.add_weights_arguments(parser)
+    cli.run_weights(parser.parse_args(["import", str(path), "--name", "cli_tiny"]))
     assert "imported cli_tiny" in capsys.readouterr().out
-    weights.run_weights(parser.parse_args(["list"]))
+    cli.run_weights(parser.parse_args(["list"]))
     out = capsys.readouterr().out
     assert "cli_tiny" in out and "lpips" in out and "weights fetch lpips" in out
+    cli.run_weights(parser.parse_args(["remove", "cli_tiny"]))
+    assert capsys.readouterr().out == "removed cli_tiny\n"
+    assert "cli_tiny" not in weights.entries() and not (cache / "weights" / "cli_tiny.safetensors").exists()
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str, list[str]]:

@@ -87,11 +87,6 @@ def measure(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarray
     return metrics.measure(_ref, _image)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def ssim_map(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarray) -> np.ndarray:
-    return metrics.ssim_map(_ref, _image)
-
-
 DOWNLOADS = {"PNG 8-bit": ("png", 8, "image/png"), "TIFF 16-bit": ("tiff", 16, "image/tiff"),
              "DICOM": ("dcm", 16, "application/dicom")}
 """Download formats: label -> (file suffix, bit depth, MIME type)."""
