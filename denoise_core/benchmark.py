@@ -28,7 +28,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from .apply import add_noise, denoise, resolve
 from .errors import InvalidImageError, InvalidParameterError
 from .datasets import IMAGE_SUFFIXES, image_files
 from .paths import ROOTS_VAR, SHARED_DATA
+from .timing import timed
 from .image import read_image
 from .metrics import measure
 
@@ -138,7 +138,7 @@ def restore_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Ma
     noisy = noisy_protocol(clean, noise, noise_params, seed)
     level = None if blind or noise != "gaussian" else {"sigma": noise_params["sigma"], "impulse": 0.0}
     used = resolve(entry, noisy, params, level=level)
-    restored, seconds = _timed(noisy, method, used, repeats)
+    restored, seconds = timed(lambda: denoise(noisy, method, used, auto=False), repeats)
     return restored, seconds, used
 
 
@@ -175,17 +175,6 @@ def measure_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Ma
     restored, seconds, used = restore_case(clean, method, noise=noise, noise_params=noise_params, seed=seed,
                                            params=params, blind=blind, repeats=repeats)
     return measure(clean, restored, list(metrics)), seconds, used
-
-
-def _timed(noisy: np.ndarray, method: str, params: dict, repeats: int) -> tuple[np.ndarray, float]:
-    if repeats > 1:
-        denoise(noisy, method, params, auto=False)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        restored = denoise(noisy, method, params, auto=False)
-        times.append(time.perf_counter() - start)
-    return restored, float(np.median(times))
 
 
 def evaluate(method: str, files: list[Path], *, noise: str = "gaussian", noise_params: Mapping[str, Any],

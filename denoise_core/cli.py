@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from . import pipeline, registry, weights
 from .apply import add_noise, denoise, resolve
@@ -22,6 +21,7 @@ from .metrics import measure, unavailable
 from .fetch import HASH_NOTES, MIRROR_ENV, Progress, sha256
 from .paths import TRAIN_DATA
 from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
+from .timing import timed
 from .weights import DENOISERS
 
 EXIT_ERROR = 2
@@ -81,9 +81,7 @@ def cmd_denoise(args: argparse.Namespace) -> None:
     image, meta = read_image(args.input, slice=args.slice)
     method = registry.get(args.method, "denoiser")
     used = resolve(method, image, method.parse(args.set))
-    start = time.perf_counter()
-    result = denoise(image, args.method, used, auto=False)
-    seconds = time.perf_counter() - start
+    result, seconds = timed(lambda: denoise(image, args.method, used, auto=False))
     _save(args.output, result, meta)
     print(f"{args.method} {json.dumps(used)} in {seconds:.2f} s -> {args.output}", file=sys.stderr)
 

@@ -15,7 +15,6 @@ that step (the classifier's level for the first).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -27,6 +26,7 @@ from .errors import InvalidParameterError
 from .classifier.inference import predict
 from .estimate import noise_level
 from .image import check_array
+from .timing import timed
 
 
 @dataclass(frozen=True)
@@ -198,12 +198,6 @@ def start_level(image: np.ndarray, classification: dict, noise_type: str, method
     return level
 
 
-def _timed(func: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - start
-
-
 def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str] | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None, sharpen: Mapping[str, Any] | None = None,
         sr: str | None = None, sr_method: str = "realesrgan", modality: str | None = None,
@@ -238,7 +232,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
     params = {k: dict(v) for k, v in (params or {}).items()}
     if sr is not None and sr not in SR_SCALES:
         raise InvalidParameterError(f"--sr {sr}: expected one of {', '.join(SR_SCALES)}")
-    classification, seconds = _timed(lambda: predict(image))
+    classification, seconds = timed(lambda: predict(image))
     chosen = noise_type or classification["type"]
     chain = plan(chosen, denoisers, modality)
     total = 1 + len(chain) + (sharpen is not None) + (sr is not None)
@@ -251,18 +245,18 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         _announce(on_stage, f"Denoising with {method}", len(stages), total)
         level = start_level(image, classification, chosen, method) if current is image else noise_level(current)
         values = resolve(registry.get(method, "denoiser"), current, params.get(method), level=level)
-        current, seconds = _timed(lambda: denoise(current, method, values, auto=False))
+        current, seconds = timed(lambda: denoise(current, method, values, auto=False))
         stages.append(Stage("denoise", method, values, why, seconds, current))
     if sharpen is not None:
         _announce(on_stage, "Sharpening", len(stages), total)
         values = registry.get("unsharp_mask", "enhance").resolve({**sharpen, **params.get("unsharp_mask", {})})
-        current, seconds = _timed(lambda: enhance(current, "unsharp_mask", values))
+        current, seconds = timed(lambda: enhance(current, "unsharp_mask", values))
         stages.append(Stage("sharpen", "unsharp_mask", values, "restore edges softened by denoising", seconds, current))
     if sr is not None:
         from . import superres
         _announce(on_stage, f"Super-resolving {sr} with {sr_method}", len(stages), total)
         values = dict(params.get(sr_method, {}))
-        current, seconds = _timed(lambda: superres.upscale(current, sr_method, SR_SCALES[sr], values))
+        current, seconds = timed(lambda: superres.upscale(current, sr_method, SR_SCALES[sr], values))
         stages.append(Stage("superres", sr_method, {"scale": SR_SCALES[sr], **values},
                             f"upscale {sr} as asked", seconds, current))
     return Result(classification, stages, modality)

@@ -25,9 +25,20 @@ TILE = 512
 OVERLAP = 32
 
 
-def device() -> torch.device:
-    """CUDA when present, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def device(name: str = "auto") -> torch.device:
+    """``cuda`` when present (for ``auto``), else ``cpu``; ``InvalidParameterError`` for another or a missing one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(name)
+    except RuntimeError:
+        chosen = None
+    if chosen is None or chosen.type not in ("cpu", "cuda"):
+        raise InvalidParameterError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise InvalidParameterError(f"--device {name}: no such CUDA device here ({torch.cuda.device_count()} "
+                                    f"visible, torch {torch.__version__}); use --device cpu or auto")
+    return chosen
 
 
 def configure_threads() -> int:

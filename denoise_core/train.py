@@ -30,7 +30,7 @@ from .estimate import noise_level
 from .image import read_image
 from .learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
 from .models import ARCHITECTURES, parameter_count, run_network
-from . import weights
+from . import runner, weights
 from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig  # noqa: F401  (part of this module's API)
 from .weights import DENOISERS, save_weights
 
@@ -208,22 +208,6 @@ def _scheduled(config: TrainConfig, progress: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------ training
-def pick_device(name: str = "auto") -> torch.device:
-    """``cuda`` when present (for ``auto``), else ``cpu``; ``InvalidParameterError`` for another or a missing one."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise InvalidParameterError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise InvalidParameterError(f"--device {name}: no such CUDA device here ({torch.cuda.device_count()} "
-                                    f"visible, torch {torch.__version__}); use --device cpu or auto")
-    return device
-
-
 def build_model(arch: str, arch_config: dict) -> torch.nn.Module:
     """The network ``arch`` built from its keyword configuration."""
     if arch not in DENOISERS:
@@ -299,7 +283,7 @@ def train(config: TrainConfig) -> Path:
     learning_rate(config, 0.0)
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
+    device = runner.device(config.device)
     config = replace(config, amp=device.type == "cuda" and config.amp is not False)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # one patch size: cuDNN may pick its fastest kernels once

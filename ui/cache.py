@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import time
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from denoise_core import apply, image as core_image, metrics, registry
+from denoise_core import apply, image as core_image, metrics, registry, timing
 
 from . import state
 
@@ -76,9 +75,7 @@ def resolve(image_hash: str, _image: np.ndarray, method: str, level: PARAMS, aut
 @st.cache_data(max_entries=64, show_spinner=False)
 def denoise(image_hash: str, _image: np.ndarray, method: str, params: PARAMS) -> tuple[np.ndarray, float]:
     """One method on one image with explicit parameters: (result, seconds it took)."""
-    start = time.perf_counter()
-    out = apply.denoise(_image, method, dict(params), auto=False)
-    return out, time.perf_counter() - start
+    return timing.timed(lambda: apply.denoise(_image, method, dict(params), auto=False))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
