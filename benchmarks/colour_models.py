@@ -1,6 +1,7 @@
 """The blind colour DnCNN beside the gray models (run channel by channel) and colour BM3D, in one run.
 
     python benchmarks/colour_models.py [--photos training_data/colour/test] [--sigmas 15 25 50] [--methods NAME ...]
+                                       [--smoke]
 
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
 image, non-blind) on two colour sets no model trained on:
@@ -10,6 +11,7 @@ image, non-blind) on two colour sets no model trained on:
   of the tinted training images, seeded apart from them): a synthetic set, reported as such.
 
 Prints one Markdown table of mean PSNR / SSIM per method, set and σ: the numbers of the model card.
+``--smoke``: one 64×64 crop of a colour and of a gray sample image as the two sets, σ 25 only.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+from benchmarks import _smoke  # noqa: E402
 from denoise_core.benchmark import SHARED_DATA, evaluate, image_files, summarise  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 from make_colour_data import save, tint  # noqa: E402
@@ -45,7 +48,10 @@ def main() -> None:
     parser.add_argument("--set12", default=str(SHARED_DATA / "set12"))
     parser.add_argument("--sigmas", nargs="+", type=int, default=[15, 25, 50])
     parser.add_argument("--methods", nargs="+", default=METHODS)
+    parser.add_argument("--smoke", action="store_true", help="a 64×64 crop per set, σ 25")
     args = parser.parse_args()
+    if args.smoke:
+        args.photos, args.set12, args.sigmas = _smoke.folder("astronaut"), _smoke.folder("camera"), [25]
     sets = {"photos": image_files(args.photos), "tinted Set12": tinted(Path(args.set12), Path(tempfile.mkdtemp()))}
     print("| method | " + " | ".join(f"{name} σ{s}" for name in sets for s in args.sigmas) + " |")
     print("|---|" + "---|" * (len(sets) * len(args.sigmas)))

@@ -2,10 +2,10 @@
 the CLI's ``classify`` and ``denoise --method median``, and the Home page's upload box (streamlit's
 AppTest), each timed and measured (peak resident memory of the whole child process).
 
-    python benchmarks/hostile_inputs.py [--keep FOLDER]
+    python benchmarks/hostile_inputs.py [--keep FOLDER] [--smoke]
 
 Prints one row per file and command, then the table: files tried, refused with one line, processed,
-tracebacks, worst memory and time, for the CLI and the app.
+tracebacks, worst memory and time, for the CLI and the app. ``--smoke``: one good file of the corpus.
 """
 from __future__ import annotations
 
@@ -58,13 +58,17 @@ def _measure_one(argv: list[str]) -> tuple[int, str, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", help="write the corpus here and keep it (default: a temporary folder)")
+    parser.add_argument("--smoke", action="store_true", help="one good file of the corpus")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(args.keep or temp)
-        corpus = hostile_corpus.build(folder, full=True)
-        largest = folder / "largest_accepted_4000x3000_rgb.png"  # at MAX_PIXELS, 8-bit RGB
-        largest.write_bytes(hostile_corpus.png_bomb(4000, 3000, 8, 2, 3, True))
-        corpus[largest.name] = (largest, "ok")
+        corpus = hostile_corpus.build(folder, full=not args.smoke)
+        if args.smoke:
+            corpus = {"gray.png": corpus["gray.png"]}
+        else:
+            largest = folder / "largest_accepted_4000x3000_rgb.png"  # at MAX_PIXELS, 8-bit RGB
+            largest.write_bytes(hostile_corpus.png_bomb(4000, 3000, 8, 2, 3, True))
+            corpus[largest.name] = (largest, "ok")
         totals = {side: {"tried": 0, "refused": 0, "processed": 0, "tracebacks": 0, "other": 0,
                          "worst_mb": 0.0, "worst_s": 0.0, "worst_refusal_s": 0.0} for side in ("CLI", "app")}
         print(f"{'file':34} {'run':10} {'exit':>4} {'seconds':>8} {'peak MB':>8}  first line")

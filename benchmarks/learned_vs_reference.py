@@ -1,7 +1,7 @@
 """Our learned denoisers beside BM3D and the published models, gray and colour, in one run.
 
     python benchmarks/learned_vs_reference.py [--sets bsd68 set12 cbsd68:17] [--sigmas 15 25 50] [--images N]
-                                              [--methods NAME ...] [--published NAME ...] [--no-bm3d]
+                                              [--methods NAME ...] [--published NAME ...] [--no-bm3d] [--smoke]
 
 The BENCHMARK.md protocol (``denoise_core.benchmark.evaluate``: unclipped Gaussian noise seeded per
 image, non-blind: σ is given to every method that takes one). Beside ours run BM3D (colour BM3D on a colour
@@ -11,7 +11,9 @@ are imported. A model trained for one σ runs at that σ only. Gray sets get the
 colour ones. ``--images N`` takes the first N images of each set, ``SET:N`` the first N of that set only (say so when
 reporting). Prints one Markdown table of mean PSNR / SSIM per method, set and σ, each method's margin over
 BM3D (the numbers of the model cards), then each method's wall time on one 512×512 image (Set12's
-first) as a ratio to BM3D's, with the library's thread settings.
+first) as a ratio to BM3D's, with the library's thread settings. ``--smoke``: a 64×64 crop of a gray
+and of a colour sample image as Set12 and CBSD68, σ 25, one published model and one reference file, one
+worker, one timed run.
 """
 from __future__ import annotations
 
@@ -36,14 +38,15 @@ REFERENCE = {  # published DnCNN files of another release -> the sigmas they wer
 COLOUR_SETS = ("cbsd68",)
 
 
-def published(args) -> list[str]:
-    """Fetch the zoo models whose files the mirror holds and import the other reference files; their names."""
+def published(args, limit: int | None = None) -> list[str]:
+    """Fetch the zoo models whose files the mirror holds and import the other reference files (the first
+    ``limit`` of each); their names."""
     from denoise_core import learned, zoo
     names = [name for name, p in zoo.ZOO.items() if (MIRROR / p.source.filename).is_file()
-             and (args.published is None or name in args.published)]
+             and (args.published is None or name in args.published)][:limit]
     for name in names:
         learned.fetch_published(name, mirror=MIRROR)
-    for file in REFERENCE:
+    for file in list(REFERENCE)[:limit]:
         if args.published is None and (SHARED / "reference_weights" / file).is_file():
             names.append("ref_" + file.removesuffix(".pth"))
             learned.import_weights(SHARED / "reference_weights" / file, names[-1], title=f"{file} (published)")
@@ -92,19 +95,27 @@ def main() -> None:
     parser.add_argument("--published", nargs="*", help="these zoo models only (default: every one the mirror holds, "
                                                         "and the other reference files)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes, one thread each")
+    parser.add_argument("--smoke", action="store_true", help="a 64×64 crop per set, σ 25, one worker")
     args = parser.parse_args()
     os.environ["DENOISE_WORKBENCH_CACHE"] = tempfile.mkdtemp(prefix="reference-weights-")
     sys.path.insert(0, str(ROOT))
-    from denoise_core import weights
+    from benchmarks import _smoke
+    from denoise_core import learned, weights
     from denoise_core.benchmark import image_files
 
+    data_root, side, repeats, limit = SHARED / "data", 512, 3, None
+    if args.smoke:
+        data_root, side, repeats, limit = Path(tempfile.mkdtemp(prefix="smoke-")), _smoke.SIDE, 1, 1
+        _smoke.folder("camera", into=data_root / "set12")
+        _smoke.folder("astronaut", into=data_root / "cbsd68")
+        args.sets, args.sigmas, args.workers = ["set12", "cbsd68"], [25], 1
     ours = args.methods or [name for name, entry in weights.CATALOG.items()
-                            if entry.noise == "gaussian" and not entry.modality]
-    methods = ours + published(args) + ([] if args.no_bm3d else ["bm3d"])
+                            if entry.noise == "gaussian" and not entry.modality and name in learned.registered()]
+    methods = ours + published(args, limit) + ([] if args.no_bm3d else ["bm3d"])
     files = {}
     for item in args.sets:
         data, _, count = item.partition(":")
-        files[data] = image_files(SHARED / "data" / data)[:int(count or args.images) or None]
+        files[data] = image_files(data_root / data)[:int(count or args.images) or None]
     columns = [(data, sigma) for data in files for sigma in args.sigmas]
     cells = [(name, data, sigma) for name in methods for data, sigma in columns
              if name == "bm3d" or ((channels_of(name) == 3) == (data in COLOUR_SETS) and sigma in sigmas_of(name, args))]
@@ -135,22 +146,21 @@ def main() -> None:
             print(f"| {name} | " + " | ".join(f"{row[c] - scores['bm3d'][c]:+.2f}" if c in row else "—"
                                               for c in columns) + " |")
         if any(data not in COLOUR_SETS for data in files):
-            speed(list(scores))
+            speed(list(scores), data_root / "set12", side, repeats)
 
 
-def speed(methods: list[str]) -> None:
-    """Print each gray method's median seconds on Set12's first 512×512 image (σ25, 3 runs after a warm-up)
-    and its ratio to BM3D's."""
+def speed(methods: list[str], set12: Path, side: int = 512, repeats: int = 3) -> None:
+    """Print each gray method's median seconds on Set12's first ``side``² image (σ25, ``repeats`` runs after a
+    warm-up) and its ratio to BM3D's."""
     from denoise_core.benchmark import image_files, measure_case
     from denoise_core.image import read_image
-    clean = next(image for image in (read_image(f)[0] for f in image_files(SHARED / "data" / "set12"))
-                 if image.shape[:2] == (512, 512))
-    print("\nSeconds on one 512×512 gray image (median of 3 after a warm-up):\n\n| method | seconds | ÷ BM3D |\n"
-          "|---|---|---|")
+    clean = next(image for image in (read_image(f)[0] for f in image_files(set12)) if image.shape[:2] == (side, side))
+    print(f"\nSeconds on one {side}×{side} gray image (median of {repeats} after a warm-up):\n\n"
+          "| method | seconds | ÷ BM3D |\n|---|---|---|")
     bm3d = None
     for name in ["bm3d"] + [m for m in methods if m != "bm3d" and channels_of(m) == 1]:
         seconds = measure_case(clean, name, noise="gaussian", noise_params={"sigma": 25 / 255, "clip": False},
-                               seed=0, repeats=3)[1]
+                               seed=0, repeats=repeats)[1]
         bm3d = bm3d or seconds
         print(f"| {name} | {seconds:.2f} | {seconds / bm3d:.3f} |", flush=True)
 

@@ -1,6 +1,6 @@
 """The per-modality models beside the natural-image model and BM3D, on held-out medical slices.
 
-    python benchmarks/medical_models.py [--data training_data/medical] [--modalities ct xray mri]
+    python benchmarks/medical_models.py [--data training_data/medical] [--modalities ct xray mri] [--smoke]
 
 For each modality, the test slices of ``scripts/make_medical_data.py`` (made first when absent; never
 used in training) get the BENCHMARK.md protocol's Gaussian noise at σ 15, 25 and 50 (unclipped,
@@ -11,17 +11,21 @@ at SNR 5 and 10. Prints one Markdown table per modality (mean PSNR / SSIM over t
 margins over BM3D (the classical route of every pipeline noise type measured here) of the models the
 pipeline would put in its place (``pipeline.modality_candidates``), then one ``pipeline.MARGINS``
 line per model and noise type: the least margin over that type's settings, to paste into the table.
+``--smoke``: the first modality only, a 64×64 crop of its sample image as its one test slice, the
+first setting of each noise.
 """
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import _smoke  # noqa: E402
 from denoise_core import learned, pipeline, weights  # noqa: E402
 from denoise_core.benchmark import evaluate, image_files, summarise  # noqa: E402
 
@@ -44,7 +48,14 @@ def scores(method: str, files: list[Path], noise: str, params: dict) -> tuple[fl
     return summary["psnr"], summary["ssim"]
 
 
-def table(modality: str, files: list[Path]) -> dict[tuple[str, str], list[tuple[float, str]]]:
+def settings(modality: str, limit: int | None = None) -> list[tuple[str, dict, str]]:
+    """(noise, parameters, label) of the Gaussian, Poisson and ``modality``'s own noise, the first ``limit`` of
+    each."""
+    return [setting for group in (GAUSSIAN, POISSON, OWN_NOISE[modality]) for setting in group[:limit]]
+
+
+def table(modality: str, files: list[Path], noises: list[tuple[str, dict, str]]
+          ) -> dict[tuple[str, str], list[tuple[float, str]]]:
     """Print one row per noise: every model of the modality, the natural-image model and BM3D, and the
     margins over BM3D of the models the pipeline would route that noise type to.
 
@@ -57,7 +68,7 @@ def table(modality: str, files: list[Path]) -> dict[tuple[str, str], list[tuple[
     print("| noise | " + " | ".join(methods) + " | margin over " + CLASSICAL + " |")
     print("|---|" + "---|" * (len(methods) + 1))
     margins: dict[tuple[str, str], list[tuple[float, str]]] = {}
-    for noise, params, label in GAUSSIAN + POISSON + OWN_NOISE[modality]:
+    for noise, params, label in noises:
         results = {m: scores(m, files, noise, params) for m in methods}
         cells = [f"{p:.2f} / {s:.4f}" for p, s in results.values()]
         routed = pipeline.modality_candidates(name, noise) if noise in pipeline.ROUTES else []
@@ -83,8 +94,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT / "training_data" / "medical"))
     parser.add_argument("--modalities", nargs="+", default=list(MODALITIES), choices=list(MODALITIES))
+    parser.add_argument("--smoke", action="store_true", help="one modality, a 64×64 crop of its sample image")
     args = parser.parse_args()
     data = Path(args.data)
+    if args.smoke:  # the sample images are named like the modalities
+        data, args.modalities = Path(tempfile.mkdtemp(prefix="smoke-")), args.modalities[:1]
+        _smoke.folder(args.modalities[0], into=data / args.modalities[0] / "test")
     if not data.is_dir():
         subprocess.run([sys.executable, str(ROOT / "scripts" / "make_medical_data.py"), "--out", str(data)],
                        check=True)
@@ -93,7 +108,8 @@ def main() -> None:
     lines = []
     for modality in args.modalities:
         files = image_files(data / modality / "test")
-        lines += margin_lines(modality, files, table(modality, files))
+        noises = settings(modality, 1 if args.smoke else None)
+        lines += margin_lines(modality, files, table(modality, files, noises))
     print("\nFor denoise_core/pipeline.py MARGINS (a model takes a route only with a positive margin):\n")
     print("\n".join(lines))
 

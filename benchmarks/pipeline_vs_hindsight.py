@@ -1,14 +1,15 @@
 """The automatic pipeline against the best single denoiser chosen with hindsight, image by image.
 
-    python benchmarks/pipeline_vs_hindsight.py [--images 12] [--crop 256] [--workers 2] [--seed 0]
+    python benchmarks/pipeline_vs_hindsight.py [--images 12] [--crop 256] [--workers 2] [--seed 0] [--smoke]
 
 The held-out set of ``benchmarks/classifier_accuracy.py`` (noise added to BSD68 with random
-strengths from ``classify.EVAL_RANGES``), one copy per image and noisy class, centre crops of
+strengths from ``classifier.training.EVAL_RANGES``), one copy per image and noisy class, centre crops of
 ``--crop`` pixels, ``--images`` images spread over the set. For each copy: the PSNR of the
 pipeline's result (classifier + rule table, no sharpening, no super-resolution) and of every
 registered denoiser run with its ``auto`` parameters (the level estimated from the image, as the
 pipeline has no reference either); "hindsight" is the best of those per copy. Prints the means per
-noise class and overall, and the gap, as Markdown.
+noise class and overall, and the gap, as Markdown. ``--smoke``: one Gaussian copy of a 64×64 crop of a
+sample image, one worker.
 """
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from denoise_core import denoise, names, pipeline  # noqa: E402  (after the project root is on the path)
+from benchmarks import _smoke  # noqa: E402  (after the project root is on the path)
+from denoise_core import denoise, names, pipeline  # noqa: E402
 from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
-from denoise_core.classify import CLASSES, EVAL_RANGES, add_class_noise, draw_params  # noqa: E402
+from denoise_core.classifier.inference import CLASSES  # noqa: E402
+from denoise_core.classifier.training import EVAL_RANGES, add_class_noise, draw_params  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 
 
@@ -55,7 +58,12 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="one Gaussian copy of a 64×64 sample crop, one worker")
     args = parser.parse_args()
+    classes = CLASSES[1:]  # a clean image has nothing to gain
+    if args.smoke:
+        args.data, args.images, args.crop, args.workers = str(_smoke.folder("camera")), 1, _smoke.SIDE, 1
+        classes = ["gaussian"]
     if not Path(args.data).is_dir():
         print(f"{args.data}: folder not found; nothing to evaluate")
         return 0
@@ -66,7 +74,7 @@ def main() -> int:
     jobs = []
     for path in chosen:
         clean = centre(read_image(path)[0], args.crop)
-        for label in CLASSES[1:]:  # a clean image has nothing to gain
+        for label in classes:
             jobs.append((label, clean, add_class_noise(clean, label, draw_params(EVAL_RANGES[label], rng), rng)))
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
@@ -75,7 +83,7 @@ def main() -> int:
           f"{args.seed}), {len(names('denoiser'))} denoisers each, {time.perf_counter() - start:.0f} s\n")
     print("| noise | copies | classified right | noisy | pipeline | hindsight best | gap | routes | best singles |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for label in [*CLASSES[1:], "all"]:
+    for label in [*classes, "all"]:
         part = [r for r in rows if label in (r["class"], "all")]
         mean = {k: np.mean([r[k] for r in part]) for k in ("noisy", "pipeline", "hindsight")}
         right = sum(r["classified"] == r["class"] for r in part)

@@ -1,7 +1,7 @@
 """The noise-specialist models against every classical denoiser, on Set12 or a held-apart set.
 
     python benchmarks/specialists.py [--data ../shared/data/set12] [--images N] [--models ffdnet_mixed ...]
-                                     [--workers 2]
+                                     [--workers 2] [--smoke]
 
 For each specialist (a learned model catalogued for one noise type, and any other type the pipeline
 routes to it) and each of those types' test settings, every image gets that noise (seeded per
@@ -13,6 +13,8 @@ Markdown and the specialist's margins over the best classical result and over th
 numbers of the model cards), then one ``pipeline.MARGINS`` line per noise type the pipeline routes to
 it: the least margin over the classical route across that type's settings. Set12 chose the routes;
 BSD68 (``--data ../shared/data/bsd68 --images 12``) is held apart from that choice and from training.
+``--smoke``: a specialist of one noise type on a 64×64 crop of a sample image, that type's first setting,
+one worker.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import _smoke  # noqa: E402
 from denoise_core import denoise, learned, pipeline, registry, weights  # noqa: E402
 from denoise_core.benchmark import SHARED_DATA, image_files, noisy_protocol  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
@@ -77,14 +80,17 @@ def spread(files: list[Path], count: int | None) -> list[tuple[int, Path]]:
     return [(int(i), files[i]) for i in np.linspace(0, len(files) - 1, count).astype(int)]
 
 
-def report(model: str, images: list[tuple[int, Path]], where: str, workers: int) -> list[str]:
-    """Print the specialist's table; return its ``pipeline.MARGINS`` lines for the types routed to it."""
+def report(model: str, images: list[tuple[int, Path]], where: str, workers: int,
+           limit: int | None = None) -> list[str]:
+    """Print the specialist's table (the first ``limit`` settings of each noise type); return its
+    ``pipeline.MARGINS`` lines for the types routed to it."""
     print(f"\n### {model} ({where})\n")
     print("| noise | noisy | **" + model + "** | best classical | " + ROUTE + " | margin over best classical | "
           "margin over " + ROUTE + " |")
     print("|---|---|---|---|---|---|---|")
     margins: dict[str, list[tuple[float, str]]] = {}
-    for noise_type, (noise, params, label) in ((kind, setting) for kind in noise_types(model) for setting in SETTINGS[kind]):
+    tests = ((kind, setting) for kind in noise_types(model) for setting in SETTINGS[kind][:limit])
+    for noise_type, (noise, params, label) in tests:
         jobs = [(model, path, seed, noise, params, noise_type) for seed, path in images]
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(score, jobs))
@@ -106,7 +112,11 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=None, help="images spread over the set (default: all)")
     parser.add_argument("--models", nargs="+", default=None, help="specialists to measure (default: all present)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--smoke", action="store_true", help="one specialist and setting, a 64×64 sample crop")
     args = parser.parse_args()
+    if args.smoke:
+        args.data, args.images, args.workers = str(_smoke.folder("camera")), 1, 1
+        args.models = args.models or [min(specialists(), key=lambda model: len(noise_types(model)))]
     if not Path(args.data).is_dir():
         print(f"{args.data}: folder not found; nothing to evaluate")
         return 0
@@ -121,7 +131,8 @@ def main() -> int:
     images = spread(image_files(args.data), args.images)
     where = f"{len(images)} images of {Path(args.data).name}"
     print("Mean PSNR (dB) / SSIM, blind: every method gets the level estimated from the noisy image.")
-    lines = [line for model in models for line in report(model, images, where, args.workers)]
+    limit = 1 if args.smoke else None
+    lines = [line for model in models for line in report(model, images, where, args.workers, limit)]
     print("\nFor denoise_core/pipeline.py MARGINS (a model takes a route only with a positive margin):\n")
     print("\n".join(lines))
     return 0

@@ -5,7 +5,9 @@ over a few train400 images and skimage.data photographs at Gaussian sigma 15, 25
 the best ``c`` per sigma and overall is printed. The rules in ``denoise_core/classical.py`` use
 these results (sizes and iteration counts are interpolated in sigma).
 
-    python benchmarks/tune_auto.py [--methods tv,nlm] [--images 6] [--no-photos]
+    python benchmarks/tune_auto.py [--methods tv,nlm] [--images 6] [--no-photos] [--smoke]
+
+``--smoke``: every method and grid value on one 32×32 crop of a sample image.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import _smoke  # noqa: E402
 from denoise_core import denoise  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train400"
@@ -62,8 +65,9 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(GRIDS))
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--no-photos", action="store_true", help="train400 only")
+    parser.add_argument("--smoke", action="store_true", help="one 32×32 crop of a sample image")
     args = parser.parse_args()
-    images = load(args.images, not args.no_photos)
+    images = [_smoke.crop("camera", 32)] if args.smoke else load(args.images, not args.no_photos)
     for name in args.methods.split(","):
         rule, grid = GRIDS[name]
         scores = np.zeros((len(grid), len(SIGMAS)))

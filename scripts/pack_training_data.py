@@ -1,7 +1,7 @@
 """Pack the training images of scripts/train_gpu.sh into one small git-ignored folder that can travel.
 
     python scripts/pack_training_data.py [--out training_data/packed] [--data ../shared/data]
-                                         [--medical training_data/medical] [--photos 96] [--seed 0]
+                                         [--medical training_data/medical] [--photos 96] [--seed 0] [--smoke]
 
 Writes, as byte-for-byte copies (PNG and JPEG are compressed already: re-encoding saved under 1 %):
 
@@ -18,7 +18,8 @@ Writes, as byte-for-byte copies (PNG and JPEG are compressed already: re-encodin
 With the default 96 photographs (6.6 MiB) the pack is 19.6 MiB.
 
 The folder travels with the working tree, which may not exceed 64 MiB in all: the packer refuses
-in one line when the files git would send plus the pack pass that.
+in one line when the files git would send plus the pack pass that. ``--smoke`` packs a 64×64 crop of
+a sample image per folder, from a temporary stand-in for the sources, into a temporary folder (or ``--out``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import _smoke  # noqa: E402
 from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
 from denoise_core.errors import DenoiseError, InvalidParameterError  # noqa: E402
 
@@ -59,6 +62,15 @@ def sources(data: Path, medical: Path, photos: int, seed: int) -> dict[str, list
                                     f"--out {medical} first)")
     return {"train400": image_files(data / "train400"), "cbsd432": photo_subset(data / "cbsd432", photos, seed),
             **{f"medical/{m}": image_files(medical / m / "train") for m in MODALITIES}}
+
+
+def smoke_sources(root: Path) -> tuple[Path, Path]:
+    """A stand-in under ``root`` for ``--data`` and ``--medical``: one sample crop per folder."""
+    _smoke.folder("camera", into=root / "data" / "train400")
+    _smoke.folder("astronaut", into=root / "data" / "cbsd432")
+    for modality in MODALITIES:  # the sample images are named like the modalities
+        _smoke.folder(modality, into=root / "medical" / modality / "train")
+    return root / "data", root / "medical"
 
 
 def travelling_bytes(out: Path) -> int:
@@ -93,14 +105,19 @@ def pack(out: Path, folders: dict[str, list[Path]]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "training_data" / "packed")
+    parser.add_argument("--out", type=Path, help="default: training_data/packed (with --smoke a temporary folder)")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="folder holding train400/ and cbsd432/")
     parser.add_argument("--medical", type=Path, default=ROOT / "training_data" / "medical",
                         help="output of scripts/make_medical_data.py")
     parser.add_argument("--photos", type=int, default=96, help="CBSD432 photographs to pack")
     parser.add_argument("--seed", type=int, default=0, help="seed of the photographs' draw")
+    parser.add_argument("--smoke", action="store_true", help="one sample crop per folder, into a temporary folder")
     args = parser.parse_args(argv)
-    out = args.out.resolve()
+    out = args.out or ROOT / "training_data" / "packed"
+    if args.smoke:
+        root = Path(tempfile.mkdtemp(prefix="smoke-"))
+        (args.data, args.medical), args.photos, out = smoke_sources(root), 1, args.out or root / "packed"
+    out = out.resolve()
     try:
         folders = sources(args.data, args.medical, args.photos, args.seed)
         size = sum(path.stat().st_size for files in folders.values() for path in files)

@@ -1,10 +1,10 @@
 """CPU seconds per 512×512 gray image of DRUNet configurations beside the shipped FFDNet.
 
-    python scripts/time_drunet.py [--threads 2] [--repeats 3] [--size 512]
+    python scripts/time_drunet.py [--threads 2] [--repeats 3] [--size 512] [--smoke]
 
 Each network runs through the same adapter the app uses (``runner.Network``), once to warm up and
 then ``--repeats`` times; the median is printed. DRUNet weights are random (the time does not depend
-on them); FFDNet is the shipped ``ffdnet_gray_blind``.
+on them); FFDNet is the shipped ``ffdnet_gray_blind``. ``--smoke``: a 64×64 image, one repeat, one thread.
 """
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core import runner  # noqa: E402
+from benchmarks._smoke import SIDE  # noqa: E402
+from denoise_core import runner, weights  # noqa: E402
 from denoise_core.models import DRUNet, parameter_count  # noqa: E402
 
+FFDNET = "ffdnet_gray_blind"
 CONFIGS = [{"width": 64, "levels": 3, "blocks": 4}, {"width": 32, "levels": 3, "blocks": 4},
            {"width": 32, "levels": 3, "blocks": 2}, {"width": 16, "levels": 3, "blocks": 2}]
 
@@ -42,12 +44,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--smoke", action="store_true", help="a 64×64 image, one repeat, one thread")
     args = parser.parse_args()
+    if args.smoke:
+        args.size, args.repeats, args.threads = SIDE, 1, 1
     torch.set_num_threads(args.threads)
     image = np.random.default_rng(0).random((args.size, args.size), dtype=np.float32)
     cpu = torch.device("cpu")
-    ffdnet = runner.Network(runner.load("ffdnet_gray_blind").model, target=cpu)
-    rows = [("ffdnet_gray_blind (depth 12, width 64)", parameter_count(ffdnet.model),
+    ffdnet = runner.Network(runner.load(FFDNET).model, target=cpu)
+    options = weights.get_entry(FFDNET).config
+    rows = [(f"{FFDNET} (depth {options['depth']}, width {options['width']})", parameter_count(ffdnet.model),
              seconds(ffdnet, image, args.repeats))]
     for config in CONFIGS:
         torch.manual_seed(0)
