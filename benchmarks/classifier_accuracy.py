@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _smoke  # noqa: E402  (after the project root is on the path)
-from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
+from denoise_core.paths import SHARED_DATA  # noqa: E402
 from denoise_core.classifier.inference import CLASSES, predict  # noqa: E402
 from denoise_core.classifier.training import EVAL_RANGES, add_class_noise, confusion, draw_params, report  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402

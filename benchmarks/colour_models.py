@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchmarks import _smoke  # noqa: E402
-from denoise_core.benchmark import SHARED_DATA, evaluate, image_files, summarise  # noqa: E402
+from denoise_core.benchmark import evaluate, summarise  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
+from denoise_core.paths import SHARED_DATA  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 from make_colour_data import save, tint  # noqa: E402
 

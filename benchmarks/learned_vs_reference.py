@@ -101,7 +101,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks import _smoke
     from denoise_core import learned, weights
-    from denoise_core.benchmark import image_files
+    from denoise_core.datasets import image_files
 
     data_root, side, repeats, limit = SHARED / "data", 512, 3, None
     if args.smoke:
@@ -152,7 +152,8 @@ def main() -> None:
 def speed(methods: list[str], set12: Path, side: int = 512, repeats: int = 3) -> None:
     """Print each gray method's median seconds on Set12's first ``side``² image (σ25, ``repeats`` runs after a
     warm-up) and its ratio to BM3D's."""
-    from denoise_core.benchmark import image_files, measure_case
+    from denoise_core.benchmark import measure_case
+    from denoise_core.datasets import image_files
     from denoise_core.image import read_image
     clean = next(image for image in (read_image(f)[0] for f in image_files(set12)) if image.shape[:2] == (side, side))
     print(f"\nSeconds on one {side}×{side} gray image (median of {repeats} after a warm-up):\n\n"

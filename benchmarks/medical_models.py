@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import _smoke  # noqa: E402
 from denoise_core import learned, pipeline, weights  # noqa: E402
-from denoise_core.benchmark import evaluate, image_files, summarise  # noqa: E402
+from denoise_core.benchmark import evaluate, summarise  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
 
 NATURAL = "ffdnet_gray_blind"
 CLASSICAL = "bm3d"

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from denoise_core.benchmark import SHARED_DATA, run  # noqa: E402  (after the project root is on the path)
+from denoise_core.benchmark import run  # noqa: E402  (after the project root is on the path)
+from denoise_core.paths import SHARED_DATA  # noqa: E402  (after the project root is on the path)
 
 CONFIG = {
     "name": "scaling",

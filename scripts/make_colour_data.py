@@ -27,7 +27,8 @@ from skimage import data as skdata
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
+from denoise_core.paths import SHARED_DATA  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 
 SKIMAGE_DATA = Path(skdata.__file__).parent

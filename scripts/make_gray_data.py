@@ -20,7 +20,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
+from denoise_core.paths import SHARED_DATA  # noqa: E402
 
 
 def main() -> None:

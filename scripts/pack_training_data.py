@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import _smoke  # noqa: E402
-from denoise_core.benchmark import SHARED_DATA, image_files  # noqa: E402
+from denoise_core.datasets import image_files  # noqa: E402
+from denoise_core.paths import SHARED_DATA  # noqa: E402
 from denoise_core.errors import DenoiseError, InvalidParameterError  # noqa: E402
 
 TRAVEL_LIMIT = 64 * 2 ** 20
