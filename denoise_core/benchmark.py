@@ -365,7 +365,7 @@ def _noise_entry(entry: Any) -> dict:
     model = registry.get(str(entry.get("model")), "noise")
     if not model.params:
         raise InvalidParameterError(f"config: noise '{model.name}' has no parameter to sweep")
-    param = model.param(str(entry.get("param") or model.params[0].name))
+    param = model.param(str(entry.get("param") or model.level.param))
     scale = entry.get("scale", 1)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
         raise InvalidParameterError(f"config: noise '{model.name}' scale = {scale!r}: expected a number > 0")

@@ -13,14 +13,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .registry import BoolParam, FloatParam, IntParam, get, register
+from .registry import BoolParam, FloatParam, IntParam, Level, get, register
 
 
 def _pixel_shape(image: np.ndarray) -> tuple[int, int]:
     return image.shape[:2]
 
 
-@register("gaussian", kind="noise", title="Gaussian (additive white)", params=[
+@register("gaussian", kind="noise", title="Gaussian (additive white)",
+          level=Level("sigma", 255, (15, 25, 50), "sigma"), params=[
     FloatParam("sigma", default=25 / 255, lo=0.0, hi=0.5, step=0.001,
                help="Noise standard deviation in [0, 1] units (25/255 ≈ 0.098)"),
     BoolParam("clip", default=True,
@@ -49,7 +50,8 @@ def gaussian(image: np.ndarray, *, sigma: float = 25 / 255, clip: bool = True,
     return noisy.astype(np.float32)
 
 
-@register("salt_pepper", kind="noise", title="Salt and pepper (impulse)", params=[
+@register("salt_pepper", kind="noise", title="Salt and pepper (impulse)",
+          level=Level("amount", 1, (0.05, 0.1, 0.2), "impulse"), params=[
     FloatParam("amount", default=0.05, lo=0.0, hi=0.9, step=0.01,
                help="Fraction of pixels replaced by black or white"),
     FloatParam("salt_ratio", default=0.5, lo=0.0, hi=1.0, step=0.05,
@@ -79,7 +81,8 @@ def salt_pepper(image: np.ndarray, *, amount: float = 0.05, salt_ratio: float = 
     return noisy
 
 
-@register("speckle", kind="noise", title="Speckle (multiplicative)", params=[
+@register("speckle", kind="noise", title="Speckle (multiplicative)",
+          level=Level("var", 1, (0.02, 0.04, 0.1)), params=[
     FloatParam("var", default=0.04, lo=0.0, hi=1.0, step=0.005,
                help="Variance of the multiplicative factor n in x + x·n"),
 ])
@@ -99,7 +102,8 @@ def speckle(image: np.ndarray, *, var: float = 0.04, rng: np.random.Generator) -
     return np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
-@register("poisson", kind="noise", title="Poisson (photon shot noise)", params=[
+@register("poisson", kind="noise", title="Poisson (photon shot noise)",
+          level=Level("peak", 1, (10, 30, 100)), params=[
     FloatParam("peak", default=30.0, lo=1.0, hi=1000.0, step=1.0,
                help="Expected photon count at white; smaller is noisier"),
 ])
@@ -119,7 +123,8 @@ def poisson(image: np.ndarray, *, peak: float = 30.0, rng: np.random.Generator) 
     return np.clip(counts / peak, 0.0, 1.0).astype(np.float32)
 
 
-@register("rician", kind="noise", title="Rician (MRI magnitude)", params=[
+@register("rician", kind="noise", title="Rician (MRI magnitude)",
+          level=Level("sigma", 255, (10, 20, 40), "sigma"), params=[
     FloatParam("sigma", default=0.05, lo=0.0, hi=0.3, step=0.005,
                help="Standard deviation of each of the two Gaussian components, in [0, 1] units"),
 ])
@@ -141,7 +146,8 @@ def rician(image: np.ndarray, *, sigma: float = 0.05, rng: np.random.Generator) 
     return np.clip(np.hypot(real, imag), 0.0, 1.0).astype(np.float32)
 
 
-@register("rician_snr", kind="noise", title="Rician at a chosen SNR (MRI)", params=[
+@register("rician_snr", kind="noise", title="Rician at a chosen SNR (MRI)",
+          level=Level("snr", 1, (5, 10, 20)), params=[
     FloatParam("snr", default=10.0, lo=1.0, hi=100.0, step=0.5,
                help="Signal-to-noise ratio of the foreground: its mean intensity over the noise std"),
 ])
@@ -162,7 +168,8 @@ def rician_snr(image: np.ndarray, *, snr: float = 10.0, rng: np.random.Generator
     return rician(image, sigma=sigma, rng=rng)
 
 
-@register("poisson_gaussian", kind="noise", title="Poisson–Gaussian (X-ray detector)", params=[
+@register("poisson_gaussian", kind="noise", title="Poisson–Gaussian (X-ray detector)",
+          level=Level("peak", 1, (50, 200, 1000)), params=[
     FloatParam("peak", default=200.0, lo=5.0, hi=5000.0, step=5.0,
                help="Expected quanta detected at white; smaller is a lower dose"),
     FloatParam("read_sigma", default=0.01, lo=0.0, hi=0.1, step=0.001,
@@ -209,7 +216,8 @@ def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Gen
     return recon[top:top + height, left:left + width]
 
 
-@register("ct_lowdose", kind="noise", title="Low-dose CT (projection-domain Poisson)", params=[
+@register("ct_lowdose", kind="noise", title="Low-dose CT (projection-domain Poisson)",
+          level=Level("photons", 1, (500, 2000, 10000)), params=[
     FloatParam("photons", default=2e3, lo=1e2, hi=1e7, step=100.0,
                help="Incident photons per detector reading; fewer is a lower dose"),
 ])
@@ -235,7 +243,8 @@ def ct_lowdose(image: np.ndarray, *, photons: float = 2e3, rng: np.random.Genera
     return np.clip(out.reshape(image.shape), 0.0, 1.0).astype(np.float32)
 
 
-@register("low_light", kind="noise", title="Low light (phone at night)", params=[
+@register("low_light", kind="noise", title="Low light (phone at night)",
+          level=Level("peak", 1, (100, 500, 2000)), params=[
     FloatParam("dim", default=0.2, lo=0.02, hi=1.0, step=0.01,
                help="Fraction of the light that reaches the sensor; smaller is darker"),
     FloatParam("peak", default=500.0, lo=10.0, hi=5000.0, step=10.0,
@@ -267,7 +276,8 @@ def low_light(image: np.ndarray, *, dim: float = 0.2, peak: float = 500.0, read_
     return np.clip(raw / dim, 0.0, 1.0).astype(np.float32)
 
 
-@register("scribbles", kind="noise", title="Scribbles and scratches", params=[
+@register("scribbles", kind="noise", title="Scribbles and scratches",
+          level=Level("count", 1, (4, 8, 16)), params=[
     IntParam("count", default=8, lo=1, hi=60, step=1, help="Number of strokes"),
     IntParam("thickness", default=2, lo=1, hi=12, step=1, help="Stroke width in pixels"),
     FloatParam("cross_ratio", default=0.3, lo=0.0, hi=1.0, step=0.05,
@@ -321,7 +331,8 @@ def scribbles(image: np.ndarray, *, count: int = 8, thickness: int = 2, cross_ra
     return noisy
 
 
-@register("jpeg", kind="noise", title="JPEG compression", params=[
+@register("jpeg", kind="noise", title="JPEG compression",
+          level=Level("quality", 1, (10, 20, 50)), params=[
     IntParam("quality", default=20, lo=1, hi=95, step=1,
              help="JPEG quality; lower gives stronger blocking and ringing"),
 ])
@@ -395,7 +406,8 @@ def mixed_recipe(rng: np.random.Generator | int, *, strength: float = 0.5) -> li
             for name in MIX_COMPONENTS if name in chosen]
 
 
-@register("mixed", kind="noise", title="Mixed (random combination)", params=[
+@register("mixed", kind="noise", title="Mixed (random combination)",
+          level=Level("strength", 1, (0.3, 0.5, 0.7)), params=[
     FloatParam("strength", default=0.5, lo=0.1, hi=1.0, step=0.05,
                help="Overall strength of the randomly chosen components"),
 ])

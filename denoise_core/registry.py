@@ -113,6 +113,26 @@ class BoolParam(Param):
 
 
 @dataclass(frozen=True)
+class Level:
+    """The parameter that sets a noise model's strength, and how people write it.
+
+    Levels are shown and typed as the parameter × ``scale`` (Gaussian σ on the 0–255 scale); ``sweep`` holds
+    the usual levels in those units; ``estimate`` names the key of ``estimate.noise_level`` that measures it
+    blind from a noisy image (``sigma``, ``impulse``), empty when none does.
+    """
+
+    param: str
+    scale: float = 1.0
+    sweep: tuple[float, ...] = ()
+    estimate: str = ""
+
+    @property
+    def label(self) -> str:
+        """The parameter as levels are written, e.g. ``sigma × 255``."""
+        return self.param + (f" × {self.scale:g}" if self.scale != 1 else "")
+
+
+@dataclass(frozen=True)
 class Method:
     """A registered function with its schema and how it is shown and compared."""
 
@@ -126,6 +146,8 @@ class Method:
     higher_is_better: bool | None = None
     value_range: tuple[float, float] | None = None
     tags: tuple[str, ...] = field(default=())
+    level: Level | None = None
+    """A noise model's strength parameter (``Level``)."""
 
     @property
     def summary(self) -> str:
@@ -200,19 +222,22 @@ REGISTRY = Registry()
 def register(name: str, *, kind: str, params: list[Param] | tuple = (), family: str = "", title: str = "",
              auto: Callable[[NoiseLevel], dict] | None = None, higher_is_better: bool | None = None,
              value_range: tuple[float, float] | None = None, tags: tuple[str, ...] = (),
-             replace: bool = False) -> Callable:
+             level: Level | None = None, replace: bool = False) -> Callable:
     """Decorator that registers ``func`` under ``(kind, name)`` in ``REGISTRY`` and returns it unchanged.
 
     Raises ``InvalidParameterError`` for a name that breaks ``NAME_RULE`` and ``DuplicateMethodError`` for
-    one already registered, unless ``replace`` (re-imported weights take their name back).
+    one already registered, unless ``replace`` (re-imported weights take their name back). A noise model
+    states its strength parameter as ``level``.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     check_name(name, f"{kind} name")
+    if level is not None and level.param not in {p.name for p in params}:
+        raise InvalidParameterError(f"{kind} '{name}': level parameter {level.param!r} is not in its schema")
 
     def decorate(func: Callable) -> Callable:
         REGISTRY.add(Method(name, kind, func, tuple(params), family, title or name, auto, higher_is_better,
-                            value_range, tuple(tags)), replace=replace)
+                            value_range, tuple(tags), level), replace=replace)
         return func
 
     return decorate

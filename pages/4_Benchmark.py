@@ -32,18 +32,18 @@ def image_sources() -> dict[str, str]:
 
 
 def levels_text(model: registry.Method) -> str:
-    return "15, 25, 50" if model.name == "gaussian" else f"{model.params[0].default:g}"
+    """The usual levels of ``model`` (its ``Level.sweep``), as typed in the box."""
+    return ", ".join(f"{value:g}" for value in model.level.sweep)
 
 
 def noise_entry(model: registry.Method, text: str) -> dict:
-    """A config noise entry from the levels typed for ``model`` (Gaussian sigma on the 0–255 scale);
-    ``load_config`` checks their range."""
+    """A config noise entry from the levels typed for ``model`` (in its ``Level``'s units: Gaussian sigma on
+    the 0–255 scale); ``load_config`` checks their range."""
     try:
         levels = [float(item) for item in text.replace(";", ",").split(",") if item.strip()]
     except ValueError:
         raise DenoiseError(f"{model.title} levels {text!r}: expected numbers separated by commas") from None
-    scale = 255 if model.name == "gaussian" else 1
-    return {"model": model.name, "param": model.params[0].name, "levels": levels, "scale": scale}
+    return {"model": model.name, "param": model.level.param, "levels": levels, "scale": model.level.scale}
 
 
 def folder_source(text: str) -> dict:
@@ -78,8 +78,7 @@ def built_config() -> dict:
     size = st.number_input("Crop images to (pixels, 0 = whole)", 0, 4096, 128, step=32, key="w.bench.size")
     titles = {m.name: m.title for m in registry.methods("noise")}
     models = st.multiselect("Noise", list(titles), ["gaussian"], format_func=titles.get, key="w.bench.noise")
-    levels = {name: st.text_input(f"{titles[name]}: levels ({registry.get(name, 'noise').params[0].name}"
-                                  f"{' × 255' if name == 'gaussian' else ''})",
+    levels = {name: st.text_input(f"{titles[name]}: levels ({registry.get(name, 'noise').level.label})",
                                   levels_text(registry.get(name, "noise")), key=f"w.bench.levels.{name}")
               for name in models}
     denoisers = registry.names("denoiser")

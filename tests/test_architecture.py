@@ -115,3 +115,18 @@ def test_a_model_imported_at_run_time_is_routed_by_the_pipeline(tmp_path, monkey
     level = {"sigma": 0.1, "var": 0.04}
     assert pipeline.start_level(noisy, {"level": level}, "speckle", "late_model")["sigma"] == 0.1  # a learned model
     assert pipeline.start_level(noisy, {"level": level}, "speckle", "bm3d")["sigma"] != 0.1
+
+
+def test_every_noise_model_states_its_strength_and_usual_levels_its_schema_accepts(monkeypatch):
+    from denoise_core import registry
+    from denoise_core.errors import InvalidParameterError
+    for model in registry.methods("noise"):
+        level = model.level
+        assert level is not None and len(level.sweep) >= 2, model.name
+        for value in level.sweep:
+            model.param(level.param).check(value / level.scale)
+        assert level.estimate in ("", "sigma", "impulse")
+    assert registry.get("gaussian", "noise").level.label == "sigma × 255"
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
+    with pytest.raises(InvalidParameterError, match="level parameter 'sigma' is not in its schema"):
+        registry.register("odd_noise", kind="noise", level=registry.Level("sigma"))(lambda image, *, rng: image)

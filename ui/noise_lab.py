@@ -31,15 +31,16 @@ def show_levels(model: str, params: dict, clean, noisy, residual, noisy_key: str
     """The true noise next to what a blind estimator reads from the noisy image."""
     estimate = cache.noise_level(noisy_key, noisy)
     meta = state.get(state.IMAGE_META)
-    nominal_sigma = params.get("sigma") if model in ("gaussian", "rician") else None
-    nominal_impulse = params.get("amount") if model == "salt_pepper" else None
+    level = registry.get(model, "noise").level
+    nominal_sigma = params.get(level.param) if level.estimate == "sigma" else None
+    nominal_impulse = params.get(level.param) if level.estimate == "impulse" else None
     c = st.columns(4)
     c[0].metric("σ measured: std(noisy − clean)", units.sigma(float(np.std(residual)), meta),
                 help="The true noise level, measured against the clean image")
     c[1].metric("σ estimated (blind, from noisy only)", units.sigma(estimate["sigma"], meta),
                 delta=None if nominal_sigma is None else f"{(estimate['sigma'] - nominal_sigma) * 255:+.2f} vs nominal",
                 delta_color="off", help="denoise_core.estimate.noise_level: what 'auto' settings start from")
-    c[2].metric("Impulses measured: pixels changed" if model == "salt_pepper" else "Pixels changed",
+    c[2].metric("Impulses measured: pixels changed" if level.estimate == "impulse" else "Pixels changed",
                 f"{100 * analysis.changed_fraction(clean, noisy):.2f} %")
     c[3].metric("Impulses estimated (blind)", f"{100 * estimate['impulse']:.2f} %",
                 delta=None if nominal_impulse is None else f"{100 * (estimate['impulse'] - nominal_impulse):+.2f} pp vs nominal",
