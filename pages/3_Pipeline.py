@@ -82,8 +82,8 @@ if st.button("Run the pipeline", type="primary", key="w.pl.run"):
                           sharpen=sharpen_params, sr=sr, sr_method=sr_method, modality=modality,
                           on_stage=lambda name, i, total: bar.progress(i / total, text=f"{name} ({i}/{total})…"))
     bar.empty()
-    st.session_state["pl.result"] = (settings, result)
-stored = st.session_state.get("pl.result")
+    state.put(state.PIPELINE_RUN, (settings, result))
+stored = state.get(state.PIPELINE_RUN)
 if not stored or stored[0] != settings:
     st.info("Press **Run the pipeline** to run the route above.")
     st.stop()

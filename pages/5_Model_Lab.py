@@ -115,10 +115,10 @@ with speed_tab:
                 start = time.perf_counter()
                 network(image, sigma)
                 runs.append(time.perf_counter() - start)
-            st.session_state["ml.seconds"] = (name, state.get(state.IMAGE_HASH), float(np.median(runs)))
+            state.put(state.MODEL_TIMING, (name, state.get(state.IMAGE_HASH), float(np.median(runs))))
         except DenoiseError as error:
             views.error_line(error)
-    timed = st.session_state.get("ml.seconds")
+    timed = state.get(state.MODEL_TIMING)
     if timed and timed[:2] == (name, state.get(state.IMAGE_HASH)):
         st.metric("CPU time", f"{timed[2]:.3f} s")
 

@@ -137,10 +137,10 @@ def method_controls(method: registry.Method, auto_values: Callable[[], dict], co
     auto = False
     if method.auto is not None:
         state.seed_widget(auto_key, state.method_auto(method.name))
-        was_auto = st.session_state.get(f"_was.{auto_key}", st.session_state[auto_key])
+        was_auto = st.session_state.get(state.WAS_AUTO + auto_key, st.session_state[auto_key])
         auto = container.toggle("auto", key=auto_key,
                                 help="Pick the parameters from the noise level estimated on the noisy image")
-        st.session_state[f"_was.{auto_key}"] = auto
+        st.session_state[state.WAS_AUTO + auto_key] = auto
         state.put(state.METHOD_AUTO, {**state.get(state.METHOD_AUTO), method.name: auto})
     if auto:
         values = param_widgets(method, auto_values(), "den", disabled=True, force=True, container=container)

@@ -145,14 +145,14 @@ def upload_box() -> None:
         return
     data = upload.getvalue()
     token = (upload.name, len(data), has_clean)
-    if st.session_state.get("_upload_token") == token:
+    if state.get(state.UPLOAD_TOKEN) == token:
         return  # already taken in
     try:
         image, meta = cache.read_upload(data, upload.name)
     except DenoiseError as exc:
         views.error_line(exc)
         return
-    st.session_state["_upload_token"] = token
+    state.put(state.UPLOAD_TOKEN, token)
     source = {"name": upload.name, "data": data} if state.slices(meta) > 1 else None  # to read other slices
     if max(image.shape[:2]) > MAX_SIDE:
         state.put(state.PENDING, {"image": image, "meta": meta, "has_clean": has_clean, "source": source})

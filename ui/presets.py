@@ -13,7 +13,6 @@ from . import cache, state
 
 GENERAL, MEDICAL = "Noise models", "Medical imaging"
 GROUPS = (GENERAL, MEDICAL)
-LESSON = "_lesson"  # label of the preset applied last: its note stays on screen while its noise and image do
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def apply(preset: Preset, *, with_methods: bool = False) -> None:
         state.put(state.METHODS, methods(preset))
         state.forget_widgets("w.methods.")
     state.forget_widgets("w.noise.")
-    st.session_state[LESSON] = preset.label
+    state.put(state.LESSON, preset.label)
 
 
 def buttons(*, with_methods: bool) -> None:
@@ -108,7 +107,7 @@ def buttons(*, with_methods: bool) -> None:
 
 def active() -> Preset | None:
     """The preset applied last, while its noise model and sample are still the ones in use."""
-    label = st.session_state.get(LESSON)
+    label = state.get(state.LESSON)
     preset = next((p for p in PRESETS if p.label == label), None)
     if preset is None or preset.model != state.get(state.NOISE) or preset.sample != state.get(state.SAMPLE):
         return None

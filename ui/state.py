@@ -61,13 +61,19 @@ SOURCE = "image_source"          # {"name", "data"} of an uploaded volume, to re
 SLICE_ERROR = "_slice_error"     # one line: why the slice asked for could not be read (shown once, by the picker)
 SECRET = "_secret"               # a random token of this session: keys its uploads, seeds its de-identification
 DICOM_FILES = "_dicom_files"     # {key: bytes}: this session's DICOM downloads (they carry its patients' headers)
+LESSON = "_lesson"               # label of the preset applied last: its note stays on screen while its noise and image do
+UPLOAD_TOKEN = "_upload_token"   # the upload last read, so a rerun does not read it again
+PIPELINE_RUN = "pipeline_run"    # (settings, pipeline.Result) of the Pipeline page's last run
+MODEL_TIMING = "model_timing"    # (model, image hash, seconds) of the Model Lab's last timing
+WAS_AUTO = "_was."               # prefix: WAS_AUTO + an "auto" checkbox's key holds its value on the last run
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
 DEFAULTS: dict[str, Any] = {
     IMAGE: None, IMAGE_META: None, IMAGE_ID: None, IMAGE_HASH: None, SAMPLE: None, HAS_CLEAN: True,
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
-    SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {},
+    SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
+    MODEL_TIMING: None,
 }
 
 
