@@ -137,7 +137,7 @@ def _drunet(name: str, sha256: str, channels: int, title: str) -> Entry:
 
 # Files shipped in weights/ (sha256 of the file as committed). Each has a model card <name>.md.
 CATALOG: dict[str, Entry] = {entry.name: entry for entry in (
-    _drunet("drunet_gray_blind", "1895e55c9e21550d1354200f4837fca9c6ae6da37195b2d23b89657f6677d398", 1,
+    _drunet("drunet_gray_blind", "b8a4c39c46d380ab62d287c50148d07a796daeee6f471f7a974de16e1c9be330", 1,
             "DRUNet-style gray, blind Gaussian σ 0–55 (CPU run)"),
     _drunet("drunet_color_blind", "743ee02617e8af2af298d17e1ab2e3d468f0bc51b98f8e573fa2adfca469e69d", 3,
             "DRUNet-style colour, blind Gaussian σ 0–55 (CPU run)"),
