@@ -59,15 +59,6 @@ def radial_profile(spectrum: np.ndarray, bins: int = 64) -> tuple[np.ndarray, np
     return centres[valid], (sums[valid] / counts[valid]).astype(np.float32)
 
 
-def region(image: np.ndarray, x: int, y: int, size: int) -> np.ndarray:
-    """The ``size``×``size`` crop with top-left corner (x, y), clamped to the image."""
-    height, width = image.shape[:2]
-    size = max(1, min(size, height, width))
-    x = int(min(max(x, 0), width - size))
-    y = int(min(max(y, 0), height - size))
-    return image[y:y + size, x:x + size]
-
-
 def histogram(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Probability density of ``values`` over ``edges`` (values outside are left out)."""
     counts, _ = np.histogram(np.asarray(values).ravel(), bins=edges)

@@ -8,13 +8,13 @@ that cannot ship; until they are fetched it is listed as unavailable (``unavaila
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 from skimage.metrics import structural_similarity
 
 from . import registry, weights
-from .errors import InvalidImageError, InvalidParameterError, WeightsError
+from .box import Box
+from .errors import InvalidImageError, WeightsError
 from .image import check_array
 from .registry import register
 
@@ -80,29 +80,6 @@ def measure(reference: np.ndarray, image: np.ndarray, names: list[str] | None = 
 
 
 # ------------------------------------------------------------------------------ regions of interest
-@dataclass(frozen=True)
-class Box:
-    """A rectangle of pixels: ``top``, ``left`` and its ``height`` × ``width``."""
-
-    top: int
-    left: int
-    height: int
-    width: int
-
-    def check(self, shape: tuple[int, ...], name: str = "region") -> Box:
-        """``self`` if it lies inside an image of ``shape`` and is at least 2×2, else ``InvalidParameterError``."""
-        rows, cols = shape[:2]
-        if self.height < 2 or self.width < 2 or self.top < 0 or self.left < 0 \
-                or self.top + self.height > rows or self.left + self.width > cols:
-            raise InvalidParameterError(f"{name} {self.width}×{self.height} at ({self.left}, {self.top}) does not fit "
-                                        f"in the {cols}×{rows} image (or is smaller than 2×2)")
-        return self
-
-    def of(self, image: np.ndarray) -> np.ndarray:
-        """The pixels of ``image`` inside the box."""
-        return image[self.top:self.top + self.height, self.left:self.left + self.width]
-
-
 def roi_metrics(reference: np.ndarray, image: np.ndarray, box: Box) -> dict[str, float]:
     """PSNR, MSE and MAE of the pixels inside ``box``, and the mean of the SSIM map over the box.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .box import Box
 from .errors import InvalidImageError
 from .paths import SAMPLE_DIR
 from .image import ImageMeta, read_image
@@ -28,8 +29,8 @@ class Sample:
     source: str
     licence: str
     description: str
-    roi: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None
-    """(signal, background) regions as (top, left, height, width), for ROI metrics, SNR and CNR."""
+    roi: tuple[Box, Box] | None = None
+    """(signal, background) regions, for ROI metrics, SNR and CNR."""
 
 
 CATALOGUE: tuple[Sample, ...] = (
@@ -52,14 +53,14 @@ CATALOGUE: tuple[Sample, ...] = (
            "datasets are published by NEMA for public testing",
            "Computed radiography of the distal tibia, 10-bit stored, MONOCHROME1 (read inverted), with a "
            "window centre/width; kept as DICOM so the DICOM reader is exercised.",
-           roi=((140, 270, 40, 12), (100, 140, 60, 40))),  # fibula shaft; direct exposure beside the leg
+           roi=(Box(140, 270, 40, 12), Box(100, 140, 60, 40))),  # fibula shaft; direct exposure beside the leg
     Sample("ct", "ct_small.dcm", "CT slice", "CT", False,
            "pydicom test file `CT_small.dcm` (`pydicom.data.get_testdata_file`), itself downsized to 128×128 "
            "from NEMA WG04 `CT1_UNC`",
            "pydicom is MIT licensed (its test files are distributed under the same licence); NEMA WG04 "
            "sample datasets are published for public testing",
            "128×128 16-bit CT slice, RescaleIntercept −1024 so values are Hounsfield units.",
-           roi=((14, 50, 18, 14), (84, 10, 16, 28))),  # vertebral body; paraspinal muscle
+           roi=(Box(14, 50, 18, 14), Box(84, 10, 16, 28))),  # vertebral body; paraspinal muscle
     Sample("mri", "mri_brain.png", "Brain MRI (T1, MNI152)", "MRI", False,
            "Axial slice 90 of the ICBM 2009a nonlinear symmetric MNI152 T1 template "
            "(`nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz` inside the nilearn "
@@ -69,7 +70,7 @@ CATALOGUE: tuple[Sample, ...] = (
            "BSD-3-Clause",
            "197×233 T1-weighted brain slice at 1 mm: grey/white matter contrast, dark ventricles. Stored as a "
            "16-bit PNG, but nilearn's copy of the template is 8-bit, so it holds 256 levels (value × 257).",
-           roi=((100, 120, 16, 16), (4, 4, 24, 40))),  # white matter; air (the classic MR SNR)
+           roi=(Box(100, 120, 16, 16), Box(4, 4, 24, 40))),  # white matter; air (the classic MR SNR)
     Sample("mri_volume", "mri_volume.nii.gz", "Brain MRI volume (T1, MNI152, 2 mm)", "MRI", False,
            "The whole ICBM 2009a nonlinear symmetric MNI152 T1 template (the same file inside the nilearn "
            "wheel as `mri_brain.png`), downsampled to 2 mm by averaging 2×2×2 blocks, stored as uint8 NIfTI-1",
@@ -79,7 +80,7 @@ CATALOGUE: tuple[Sample, ...] = (
            "98×116×94 T1-weighted brain volume at 2 mm: 94 axial slices to move through with the slice "
            "picker (opens at the middle one); each slice is read in RAS orientation with the front of the "
            "head up.",
-           roi=((50, 60, 8, 8), (2, 2, 12, 20))),  # white matter; air, on the middle slice
+           roi=(Box(50, 60, 8, 8), Box(2, 2, 12, 20))),  # white matter; air, on the middle slice
 )
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from denoise_core import add_noise, registry, samples
 from denoise_core.image import read_image, to_source_units, window_bounds
-from denoise_core.metrics import Box, cnr, snr
+from denoise_core.metrics import cnr, snr
 from test_app_downloads import media  # noqa: F401  (a fixture)
 from ui import presets, state
 
@@ -54,7 +54,7 @@ def test_roi_table_reports_snr_and_cnr_of_the_sample_regions(ct_compare):
     table = roi_table(at)
     clean, meta = read_image(samples.sample_path("ct"))
     noisy = add_noise(clean, "gaussian", {}, seed=0)  # the page's defaults: Gaussian σ 25/255, seed 0
-    signal, background = (Box(*region) for region in next(s.roi for s in samples.samples() if s.name == "ct"))
+    signal, background = next(s.roi for s in samples.samples() if s.name == "ct")
     assert table.loc["Noisy", "SNR"] == pytest.approx(snr(noisy, signal, background, meta.value_range), rel=1e-4)
     assert table.loc["Noisy", "CNR"] == pytest.approx(cnr(noisy, signal, background), rel=1e-4)
     assert np.isnan(table.loc["Clean", "PSNR in region (dB)"])
@@ -96,7 +96,7 @@ def test_the_region_table_gives_the_background_noise_in_hu(ct_compare):
     table = roi_table(ct_compare)
     clean, meta = read_image(samples.sample_path("ct"))
     noisy = add_noise(clean, "gaussian", {}, seed=0)
-    background = Box(*next(s.roi for s in samples.samples() if s.name == "ct")[1])
+    background = next(s.roi for s in samples.samples() if s.name == "ct")[1]
     span = abs(meta.value_range[1] - meta.value_range[0])
     assert table.loc["Noisy", "σ background (HU)"] == pytest.approx(background.of(noisy).std() * span, rel=1e-5)
     assert table.loc["Clean", "σ background (HU)"] < table.loc["Noisy", "σ background (HU)"] / 3

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from denoise_core.errors import InvalidParameterError
-from denoise_core.metrics import Box, cnr, psnr, roi_metrics, snr
+from denoise_core.box import Box
+from denoise_core.metrics import cnr, psnr, roi_metrics, snr
 
 LESION = Box(top=20, left=30, height=16, width=24)
 AIR = Box(top=70, left=10, height=20, width=40)
@@ -59,3 +60,11 @@ def test_a_region_outside_the_image_is_one_line(phantom, box):
         roi_metrics(clean, noisy, box)
     with pytest.raises(InvalidParameterError, match="^signal"):
         snr(noisy, box, AIR)
+
+
+def test_a_square_box_is_moved_and_shrunk_into_the_image():
+    assert Box.square(90, -5, 20, (100, 100)) == Box(top=0, left=80, height=20, width=20)
+    assert Box.square(10, 10, 500, (64, 48)) == Box(top=10, left=0, height=48, width=48)  # 64 rows, 48 columns
+    assert Box.square(0, 0, 1, (64, 48), least=4) == Box(0, 0, 4, 4)
+    image = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
+    assert Box.square(90, 95, 20, image.shape).of(image).shape == (20, 20)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from denoise_core import metrics as core_metrics, registry, samples
 from denoise_core.errors import DenoiseError
-from denoise_core.metrics import Box
+from denoise_core.box import Box
 
 from . import cache, controls, page, state, units, views, zoo
 
@@ -131,7 +131,7 @@ def show_zoom_grid(items: list[tuple]) -> None:
     x = views.int_slider(c[1], "Region x", 0, width - size, (width - size) // 2, key="w.cmp.zx")
     y = views.int_slider(c[2], "Region y", 0, height - size, (height - size) // 2, key="w.cmp.zy")
     columns = c[3].slider("Columns", 2, 6, min(4, max(2, len(items))), key="w.cmp.zcols")
-    box = (x, y, size)
+    box = Box.square(x, y, size, reference.shape, least=4)
     factor = max(1, 256 // size)
     st.caption(f"Region ({x}, {y}), {size}×{size} pixels, magnified ×{factor} nearest-neighbour (no smoothing).")
     overview, grid = st.columns([1, 3])
@@ -148,7 +148,7 @@ def default_regions(shape: tuple[int, ...]) -> tuple[Box, Box]:
     sample = state.get(state.SAMPLE)
     preset = next((s.roi for s in samples.samples() if s.name == sample), None)
     if preset:
-        return Box(*preset[0]), Box(*preset[1])
+        return preset
     height, width = shape[:2]
     return Box(height * 3 // 8, width * 3 // 8, height // 4, width // 4), Box(2, 2, height // 8, width // 8)
 
@@ -192,10 +192,7 @@ def show_roi(clean: np.ndarray | None, items: list[tuple]) -> None:
         signal = region_inputs("Signal region (lesion, tissue)", default_signal, reference.shape, "signal")
         background = region_inputs("Background region (flat tissue or air)", default_background, reference.shape,
                                    "background")
-    marked = views.mark_rect(page.screen(items[0][1], reference), signal.left, signal.top, signal.width,
-                             signal.height)
-    marked = views.mark_rect(marked, background.left, background.top, background.width, background.height,
-                             color=(64, 160, 255))
+    marked = views.mark(views.mark(page.screen(items[0][1], reference), signal), background, color=(64, 160, 255))
     left.image(marked, caption="Signal (red) and background (blue)", width="stretch")
     try:
         frame = roi_frame(clean, items, signal, background, meta)

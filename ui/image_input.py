@@ -7,6 +7,7 @@ import streamlit as st
 
 from denoise_core import image as core_image
 from denoise_core import samples
+from denoise_core.box import Box
 from denoise_core.errors import DenoiseError, InvalidImageError
 
 from . import cache, state, views
@@ -181,8 +182,9 @@ def large_image_dialog() -> None:
             result = crop_center(image, cx, cy)
             h, w = result.shape[:2]
             y, x = int(round(cy * (height - h))), int(round(cx * (width - w)))
-            preview = views.mark_rect(core_image.to_display(downscale(image, 1024)), *(
-                round(v * min(1.0, 1024 / max(height, width))) for v in (x, y, w, h)))
+            shrink = min(1.0, 1024 / max(height, width))
+            preview = views.mark(core_image.to_display(downscale(image, 1024)),
+                                 Box(*(round(v * shrink) for v in (y, x, h, w))))
             st.image(preview, caption="Crop region", width=512)
         elif choice.startswith("downscale"):
             result = downscale(image)

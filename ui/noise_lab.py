@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from denoise_core import analysis, noise, registry
+from denoise_core.box import Box
 
 from . import cache, controls, page, state, units, views
 
@@ -99,12 +100,13 @@ def show_region(clean, noisy) -> None:
         size = views.int_slider(st, "Region size (pixels)", min(8, side), min(64, side), min(32, side), key="w.nl.size")
         x = views.int_slider(st, "Region x", 0, width - size, (width - size) // 2, key="w.nl.x")
         y = views.int_slider(st, "Region y", 0, height - size, (height - size) // 2, key="w.nl.y")
-        st.image(views.mark(page.screen(state.get(state.IMAGE_HASH), clean), (x, y, size)), width="stretch",
+        box = Box.square(x, y, size, clean.shape)
+        st.image(views.mark(page.screen(state.get(state.IMAGE_HASH), clean), box), width="stretch",
                  caption=f"Region ({x}, {y}), {size}×{size}")
     with right:
         a, b = st.columns(2)
-        cz = analysis.luminance(analysis.region(clean, x, y, size))
-        nz = analysis.luminance(analysis.region(noisy, x, y, size))
+        cz = analysis.luminance(box.of(clean))
+        nz = analysis.luminance(box.of(noisy))
         with a:
             views.show_chart(views.surface_figure([("clean", cz)], title="Clean, 3-D"), key="nl.surface.clean")
         with b:

@@ -18,9 +18,9 @@ import streamlit as st
 import streamlit.components.v1 as components
 from PIL import Image, ImageDraw, ImageFont
 
-from .state import content_hash
+from denoise_core.box import Box
 
-Box = tuple[int, int, int]  # (x, y, size) of a square region, top-left corner
+from .state import content_hash
 
 # --- pure image helpers ------------------------------------------------------------------------
 
@@ -34,18 +34,6 @@ def as_rgb(u8: np.ndarray) -> np.ndarray:
     return np.repeat(u8[..., None], 3, axis=2) if u8.ndim == 2 else u8
 
 
-def clamp_box(shape: Sequence[int], box: Box) -> Box:
-    height, width = shape[:2]
-    x, y, size = box
-    size = int(max(4, min(size, height, width)))
-    return int(min(max(x, 0), width - size)), int(min(max(y, 0), height - size)), size
-
-
-def crop(image: np.ndarray, box: Box) -> np.ndarray:
-    x, y, size = clamp_box(image.shape, box)
-    return image[y:y + size, x:x + size]
-
-
 def magnify(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement: every pixel becomes a factor×factor block (no smoothing)."""
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
@@ -53,21 +41,16 @@ def magnify(image: np.ndarray, factor: int) -> np.ndarray:
 
 def zoom(u8: np.ndarray, box: Box, out_side: int = 256) -> np.ndarray:
     """The region ``box`` magnified nearest-neighbour to about ``out_side`` pixels."""
-    region = crop(u8, box)
+    region = box.of(u8)
     return magnify(region, max(1, out_side // region.shape[0]))
 
 
 def mark(u8: np.ndarray, box: Box, color=(255, 64, 64)) -> np.ndarray:
-    """A copy of ``u8`` (as RGB) with the square region outlined."""
-    x, y, size = clamp_box(u8.shape, box)
-    return mark_rect(u8, x, y, size, size, color)
-
-
-def mark_rect(u8: np.ndarray, x: int, y: int, w: int, h: int, color=(255, 64, 64)) -> np.ndarray:
-    """A copy of ``u8`` (as RGB) with the rectangle outlined just outside its border."""
+    """A copy of ``u8`` (as RGB) with ``box`` outlined just outside its border."""
     out = Image.fromarray(as_rgb(u8))
     line = max(1, round(max(u8.shape[:2]) / 256))
-    ImageDraw.Draw(out).rectangle([x - line, y - line, x + w + line - 1, y + h + line - 1], outline=color, width=line)
+    ImageDraw.Draw(out).rectangle([box.left - line, box.top - line, box.left + box.width + line - 1,
+                                   box.top + box.height + line - 1], outline=color, width=line)
     return np.asarray(out)
 
 
