@@ -1,16 +1,15 @@
 """The one rectangle of the library: ``Box(top, left, height, width)`` in pixels."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import InvalidParameterError
 
 
-@dataclass(frozen=True)
-class Box:
-    """A rectangle of pixels: ``top``, ``left`` and its ``height`` × ``width``."""
+class Box(NamedTuple):
+    """A rectangle of pixels: ``top``, ``left`` and its ``height`` × ``width`` (a tuple in that order)."""
 
     top: int
     left: int
