@@ -127,7 +127,7 @@ def show_leaderboard(table: pd.DataFrame) -> None:
     board = leaderboard(table)
     direction = {f"{m} mean": higher_is_better(m) for m in dict.fromkeys(table["metric"])} | {"seconds": False}
     formats = {column: ".4f" for column in board.columns if column not in ("cases", "errors")}
-    st.dataframe(views.metrics_table(board, direction, formats), width="stretch")
+    st.dataframe(views.metrics_table(board, direction, formats), width="stretch", height="content")
 
 
 def show_curves(table: pd.DataFrame) -> None:

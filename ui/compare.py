@@ -17,6 +17,7 @@ from . import cache, controls, page, state, units, views, zoo
 
 
 DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
+NOISY = "Noisy (input)"  # the metrics table's first row, the charts' reference line
 
 
 @dataclass
@@ -242,7 +243,7 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
     if clean is not None:
         ref_key = state.get(state.IMAGE_HASH)
         titles = {m.name: m.title for m in metrics}
-        for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
+        for label, key, image, r in [(NOISY, noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
                                                                                   for x in results]:
             values = cache.measure(ref_key, clean, key, image)
             row = {"method": label}
@@ -259,7 +260,7 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
             row["parameters"] = (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"
             rows.append(row)
     else:
-        for label, key, image, r in [("Noisy (input)", noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
+        for label, key, image, r in [(NOISY, noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
                                                                                   for x in results]:
             level = cache.noise_level(key, image)
             row = {"method": label, "estimated σ left (/255)": level["sigma"] * 255}
@@ -280,7 +281,7 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
         st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead: the run time and the "
                 "noise level a blind estimator still finds in each result (lower is smoother, not necessarily better).")
     meta = state.get(state.IMAGE_META)
-    st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch")
+    st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch", height="content")
     st.caption(units.caption(meta, psnr=has_clean) + ("" if units.plain(meta) or not has_clean else
                f" MSE and MAE also in {units.unit(meta)}: the [0, 1] value × {units.span(meta):g} "
                f"(× its square for MSE)."))
@@ -295,14 +296,17 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
     scaled = [c for c in frame.columns if c.endswith(suffixes)] if suffixes else []
     twins = {base for c in scaled for base in (c.rsplit(" (", 1)[0], c.rsplit(" (", 1)[0] + " (/255)")}
     numeric = [c for c in frame.columns if c not in ("method", "parameters", *twins)]
-    per_row = 3
+    methods = frame[frame["method"] != NOISY]
+    per_row = 1 if len(methods) > 8 else 2 if len(methods) > 3 else 3  # full method names need the width
+    noisy = frame[frame["method"] == NOISY]
     for start in range(0, len(numeric), per_row):
         cols = st.columns(per_row)
         for column, name in zip(cols, numeric[start:start + per_row]):
-            values = {m: float(v) for m, v in zip(frame["method"], frame[name]) if pd.notna(v)}
+            values = {m: float(v) for m, v in zip(methods["method"], methods[name]) if pd.notna(v)}
+            reference = ("noisy input", float(noisy[name].iloc[0])) if len(noisy) and pd.notna(noisy[name].iloc[0]) else None
             with column:
                 views.show_chart(views.bars(values, title=name, higher_is_better=direction.get(name),
-                                            fmt=formats.get(name, ".3g")), key=f"cmp.bar.{name}")
+                                            fmt=formats.get(name, ".3g"), reference=reference), key=f"cmp.bar.{name}")
 
 
 def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],

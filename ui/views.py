@@ -174,17 +174,35 @@ def show_chart(fig: go.Figure, *, key: str) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
 
-def bars(values: dict[str, float], *, title: str, higher_is_better: bool | None, fmt: str = ".3g") -> go.Figure:
-    """Bar chart of one metric over methods, the best bar highlighted."""
-    names, numbers = list(values), [values[n] for n in values]
-    best = None
-    if higher_is_better is not None and numbers:
-        best = int(np.nanargmax(numbers) if higher_is_better else np.nanargmin(numbers))
-    colors = ["#2f6fde" if i == best else "#9db7e6" for i in range(len(names))]
-    arrow = " ↑" if higher_is_better else (" ↓" if higher_is_better is False else "")
-    fig = go.Figure(go.Bar(x=names, y=numbers, marker_color=colors, text=[format(v, fmt) for v in numbers],
+def bars(values: dict[str, float], *, title: str, higher_is_better: bool | None, fmt: str = ".3g",
+         reference: tuple[str, float] | None = None) -> go.Figure:
+    """Horizontal bars of one metric over methods with their full names, the best first and highlighted;
+    ``reference`` (a label and a value, e.g. the noisy input's) is drawn as a dashed line."""
+    order = sorted(values, key=lambda n: values[n], reverse=higher_is_better is not False)
+    best = order[0] if higher_is_better is not None and order else None
+    numbers = [values[n] for n in order]
+    fig = go.Figure(go.Bar(y=order, x=numbers, orientation="h", text=[format(v, fmt) for v in numbers],
+                           marker_color=["#1a5fb4" if n == best else "#99c1f1" for n in order],
                            textposition="outside", cliponaxis=False))
-    return _layout(fig, height=280, title=title + arrow)
+    if reference is not None and np.isfinite(reference[1]):
+        fig.add_vline(x=reference[1], line_dash="dash", line_color="#c01c28",
+                      annotation_text=f"{reference[0]}: {format(reference[1], fmt)}", annotation_position="top")
+    arrow = " ↑" if higher_is_better else (" ↓" if higher_is_better is False else "")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(range=_bar_range(numbers + ([reference[1]] if reference else [])))
+    return _layout(fig, height=70 + 26 * max(len(order), 2), title=title + arrow)
+
+
+def _bar_range(numbers: list[float]) -> list[float] | None:
+    """The x range: from zero where the values reach down near it, else from just below the smallest
+    (PSNRs differ by tenths of a dB, not by tens), with room for the labels."""
+    finite = [v for v in numbers if np.isfinite(v)]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or abs(hi) or 1.0
+    start = 0.0 if lo >= 0 and lo < span else lo - 0.15 * span
+    return [start, hi + 0.25 * span]
 
 
 def metrics_table(frame: pd.DataFrame, higher_is_better: dict[str, bool | None], formats: dict[str, str]):

@@ -1,0 +1,25 @@
+"""Charts that stay legible with many methods."""
+import numpy as np
+
+from ui import views
+
+
+def test_twenty_methods_get_horizontal_bars_sorted_best_first_with_every_full_name():
+    rng = np.random.default_rng(0)
+    names = [f"a rather long method name number {i}" for i in range(20)]
+    values = dict(zip(names, rng.uniform(22, 30, 20)))
+    fig = views.bars(values, title="PSNR (dB)", higher_is_better=True, fmt=".2f", reference=("noisy input", 20.2))
+    bar = fig.data[0]
+    assert bar.orientation == "h" and set(bar.y) == set(names)  # every name, in full
+    assert list(bar.x) == sorted(values.values(), reverse=True)  # the best first
+    assert bar.marker.color[0] != bar.marker.color[1] and len(set(bar.marker.color[1:])) == 1  # only it highlighted
+    assert [shape.x0 for shape in fig.layout.shapes] == [20.2]  # the noisy input as a reference line
+    assert fig.layout.height >= 20 * 24  # a row per method, not squeezed into a fixed height
+    low, high = fig.layout.xaxis.range
+    assert 15 < low < 20.2 and high > max(values.values())  # not from zero: tenths of a dB stay visible
+
+
+def test_lower_is_better_puts_the_smallest_first_and_starts_at_zero():
+    fig = views.bars({"slow": 14.0, "fast": 0.2, "middle": 3.0}, title="seconds", higher_is_better=False)
+    assert list(fig.data[0].y) == ["fast", "middle", "slow"]
+    assert fig.layout.xaxis.range[0] == 0.0
