@@ -23,9 +23,11 @@ with st.sidebar:
     st.markdown("### Choices")
     auto = "automatic (classifier)"
     noise_type = st.selectbox("Noise type", [auto, *pipeline.ROUTES], key="w.pl.type",
+                              format_func=lambda kind: kind if kind == auto else controls.title(kind),
                               help="Override the classifier: the rule table then routes this noise type "
-                                   "(ct_lowdose: scanner noise of a low-dose CT, which the classifier does not name)")
+                                   "(low-dose CT: scanner noise of a low-dose CT, which the classifier does not name)")
     denoisers = st.multiselect("Denoisers", registry.names("denoiser"), key="w.pl.denoisers",
+                               format_func=controls.title,
                                placeholder="rule table", help="Run these in order instead of the rule table's choice")
     sharpen = st.toggle("Sharpen (unsharp mask)", value=False, key="w.pl.sharpen")
     sharpen_params = None
@@ -33,7 +35,7 @@ with st.sidebar:
         sharpen_params = controls.param_widgets(registry.get("unsharp_mask", "enhance"), {}, "pl")
     scale = st.selectbox("Super-resolution", ["none", *pipeline.SR_SCALES], key="w.pl.sr")
     sr_methods = registry.names("superres")
-    sr_method = st.selectbox("Super-resolution method", sr_methods, key="w.pl.sr_method",
+    sr_method = st.selectbox("Super-resolution method", sr_methods, key="w.pl.sr_method", format_func=controls.title,
                              index=sr_methods.index("realesrgan") if "realesrgan" in sr_methods else 0,
                              disabled=scale == "none")
 
@@ -52,8 +54,8 @@ classification = page.guarded(cache.classify, noisy_key, noisy)
 chosen_type = classification["type"] if noise_type == auto else noise_type
 left, right = st.columns([3, 2])
 with left:
-    probabilities = {k: 100 * v for k, v in classification["probabilities"].items()}
-    views.show_chart(views.bars(probabilities, title=f"Noise type: {classification['type']} (probability, %)",
+    probabilities = {controls.title(k): 100 * v for k, v in classification["probabilities"].items()}
+    views.show_chart(views.bars(probabilities, title=f"Noise type: {controls.title(classification['type'])} (probability, %)",
                                 higher_is_better=True, fmt=".1f"), key="pl.probabilities")
     card = WEIGHTS_FILE.with_suffix(".md")
     if card.exists():
@@ -65,13 +67,13 @@ with right:
     st.metric("Estimated impulses", f"{100 * level['impulse']:.1f} %")
     modality = state.get(state.IMAGE_META).modality
     chain = pipeline.plan(chosen_type, list(denoisers) or None, modality)
-    st.markdown("**Route:** " + (" → ".join(m for m, _ in chain) or "no denoising"))
+    st.markdown("**Route:** " + (" → ".join(controls.title(m) for m, _ in chain) or "no denoising"))
     st.caption(" · ".join(dict.fromkeys(why for _, why in chain)) or pipeline.ROUTES[chosen_type].reason)
 
 sr = None if scale == "none" else scale
 if sr is not None:
     seconds = page.guarded(superres.expected_seconds, noisy.shape, sr_method)
-    st.info(f"Super-resolution {sr} with {sr_method}: about {seconds:.0f} s on this CPU for a "
+    st.info(f"Super-resolution {sr} with {controls.title(sr_method)}: about {seconds:.0f} s on this CPU for a "
             f"{noisy.shape[1]}×{noisy.shape[0]} image.", icon=":material/timer:")
 
 settings = (noisy_key, None if noise_type == auto else noise_type, tuple(denoisers),
@@ -89,7 +91,7 @@ if not stored or stored[0] != settings:
     st.stop()
 result = stored[1]
 
-rows = [{"stage": s.stage, "method": s.method, "why": s.reason, "parameters": controls.format_params(s.params),
+rows = [{"stage": s.stage, "method": controls.title(s.method), "why": s.reason, "parameters": controls.format_params(s.params),
          "seconds": round(s.seconds, 3), "size": f"{s.image.shape[1]}×{s.image.shape[0]}"} for s in result.stages]
 stage_keys = [state.content_hash(s.image) for s in result.stages]  # a stage's pixels: they follow every choice
 if clean is not None:
@@ -101,7 +103,7 @@ st.dataframe(rows, hide_index=True, width="stretch")
 st.caption(units.caption(state.get(state.IMAGE_META), psnr=clean is not None)
            + ("" if clean is not None else " No clean reference, so no PSNR per stage."))
 
-labels = [f"{i}. {s.stage}: {s.method}" for i, s in enumerate(result.stages)]
+labels = [f"{i}. {s.stage}: {controls.title(s.method)}" for i, s in enumerate(result.stages)]
 a, b = st.columns(2)
 first = a.selectbox("Left of the slider", labels, index=0, key="w.pl.left")
 second = b.selectbox("Right of the slider", labels, index=len(labels) - 1, key="w.pl.right")

@@ -1,7 +1,12 @@
 """AppTest of the Pipeline page: classifier chart, route, run with progress, stages, downloads."""
 import pytest
 
-from denoise_core import pipeline
+from denoise_core import pipeline, registry
+
+
+def titles(*names: str) -> list[str]:
+    """What the page shows for these registered names (never the raw ids)."""
+    return [next(m.title for m in registry.methods() if m.name == name) for name in names]
 
 
 @pytest.fixture
@@ -14,7 +19,7 @@ def test_salt_and_pepper_is_classified_routed_and_cleaned(pipeline_page):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 1
     assert any("| **mixed** |" in md.value and "Overall accuracy" in md.value for md in at.expander[0].markdown)
-    assert any(md.value == "**Route:** ffdnet_salt_pepper" for md in at.markdown)  # the rule for salt_pepper
+    assert any(md.value == "**Route:** " + titles("ffdnet_salt_pepper")[0] for md in at.markdown)  # salt_pepper's rule
     impulses = next(m for m in at.metric if m.label == "Estimated impulses").value
     assert abs(float(impulses.split()[0]) - 10.0) < 1.5
     at.button(key="w.pl.run").click().run()
@@ -34,7 +39,7 @@ def test_overrides_and_sharpening_are_stages_of_the_record(pipeline_page):
     at.button(key="w.pl.run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["classify", "median", "gaussian", "unsharp_mask"]
+    assert list(table["method"]) == ["Noise classifier", *titles("median", "gaussian", "unsharp_mask")]
     assert set(table["why"][1:3]) == {"chosen by the user"}
 
 
@@ -60,13 +65,13 @@ def test_on_ct_the_noise_level_is_also_in_hu_and_the_stage_table_says_what_psnr_
 def test_a_ct_slice_classified_as_gaussian_goes_to_bm3d_and_the_reason_gives_the_ct_model_s_margin(open_page):
     at = open_page("pipeline", img="ct", noise="ct_lowdose", **{"n.photons": "10000"}).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any(md.value == "**Route:** bm3d" for md in at.markdown)
+    assert any(md.value == "**Route:** " + titles("bm3d")[0] for md in at.markdown)
     margin = pipeline.MARGINS[("ffdnet_ct", "gaussian")]
     assert any(f"ffdnet_ct stays out: {margin.db:+.2f} dB over bm3d" in c.value for c in at.caption)
     at.button(key="w.pl.run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["classify", "bm3d"]
+    assert list(table["method"]) == ["Noise classifier", *titles("bm3d")]
     assert table["PSNR (dB)"].iloc[-1] - table["PSNR (dB)"].iloc[0] >= 2.5, table
 
 

@@ -60,6 +60,16 @@ def param_widgets(method: registry.Method, values: dict, scope: str, *, disabled
     return out
 
 
+STAGE_TITLES = {"clean": "No noise (clean)", "classify": "Noise classifier"}
+"""Titles of the names that are not registered methods: the classifier's 'clean' class and its stage."""
+
+
+def title(name: str) -> str:
+    """What a person reads for a registered name or noise type: ``salt_pepper`` -> 'Salt and pepper (impulse)'."""
+    found = [m.title for m in registry.methods() if m.name == name]
+    return found[0] if found else STAGE_TITLES.get(name, name)
+
+
 def format_params(values: dict) -> str:
     parts = []
     for name, value in values.items():
