@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from denoise_core import cli
-from denoise_core import train as training
+from denoise_core import training
 from denoise_core.errors import InvalidParameterError
 from denoise_core.estimate import noise_level
 
