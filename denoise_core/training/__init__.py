@@ -14,7 +14,7 @@ from importlib import import_module
 from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .schedule import learning_rate
 
-_TORCH_PARTS = {"load_images": "data", "NoiseDraw": "data", "PatchSampler": "data", "loss_value": "losses",
+_TORCH_PARTS = {"training_images": "data", "NoiseDraw": "data", "PatchSampler": "data", "loss_value": "losses",
                 "build_model": "loop", "train": "loop"}
 
 __all__ = ["LOSSES", "SCHEDULES", "NoiseSpec", "TrainConfig", "learning_rate", *_TORCH_PARTS]

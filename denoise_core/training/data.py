@@ -16,7 +16,7 @@ from ..learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
 from .recipe import NoiseSpec, TrainConfig
 
 
-def load_images(folder: str | Path, channels: int) -> list[np.ndarray]:
+def training_images(folder: str | Path, channels: int) -> list[np.ndarray]:
     """Every image of ``folder`` in sorted order, as float32 (H, W, channels)."""
     images = []
     for path in image_files(folder):

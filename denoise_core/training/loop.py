@@ -26,7 +26,7 @@ from .. import runner, weights
 from ..errors import InvalidParameterError, WeightsError
 from ..models import ARCHITECTURES, parameter_count, run_network
 from ..weights import DENOISERS, save_weights
-from .data import PatchSampler, load_images
+from .data import PatchSampler, training_images
 from .losses import loss_value
 from .recipe import LOSSES, TrainConfig
 from .schedule import learning_rate
@@ -122,7 +122,7 @@ def train(config: TrainConfig) -> Path:
         model.load_state_dict(start_state, strict=True)
     model = model.to(device)
     channels = model.channels
-    images = load_images(config.data, channels)
+    images = training_images(config.data, channels)
     if len(images) <= config.val_images:
         raise InvalidParameterError(f"{config.data}: {len(images)} images, need more than {config.val_images} "
                                     "(some are held out for validation)")
