@@ -20,8 +20,8 @@ from .image import read_image, save_image
 from .metrics import measure, unavailable
 from .fetch import HASH_NOTES, MIRROR_ENV, Progress, sha256
 from .paths import TRAIN_DATA
-from .recipe import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .timing import timed
+from .training import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .weights import DENOISERS
 
 EXIT_ERROR = 2
@@ -349,7 +349,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run_train(args: argparse.Namespace) -> None:
     """The ``train`` command: train, then print the weights path and its sha256 (torch loads only here)."""
-    from .train import train
+    from .training import train
     path = train(config_from_args(args))
     print(f"{path}  sha256 {sha256(path)}")
 

@@ -7,7 +7,7 @@ import torch
 from safetensors import safe_open
 
 from denoise_core import runner, weights
-from denoise_core import train as training
+from denoise_core import training
 from denoise_core.errors import InvalidParameterError
 from denoise_core.models import ARCHITECTURES, DRUNet, parameter_count, run_network
 from denoise_core.weights import takes_noise_map

@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from denoise_core import cli
-from denoise_core import train as training
+from denoise_core import training
 from denoise_core.errors import InvalidParameterError
 from denoise_core.estimate import noise_level
 
@@ -62,7 +62,7 @@ def test_other_architectures_noises_and_losses(folder, tmp_path, arch, config, n
 
 
 def test_a_mix_draws_every_noise_and_pooled_noise_gets_the_blind_estimate(folder):
-    images = training.load_images(folder, 1)
+    images = training.training_images(folder, 1)
     config = _config(folder, "unused", batch=400, noises=[
         training.NoiseSpec("gaussian", params={"clip": False}, ranges={"sigma": (0.1, 0.1)}),
         training.NoiseSpec("rician_snr", ranges={"snr": (2.0, 50.0, "log")}, pool=3)])
@@ -111,7 +111,7 @@ def test_fine_tuning_may_switch_on_options_that_keep_the_weights_shapes(folder, 
 
 
 def test_a_multiplicative_network_is_given_the_relative_noise_std(folder):
-    images = training.load_images(folder, 1)
+    images = training.training_images(folder, 1)
     config = _config(folder, "unused", arch_config={"multiplicative": True}, batch=64, noises=[
         training.NoiseSpec("speckle", ranges={"var": (0.04, 0.04)}),
         training.NoiseSpec("speckle", ranges={"var": (0.04, 0.04)}, pool=2)])

@@ -1,7 +1,7 @@
 """A small U-Net: encoder–decoder with skip connections, residual output.
 
 Ronneberger, Fischer, Brox, "U-Net: Convolutional Networks for Biomedical Image Segmentation",
-MICCAI 2015. Trained here with an MSE + SSIM loss (``train.py``, ``loss="mse+ssim"``).
+MICCAI 2015. Trained here with an MSE + SSIM loss (``training.losses``, ``loss="mse+ssim"``).
 """
 from __future__ import annotations
 

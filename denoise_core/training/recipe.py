@@ -1,11 +1,11 @@
 """What a training run is, without torch: its configuration (``TrainConfig``, ``NoiseSpec``) and choices.
 
-``train.train`` runs one; the command line builds one from its arguments (``cli``).
+``loop.train`` runs one; the command line builds one from its arguments (``cli``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from .paths import TRAIN_DATA
+from ..paths import TRAIN_DATA
 
 LOSSES = ("l1", "mse", "ssim", "mse+ssim")
 SCHEDULES = ("cosine", "step", "constant")
