@@ -21,11 +21,12 @@ with st.sidebar:
 
 st.title("Denoise & Compare")
 if has_clean:
-    recipe = noise_lab.recipe_caption(model, params, seed)
+    recipe, noise_tag = noise_lab.recipe_caption(model, params, seed), noise_lab.file_tag(model, params)
     noisy_key = noise_lab.noisy_id(model, params, seed)
     noisy = page.guarded(cache.add_noise, state.get(state.IMAGE_HASH), clean, model, cache.freeze(params), seed)
 else:
     recipe, noisy_key, noisy, clean = "input used as is (no clean reference)", state.get(state.IMAGE_HASH), clean, None
+    noise_tag = "input"
 level = page.guarded(cache.noise_level, noisy_key, noisy)
 st.caption(f"{recipe} · estimated σ {units.sigma(level['sigma'], state.get(state.IMAGE_META))}, "
            f"impulses {100 * level['impulse']:.1f}% "
@@ -52,4 +53,4 @@ with tabs[2]:
 with tabs[3]:
     compare.show_roi(clean, items)
 with tabs[4]:
-    compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe)
+    compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)

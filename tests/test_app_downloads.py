@@ -76,7 +76,7 @@ def test_two_sessions_with_equal_pixels_each_download_their_own_patient(monkeypa
         assert not at.exception and not at.error
         for key in ("w.dl.noisy", "w.dl.median"):
             assert str(pydicom.dcmread(io.BytesIO(download(at, key, media))).PatientName) == name, (name, key)
-        assert downloaded(at, "w.dl.noisy", media)[0] == f"{name.split('^')[0].lower()}_noisy.dcm"
+        assert downloaded(at, "w.dl.noisy", media)[0] == f"{name.split('^')[0].lower()}_gaussian-sigma25_noisy.dcm"
 
 
 def test_a_deidentified_download_names_no_patient_of_either_session(monkeypatch, media):
@@ -94,7 +94,8 @@ def test_a_deidentified_download_names_no_patient_of_either_session(monkeypatch,
         same = pydicom.dcmread(io.BytesIO(download(at, "w.dl.median", media)))
         assert str(same.PatientName) == names[-1] and same.StudyInstanceUID == ds.StudyInstanceUID
         assert [downloaded(at, key, media)[0] for key in ("w.dl.noisy", "w.dl.median", "w.dl.figure")] == \
-            ["deidentified_noisy.dcm", "deidentified_median.dcm", "deidentified_comparison.png"]
+            ["deidentified_gaussian-sigma25_noisy.dcm", "deidentified_gaussian-sigma25_median.dcm",
+             "deidentified_gaussian-sigma25_comparison.png"]  # image, noise, method
     assert names[0] != names[1]  # each session its own pseudonym
 
 

@@ -310,16 +310,17 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
 
 
 def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],
-                   frame: pd.DataFrame, recipe: str) -> None:
+                   frame: pd.DataFrame, recipe: str, noise_tag: str) -> None:
     """Each image, the metrics and the comparison figure, encoded now so that a failure is one line
-    naming the file (a download's bytes must not depend on the session once the script has ended)."""
+    naming the file (a download's bytes must not depend on the session once the script has ended).
+    File names say the image, the noise (``noise_tag``) and the method."""
     meta = state.get(state.IMAGE_META)
     label = st.radio("Images as", cache.download_formats(meta), horizontal=True, key="w.dl.format",
                      help="DICOM keeps the source's header (patient, study, window) and its units, de-identified "
                           "when the switch below is on; a 16-bit TIFF keeps the values in the source's units "
                           "(e.g. HU); PNG is for slides")
     deidentify = label == "DICOM" and controls.deidentify_toggle(meta, "w.deid.cmp")
-    base = page.download_stem(meta, deidentify)
+    base = f"{page.download_stem(meta, deidentify)}_{noise_tag}"
     suffix, _, mime = cache.DOWNLOADS[label]
     st.caption(recipe)
     cols = st.columns(4)

@@ -122,6 +122,14 @@ def show_profile(clean, noisy) -> None:
                                         yaxis="intensity"), key="nl.profile")
 
 
+def file_tag(model: str, params: dict) -> str:
+    """The noise as a file-name part: the model and its level in the units people use (``gaussian-sigma25``)."""
+    level = registry.get(model, "noise").level
+    if level is None or level.param not in params:
+        return model
+    return f"{model}-{level.param}{params[level.param] * level.scale:g}"
+
+
 def recipe_caption(model: str, params: dict, seed: int) -> str:
     """The noise in one line, reproducible: model, parameters, seed (and what ``mixed`` drew)."""
     title = registry.get(model, "noise").title
