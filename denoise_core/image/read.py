@@ -16,6 +16,8 @@ from .npy import read_npy
 from .raster import read_raster
 
 
+IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
+"""The suffixes that make a file count as an image in a folder of images or a benchmark's archive."""
 DICOM_SUFFIXES = (".dcm", ".dicom")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 """A file with one of these suffixes goes to its reader whatever its first bytes say."""
