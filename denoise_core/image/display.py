@@ -6,7 +6,6 @@ import numpy as np
 from ..errors import InvalidParameterError
 from .meta import ImageMeta
 
-
 CT_WINDOWS: dict[str, tuple[float, float]] = {
     "CT lung": (-600.0, 1500.0), "CT mediastinum": (50.0, 350.0), "CT bone": (400.0, 1800.0),
     "CT brain": (40.0, 80.0),

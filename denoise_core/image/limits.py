@@ -6,7 +6,6 @@ import numpy as np
 
 from ..errors import InvalidImageError
 
-
 MAX_PIXELS = 12_000_000
 """Largest image (height × width) the readers accept, checked from the header before decoding: noise
 classification needs about 90 bytes a pixel for colour (65 for gray), so a 4000×3000 photo keeps the

@@ -12,7 +12,7 @@ def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Validate an in-memory image and return it as float32 (no copy when it already is).
 
     Accepts (H, W) or (H, W, 3), at least 2x2, finite. Values may stray outside [0, 1]
-    (unclipped noise); the readers in this module always return [0, 1].
+    (unclipped noise); the readers of this package always return [0, 1].
     """
     array = np.asarray(image)
     if array.dtype.kind not in "fiub":

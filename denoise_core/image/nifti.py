@@ -10,7 +10,6 @@ from ..errors import InvalidImageError
 from .limits import check_decoded, pick_slice, too_large
 from .meta import ImageMeta
 
-
 _CHUNK_BYTES = 16_000_000
 """Volumes are read this many bytes at a time for their value range, so memory stays at one chunk."""
 

@@ -14,7 +14,6 @@ from .meta import ImageMeta
 from .pixels import gray_or_rgb, to_unit_range
 from .tiff_units import image_with_units, units_info
 
-
 _SIGNATURES = {  # magic bytes of the formats PIL reads here -> name, for "corrupt" versus "not an image"
     b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"GIF8": "GIF",
     b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"RIFF": "WEBP",

@@ -15,7 +15,6 @@ from .nifti import file_head, nifti_version, read_nifti
 from .npy import read_npy
 from .raster import read_raster
 
-
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
 """The suffixes that make a file count as an image in a folder of images or a benchmark's archive."""
 DICOM_SUFFIXES = (".dcm", ".dicom")

@@ -11,7 +11,6 @@ from ..errors import InvalidImageError
 from .meta import ImageMeta, integer_source, plain_range, to_source_units
 from .pixels import gray_or_rgb
 
-
 TIFF_UNITS_KEY = "denoise_workbench"
 """Key of the JSON that a TIFF written with source units carries in its ImageDescription."""
 

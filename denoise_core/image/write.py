@@ -15,7 +15,6 @@ from .meta import ImageMeta, check_array
 from .pixels import quantise
 from .tiff_units import encode_tiff_units, units_wanted
 
-
 OUTPUT_FORMATS = {"png": (8, 16), "tiff": (8, 16), "jpeg": (8,), "bmp": (8,), "webp": (8,), "npy": (8, 16, 32),
                   "dicom": (8, 16)}
 """The formats :func:`encode_image` writes -> the bit depths each accepts."""
