@@ -41,10 +41,11 @@ import yaml
 from . import registry
 from .apply import add_noise, denoise, resolve
 from .errors import InvalidImageError, InvalidParameterError
-from .datasets import IMAGE_SUFFIXES, image_files
+from .datasets import image_files
 from .paths import ROOTS_VAR, SHARED_DATA
 from .timing import timed
 from .image import read_image
+from .image.read import IMAGE_SUFFIXES
 from .metrics import measure
 
 if TYPE_CHECKING:

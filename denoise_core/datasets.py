@@ -1,11 +1,10 @@
-"""Folders of images: which files count as images, and in which order."""
+"""Folders of images: their image files (by ``image.read.IMAGE_SUFFIXES``), in sorted order."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .errors import InvalidImageError
-
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
+from .image.read import IMAGE_SUFFIXES
 
 
 def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:

@@ -44,7 +44,8 @@ def test_a_module_importing_upwards_breaks_the_contract(tmp_path, monkeypatch, c
     bad = tmp_path / "denoise_core"
     import shutil
     shutil.copytree(ROOT / "denoise_core", bad, ignore=shutil.ignore_patterns("__pycache__"))
-    (bad / "image.py").write_text((bad / "image.py").read_text() + "\nfrom . import pipeline  # noqa\n")
+    (bad / "image" / "__init__.py").write_text((bad / "image" / "__init__.py").read_text()
+                                               + "\nfrom .. import pipeline  # noqa\n")
     (tmp_path / "pyproject.toml").write_text(config)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 import hostile_corpus
-from denoise_core import image as image_module
 from denoise_core.cli import main
 from denoise_core.errors import DenoiseError, InvalidImageError
-from denoise_core.image import MIN_SIDE, read_image, save_image
+from denoise_core.image import MIN_SIDE, nifti, read_image, save_image
 
 ROOT = Path(__file__).resolve().parents[1]
 CEILING = 3 * 2**30
@@ -113,7 +112,7 @@ def test_volume_slices_read_slab_by_slab_equal_one_pass(tmp_path, monkeypatch):
     path = tmp_path / "v.nii.gz"
     nibabel.save(nibabel.Nifti1Image(volume, affine), path)
     whole = [read_image(path, slice=k) for k in (0, 11, 23)]
-    monkeypatch.setattr(image_module, "_CHUNK_BYTES", 1)  # one 20×24 slab at a time
+    monkeypatch.setattr(nifti, "_CHUNK_BYTES", 1)  # one 20×24 slab at a time
     for k, (image, meta) in zip((0, 11, 23), whole):
         slab_image, slab_meta = read_image(path, slice=k)
         np.testing.assert_array_equal(slab_image, image)

@@ -505,8 +505,8 @@ def test_nifti_bad_slice_truncation_and_size_are_one_line(tmp_path, monkeypatch)
         read_image(write(tmp_path / "notes.nii", b"x" * 600))
     with pytest.raises(InvalidImageError, match="too large"):
         read_image(path, max_pixels=100)
-    import denoise_core.image as image_module
-    monkeypatch.setattr(image_module, "MAX_DECODED_BYTES", 5000)
+    from denoise_core.image import limits
+    monkeypatch.setattr(limits, "MAX_DECODED_BYTES", 5000)
     with pytest.raises(InvalidImageError) as caught:
         read_image(path)
     assert str(caught.value) == (f"{path}: volume is too large to decode (20×24×16 samples of 2 bytes need "
@@ -537,8 +537,8 @@ def test_multiframe_dicom_slice_equals_pydicoms_frame(monkeypatch):
     assert frames.shape[0] == meta.slices == 10 and meta.slice_index == 3
     assert meta.value_range == (float(frames.min()), float(frames.max()))
     np.testing.assert_allclose(to_source_units(image, meta), frames[3], atol=1e-3)
-    import denoise_core.image as image_module
-    monkeypatch.setattr(image_module, "MAX_DECODED_BYTES", 10 * 64 * 64 * 2 - 1)
+    from denoise_core.image import limits
+    monkeypatch.setattr(limits, "MAX_DECODED_BYTES", 10 * 64 * 64 * 2 - 1)
     with pytest.raises(InvalidImageError, match=r"volume is too large to decode \(10×64×64 samples of 2 bytes"):
         read_image(path)
 
