@@ -410,9 +410,9 @@ def run_weights(args: argparse.Namespace) -> None:
 
 def _export_format(text: str) -> str:
     """``text`` if it names one of the store's export formats (checked when given: the store loads only then)."""
-    from .benchmark.report import FORMATS
-    if text not in FORMATS:
-        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(FORMATS)})")
+    from .benchmark.report import EXPORT_FORMATS
+    if text not in EXPORT_FORMATS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(EXPORT_FORMATS)})")
     return text
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from denoise_core import learned, metrics, registry
 from denoise_core.benchmark import (COLUMNS, checked_folder, leaderboard, load_config, measure_case, paper_table, run,
-                                    load_images, tasks, time_quality)
+                                    run_images, tasks, time_quality)
 from denoise_core.benchmark.store import Store
 from denoise_core.cli import main
 from denoise_core.datasets import image_files
@@ -154,7 +154,7 @@ def test_folder_files_and_zip_give_the_same_images(tmp_path, images):
     files = [str(p) for p in sorted(images.iterdir())]
     config = load_config({"images": [str(images), {"files": files, "group": "listed"}, str(archive)],
                           "methods": ["mean"], "max_size": 32, "limit": 1})
-    loaded = load_images(config)
+    loaded = run_images(config)
     assert [(group, name) for group, name, _ in loaded] == [("images", "a.png"), ("listed", "a.png"),
                                                             ("set", "inner/a.png")]
     clean = read_image(images / "a.png")[0]
@@ -164,12 +164,12 @@ def test_folder_files_and_zip_give_the_same_images(tmp_path, images):
 
 def test_missing_and_ambiguous_sources_are_refused(tmp_path, images):
     with pytest.raises(InvalidImageError, match="no such folder"):
-        load_images(load_config({"images": [{"folder": str(tmp_path / "nowhere")}], "methods": ["mean"]}))
+        run_images(load_config({"images": [{"folder": str(tmp_path / "nowhere")}], "methods": ["mean"]}))
     with pytest.raises(DenoiseError, match="group and image name"):
-        load_images(load_config({"images": [str(images), {"folder": str(images)}], "methods": ["mean"]}))
+        run_images(load_config({"images": [str(images), {"folder": str(images)}], "methods": ["mean"]}))
     (tmp_path / "not.zip").write_text("plain text")
     with pytest.raises(InvalidImageError, match="not a zip"):
-        load_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
+        run_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
 
 
 def test_a_zip_member_over_the_size_limit_is_refused_before_it_is_unpacked(tmp_path, images, monkeypatch):
@@ -179,9 +179,9 @@ def test_a_zip_member_over_the_size_limit_is_refused_before_it_is_unpacked(tmp_p
     size = (images / "a.png").stat().st_size
     monkeypatch.setattr("denoise_core.benchmark.images.ZIP_MEMBER_BYTES", size - 1)
     with pytest.raises(InvalidImageError, match=f"a.png in the archive: {size:,} bytes unpacked, over the limit"):
-        load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))
+        run_images(load_config({"images": [str(archive)], "methods": ["mean"]}))
     monkeypatch.setattr("denoise_core.benchmark.images.ZIP_MEMBER_BYTES", size)
-    np.testing.assert_array_equal(load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))[0][2],
+    np.testing.assert_array_equal(run_images(load_config({"images": [str(archive)], "methods": ["mean"]}))[0][2],
                                   read_image(images / "a.png")[0])
 
 

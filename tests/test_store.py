@@ -17,7 +17,7 @@ import yaml
 from denoise_core import benchmark, metrics
 from denoise_core.benchmark import leaderboard, load_config, run, tasks
 from denoise_core.benchmark.config import config_hash
-from denoise_core.benchmark.report import FORMATS, export, file_stem
+from denoise_core.benchmark.report import EXPORT_FORMATS, export, file_stem
 from denoise_core.benchmark.store import LEASE_SECONDS, ROW_KEY, Store, StoreError
 from denoise_core.cli import main
 from test_benchmark import assert_same_numbers, small_config, write_images
@@ -288,7 +288,7 @@ def test_a_run_whose_rows_all_failed_shows_and_exports(tmp_path, capsys, monkeyp
     assert main(["runs", "show", "1", "--db", db, "--json"]) == 0
     board = json.loads(capsys.readouterr().out)["leaderboard"]
     assert [(row["cases"], row["errors"], row["lpips mean"]) for row in board] == [(0, 4, None)] * 2
-    for fmt in FORMATS:
+    for fmt in EXPORT_FORMATS:
         assert main(["runs", "export", "1", "--format", fmt, "--out", str(tmp_path / f"run.{fmt}"), "--db", db]) == 0
     report = (tmp_path / "run.md").read_text()
     assert "## Errors" in report and "weights file not found" in report

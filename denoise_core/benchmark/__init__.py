@@ -9,10 +9,10 @@ Markdown with the PNG line charts of ``charts``); they are imported from their m
 without a store loads neither.
 """
 from .config import NAMED_SETS, load_config
-from .images import checked_folder, load_images
+from .images import checked_folder, run_images
 from .protocol import evaluate, measure_case, noisy_protocol, summarise
 from .results import COLUMNS, higher_is_better, leaderboard, paper_table, time_quality
 from .runs import run
 
 __all__ = ["COLUMNS", "NAMED_SETS", "checked_folder", "evaluate", "higher_is_better", "leaderboard", "load_config",
-           "measure_case", "noisy_protocol", "paper_table", "run", "load_images", "summarise", "time_quality"]
+           "measure_case", "noisy_protocol", "paper_table", "run", "run_images", "summarise", "time_quality"]

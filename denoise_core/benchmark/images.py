@@ -46,7 +46,7 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def load_images(config: Mapping[str, Any]) -> list[tuple[str, str, np.ndarray]]:
+def run_images(config: Mapping[str, Any]) -> list[tuple[str, str, np.ndarray]]:
     """``(group, name, clean image)`` of every source of a loaded config, in the protocol's seed order.
 
     Sources come in config order; a folder's images in sorted file order, at most ``limit`` each;

@@ -14,7 +14,7 @@ from .charts import line_chart
 from .results import leaderboard, paper_table
 from .store import Store, StoreError
 
-FORMATS = ("csv", "parquet", "md")
+EXPORT_FORMATS = ("csv", "parquet", "md")
 
 
 def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) -> list[Path]:
@@ -30,8 +30,8 @@ def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) 
     list of Path
         Every file written, the requested one first.
     """
-    if fmt not in FORMATS:
-        raise StoreError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise StoreError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     path = Path(path) if path is not None else Path(f"run-{run_id}.{fmt}")
     table, info = store.results(run_id), store.info(run_id)
     try:
@@ -55,9 +55,9 @@ def _write(table: pd.DataFrame, info: dict[str, Any], fmt: str, path: Path) -> l
 def export_format(path: str | Path) -> str:
     """The export format a file name asks for (its suffix), or ``StoreError`` naming the file."""
     fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
+    if fmt not in EXPORT_FORMATS:
         raise StoreError(f"{path}: the file name's suffix names no export format; name a "
-                         f"{', '.join('.' + f for f in FORMATS)} file")
+                         f"{', '.join('.' + f for f in EXPORT_FORMATS)} file")
     return fmt
 
 

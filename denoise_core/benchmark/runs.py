@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import InvalidParameterError
 from .config import load_config
-from .images import load_images
+from .images import run_images
 from .results import tidy
 from .tasks import Task, failed_rows, run_task
 
@@ -59,7 +59,7 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
         error in that case's rows; the run goes on.
     """
     config = load_config(config)
-    images = load_images(config)
+    images = run_images(config)
     tasks = [Task(index, group, name, method["label"]) for index, (group, name, _) in enumerate(images)
              for method in config["methods"]]
     run_id = store.begin(config, engine=engine_name(workers, scheduler)) if store else None
