@@ -170,7 +170,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from .benchmark import leaderboard, load_config, run
-    from .store import Store, export, export_format
+    from .benchmark.report import export, export_format
+    from .benchmark.store import Store
     out_format = export_format(args.out) if args.out else None
     config, store = load_config(args.config), Store(args.db)
     for name, reason in unavailable().items():
@@ -199,7 +200,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 def cmd_runs(args: argparse.Namespace) -> None:
     from .benchmark import leaderboard
-    from .store import Store, export
+    from .benchmark.report import export
+    from .benchmark.store import Store
     store = Store(args.db)
     if args.action == "list":
         found = store.runs()
@@ -408,9 +410,9 @@ def run_weights(args: argparse.Namespace) -> None:
 
 def _export_format(text: str) -> str:
     """``text`` if it names one of the store's export formats (checked when given: the store loads only then)."""
-    from .store import FORMATS
-    if text not in FORMATS:
-        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(FORMATS)})")
+    from .benchmark.report import EXPORT_FORMATS
+    if text not in EXPORT_FORMATS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(EXPORT_FORMATS)})")
     return text
 
 

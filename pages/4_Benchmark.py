@@ -14,10 +14,11 @@ import streamlit as st
 from denoise_core import registry
 from denoise_core.benchmark import (NAMED_SETS, checked_folder, higher_is_better, leaderboard, load_config, run,
                                     time_quality)
+from denoise_core.benchmark.report import export
+from denoise_core.benchmark.store import Store
 from denoise_core.paths import SHARED_DATA, image_roots
 from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
-from denoise_core.store import Store, export
 from ui import page, views, zoo
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"

@@ -6,8 +6,8 @@ from streamlit.testing.v1 import AppTest
 
 from denoise_core import metrics
 from denoise_core.benchmark import leaderboard, run
+from denoise_core.benchmark.store import Store
 from denoise_core.paths import DB_VAR, ROOTS_VAR
-from denoise_core.store import Store
 from test_benchmark import small_config, write_images
 
 ROOT = Path(__file__).resolve().parents[1]

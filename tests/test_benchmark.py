@@ -11,15 +11,15 @@ import pytest
 import yaml
 from PIL import Image
 
-from denoise_core import benchmark, learned, metrics, registry
-from denoise_core.benchmark import (COLUMNS, checked_folder, leaderboard, load_config,
-                                    load_images, measure_case, paper_table, run, time_quality)
+from denoise_core import learned, metrics, registry
+from denoise_core.benchmark import (COLUMNS, checked_folder, leaderboard, load_config, measure_case, paper_table, run,
+                                    run_images, tasks, time_quality)
+from denoise_core.benchmark.store import Store
 from denoise_core.cli import main
 from denoise_core.datasets import image_files
 from denoise_core.errors import DenoiseError, InvalidImageError
 from denoise_core.image import read_image
 from denoise_core.paths import image_roots
-from denoise_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SET12 = ROOT.parent / "shared" / "data" / "set12"
@@ -154,7 +154,7 @@ def test_folder_files_and_zip_give_the_same_images(tmp_path, images):
     files = [str(p) for p in sorted(images.iterdir())]
     config = load_config({"images": [str(images), {"files": files, "group": "listed"}, str(archive)],
                           "methods": ["mean"], "max_size": 32, "limit": 1})
-    loaded = load_images(config)
+    loaded = run_images(config)
     assert [(group, name) for group, name, _ in loaded] == [("images", "a.png"), ("listed", "a.png"),
                                                             ("set", "inner/a.png")]
     clean = read_image(images / "a.png")[0]
@@ -164,12 +164,12 @@ def test_folder_files_and_zip_give_the_same_images(tmp_path, images):
 
 def test_missing_and_ambiguous_sources_are_refused(tmp_path, images):
     with pytest.raises(InvalidImageError, match="no such folder"):
-        load_images(load_config({"images": [{"folder": str(tmp_path / "nowhere")}], "methods": ["mean"]}))
+        run_images(load_config({"images": [{"folder": str(tmp_path / "nowhere")}], "methods": ["mean"]}))
     with pytest.raises(DenoiseError, match="group and image name"):
-        load_images(load_config({"images": [str(images), {"folder": str(images)}], "methods": ["mean"]}))
+        run_images(load_config({"images": [str(images), {"folder": str(images)}], "methods": ["mean"]}))
     (tmp_path / "not.zip").write_text("plain text")
     with pytest.raises(InvalidImageError, match="not a zip"):
-        load_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
+        run_images(load_config({"images": [str(tmp_path / "not.zip")], "methods": ["mean"]}))
 
 
 def test_a_zip_member_over_the_size_limit_is_refused_before_it_is_unpacked(tmp_path, images, monkeypatch):
@@ -177,11 +177,11 @@ def test_a_zip_member_over_the_size_limit_is_refused_before_it_is_unpacked(tmp_p
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         zipped.write(images / "a.png", "a.png")
     size = (images / "a.png").stat().st_size
-    monkeypatch.setattr("denoise_core.benchmark.ZIP_MEMBER_BYTES", size - 1)
+    monkeypatch.setattr("denoise_core.benchmark.images.ZIP_MEMBER_BYTES", size - 1)
     with pytest.raises(InvalidImageError, match=f"a.png in the archive: {size:,} bytes unpacked, over the limit"):
-        load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))
-    monkeypatch.setattr("denoise_core.benchmark.ZIP_MEMBER_BYTES", size)
-    np.testing.assert_array_equal(load_images(load_config({"images": [str(archive)], "methods": ["mean"]}))[0][2],
+        run_images(load_config({"images": [str(archive)], "methods": ["mean"]}))
+    monkeypatch.setattr("denoise_core.benchmark.images.ZIP_MEMBER_BYTES", size)
+    np.testing.assert_array_equal(run_images(load_config({"images": [str(archive)], "methods": ["mean"]}))[0][2],
                                   read_image(images / "a.png")[0])
 
 
@@ -199,14 +199,14 @@ def test_run_table_is_tidy_and_reports_progress(images):
 
 def test_a_failing_metric_leaves_only_its_own_rows_empty_and_the_run_goes_on(tmp_path, monkeypatch):
     folder = write_images(tmp_path / "mixed", sizes=((40, 40), (16, 40)))
-    real_measure = benchmark.measure
+    real_measure = tasks.measure
 
     def ssim_fails_on_short_images(clean, restored, names):  # as SSIM did below its 7×7 window
         if names == ["ssim"] and clean.shape[0] < 20:
             raise InvalidImageError("SSIM needs at least 20 rows here")
         return real_measure(clean, restored, names)
 
-    monkeypatch.setattr(benchmark, "measure", ssim_fails_on_short_images)
+    monkeypatch.setattr(tasks, "measure", ssim_fails_on_short_images)
     table = run(small_config(folder, methods=["mean"]), workers=0)
     small, fine = table[table["image"] == "b.png"], table[table["image"] == "a.png"]
     ssim, psnr = small[small["metric"] == "ssim"], small[small["metric"] == "psnr"]
@@ -222,7 +222,7 @@ def test_a_failing_method_fails_every_metric_of_its_cases(images, monkeypatch):
     def broken(clean, method, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("denoise_core.benchmark.restore_case", broken)
+    monkeypatch.setattr("denoise_core.benchmark.tasks.restore_case", broken)
     table = run(small_config(images, methods=["mean"]), workers=0)
     assert len(table) == 8 and table["value"].isna().all()
     assert (table["error"] == "RuntimeError: out of memory").all()
@@ -266,6 +266,16 @@ def test_only_regular_files_are_images_of_a_folder(images):
     (images / "e.png").symlink_to("/dev/null")  # a device behind an image name
     (images / "f.png").symlink_to(images / "a.png")  # a link to a regular file counts
     assert [path.name for path in image_files(images)] == ["a.png", "b.png", "f.png"]
+
+
+def test_a_folder_of_volumes_and_dicoms_lists_every_file_the_reader_reads(tmp_path):
+    import shutil
+    for name in ("mri_volume.nii.gz", "ct_small.dcm", "camera.png"):
+        shutil.copy(ROOT / "sample_images" / name, tmp_path / name.upper())  # any case
+    (tmp_path / "notes.txt").write_text("not an image")
+    files = image_files(tmp_path)
+    assert [path.name for path in files] == ["CAMERA.PNG", "CT_SMALL.DCM", "MRI_VOLUME.NII.GZ"]
+    assert [read_image(path)[1].format for path in files] == ["PNG", "DICOM", "NIfTI"]
 
 
 def test_the_app_reads_folders_only_inside_its_roots(tmp_path, images):

@@ -43,7 +43,7 @@ def free_port() -> int:
 def results_db(tmp_path_factory) -> Path:
     """A results store holding one quick benchmark run, for the Benchmark page to show."""
     from denoise_core.benchmark import run
-    from denoise_core.store import Store
+    from denoise_core.benchmark.store import Store
 
     path = tmp_path_factory.mktemp("results") / "results.sqlite"
     run(ROOT / "benchmarks" / "configs" / "quick.yaml", workers=0, store=Store(path))

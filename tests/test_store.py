@@ -15,9 +15,11 @@ import pytest
 import yaml
 
 from denoise_core import benchmark, metrics
-from denoise_core.benchmark import config_hash, leaderboard, load_config, run
+from denoise_core.benchmark import leaderboard, load_config, run, tasks
+from denoise_core.benchmark.config import config_hash
+from denoise_core.benchmark.report import EXPORT_FORMATS, export, file_stem
+from denoise_core.benchmark.store import LEASE_SECONDS, ROW_KEY, Store, StoreError
 from denoise_core.cli import main
-from denoise_core.store import FORMATS, LEASE_SECONDS, ROW_KEY, Store, StoreError, export, file_stem
 from test_benchmark import assert_same_numbers, small_config, write_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +33,7 @@ def images(tmp_path) -> Path:
 def spy_on_cases(monkeypatch, stop_after: int | None = None) -> list:
     """The method of every case ``run`` measures in this process from now on; with ``stop_after``,
     the case after that many raises KeyboardInterrupt, as Ctrl-C would."""
-    seen, restore = [], benchmark.restore_case
+    seen, restore = [], tasks.restore_case
 
     def spy(clean, method, **kwargs):
         if stop_after is not None and len(seen) == stop_after:
@@ -39,7 +41,7 @@ def spy_on_cases(monkeypatch, stop_after: int | None = None) -> list:
         seen.append(method)
         return restore(clean, method, **kwargs)
 
-    monkeypatch.setattr(benchmark, "restore_case", spy)
+    monkeypatch.setattr(tasks, "restore_case", spy)
     return seen
 
 
@@ -286,7 +288,7 @@ def test_a_run_whose_rows_all_failed_shows_and_exports(tmp_path, capsys, monkeyp
     assert main(["runs", "show", "1", "--db", db, "--json"]) == 0
     board = json.loads(capsys.readouterr().out)["leaderboard"]
     assert [(row["cases"], row["errors"], row["lpips mean"]) for row in board] == [(0, 4, None)] * 2
-    for fmt in FORMATS:
+    for fmt in EXPORT_FORMATS:
         assert main(["runs", "export", "1", "--format", fmt, "--out", str(tmp_path / f"run.{fmt}"), "--db", db]) == 0
     report = (tmp_path / "run.md").read_text()
     assert "## Errors" in report and "weights file not found" in report

@@ -15,11 +15,17 @@ from .nifti import file_head, nifti_version, read_nifti
 from .npy import read_npy
 from .raster import read_raster
 
-IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".npy", ".dcm"}
-"""The suffixes that make a file count as an image in a folder of images or a benchmark's archive."""
 DICOM_SUFFIXES = (".dcm", ".dicom")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 """A file with one of these suffixes goes to its reader whatever its first bytes say."""
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".npy", *DICOM_SUFFIXES,
+                  *NIFTI_SUFFIXES)
+"""Every suffix ``read_image`` reads: the files that count as images in a folder or a benchmark's archive."""
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file named ``name`` counts as an image (``IMAGE_SUFFIXES``, any case; ``scan.nii.gz`` too)."""
+    return name.lower().endswith(IMAGE_SUFFIXES)
 
 
 def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,

@@ -6,8 +6,7 @@ learned weights it used, the machine and engine, start and finish times and its 
 (``benchmark.COLUMNS``), written one task at a time in a transaction, so a run killed halfway
 leaves a readable store with its finished rows kept. A UNIQUE index on everything that makes a row
 distinct (run, group, image, noise and its parameters, level, seed, method and its parameters,
-metric) keeps any row from being stored twice. ``export`` writes a run as CSV, Parquet or a
-Markdown report with PNG charts.
+metric) keeps any row from being stored twice. ``report`` exports a run.
 
 One process at a time writes an incomplete run: ``begin`` claims it (owner host, pid and a token,
 plus a heartbeat refreshed every ``HEARTBEAT_SECONDS`` by a background thread) and a second
@@ -23,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import sqlite3
 import threading
 import time
@@ -34,19 +32,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import numpy as np
 import pandas as pd
-import yaml
-from PIL import Image, ImageDraw, ImageFont
 
-from . import registry
-from .benchmark import COLUMNS, config_hash, leaderboard, paper_table, tidy
-from .errors import DenoiseError
-from .paths import results_db
+from .. import registry
+from ..errors import DenoiseError
+from ..paths import results_db
+from .config import config_hash
+from .results import COLUMNS, paper_table, tidy
 
 KEY_PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-python-headless", "bm3d", "PyWavelets", "torch",
                 "pandas", "dask", "distributed")
-FORMATS = ("csv", "parquet", "md")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -110,8 +105,8 @@ def learned_weights(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     learned = [m for m in config["methods"] if registry.get(m["name"], "denoiser").family == "learned"]
     if not learned:
         return {}
-    from .models import ARCHITECTURES, parameter_count
-    from .weights import get_entry
+    from ..models import ARCHITECTURES, parameter_count
+    from ..weights import get_entry
     found = {}
     for method in learned:
         entry = get_entry(method["name"])
@@ -325,183 +320,3 @@ def _held_message(path: Path, run_id: int, owner: str, heartbeat: float) -> str:
     return (f"{path}: run {run_id} of this config is being written by process {holder['pid']} on {holder['host']} "
             f"(heartbeat {time.time() - heartbeat:.0f} s ago); wait for it to finish, or stop it and run again to "
             "resume")
-
-
-def file_stem(text: str) -> str:
-    """``text`` made safe as part of a file name: letters, digits, ``.``, ``_`` and ``-`` only, no leading dot."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).lstrip(".") or "_"
-
-
-# --- Exports ----------------------------------------------------------------------------------------
-
-def export(store: Store, run_id: int, fmt: str, path: str | Path | None = None) -> list[Path]:
-    """Write run ``run_id`` as ``csv`` or ``parquet`` (its tidy rows) or ``md`` (a report with charts).
-
-    Parameters
-    ----------
-    path : file to write; default ``run-<id>.<fmt>`` in the working directory. The report's PNG
-        charts are written next to it, named after it.
-
-    Returns
-    -------
-    list of Path
-        Every file written, the requested one first.
-    """
-    if fmt not in FORMATS:
-        raise StoreError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    path = Path(path) if path is not None else Path(f"run-{run_id}.{fmt}")
-    table, info = store.results(run_id), store.info(run_id)
-    try:
-        return _write(table, info, fmt, path)
-    except OSError as error:
-        raise StoreError(f"{path}: cannot write the export ({error.strerror or error}); name a file in an existing, "
-                         "writable folder") from None
-
-
-def _write(table: pd.DataFrame, info: dict[str, Any], fmt: str, path: Path) -> list[Path]:
-    if fmt == "csv":
-        table.to_csv(path, index=False)
-        return [path]
-    if fmt == "parquet":
-        table.attrs = {"run": info}
-        table.to_parquet(path, index=False)
-        return [path]
-    return write_report(table, info, path)
-
-
-def export_format(path: str | Path) -> str:
-    """The export format a file name asks for (its suffix), or ``StoreError`` naming the file."""
-    fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise StoreError(f"{path}: the file name's suffix names no export format; name a "
-                         f"{', '.join('.' + f for f in FORMATS)} file")
-    return fmt
-
-
-def write_report(table: pd.DataFrame, info: Mapping[str, Any], path: Path) -> list[Path]:
-    """A Markdown report of one run: what ran where, the leaderboard, the papers' tables, PNG charts, errors."""
-    charts = _charts(table, path)
-    lines = [f"# Benchmark run {info['id']}: {info['name']}", "", *_run_facts(info), "", "## Leaderboard", "",
-             _markdown(leaderboard(table).round(4).reset_index()), ""]
-    for metric in dict.fromkeys(table["metric"]):
-        title = registry.get(metric, "metric").title
-        lines += [f"## {title} by noise level", "", _markdown(_flat(paper_table(table, metric))), ""]
-        lines += [f"![{title} versus {noise} noise level]({chart.name})" for noise, chart in charts[metric]] + [""]
-        if table["group"].nunique() > 1:
-            lines += [f"## {title} by image group", "", _markdown(_flat(paper_table(table, metric, ("group",)))), ""]
-    lines += _learned(table, info) + _errors(table) + ["## Config", "", "```yaml", yaml.safe_dump(info["config"], sort_keys=False).strip(),
-                               "```", ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return [path, *(chart for pairs in charts.values() for _, chart in pairs)]
-
-
-def _run_facts(info: Mapping[str, Any]) -> list[str]:
-    versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items() if version)
-    weights = ", ".join(f"{label} `{entry['sha256']}`" for label, entry in info["weights"].items()) or "none"
-    host = info["machine"]
-    return [f"- Status: {info['status']}; started {info['started']}, finished {info['finished'] or '-'}",
-            f"- Engine: {info['engine']}; machine: {host['host']}, {host['system']}, {host['cores']} cores",
-            f"- Packages: {versions}",
-            f"- Learned weights (sha256): {weights}",
-            "- Protocol: BENCHMARK.md; seconds are per call, single-threaded on a worker unless run in process"]
-
-
-def _flat(pivot: pd.DataFrame) -> pd.DataFrame:
-    pivot = pivot.round(4)
-    pivot.columns = [" ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in np.atleast_1d(c))
-                     for c in pivot.columns]
-    return pivot.reset_index()
-
-
-def _learned(table: pd.DataFrame, info: Mapping[str, Any]) -> list[str]:
-    if not info["weights"]:
-        return []
-    board = leaderboard(table)
-    first = next(iter(dict.fromkeys(table["metric"])))
-    models = pd.DataFrame([{"method": label, "architecture": entry["arch"], "parameters": entry["parameters"],
-                            first: board.loc[label, f"{first} mean"], "median seconds": board.loc[label, "seconds"]}
-                           for label, entry in info["weights"].items() if label in board.index])
-    return ["## Learned models: size, quality and time", "",
-            _markdown(models.sort_values("parameters").round(4)), ""]
-
-
-def _errors(table: pd.DataFrame) -> list[str]:
-    failed = table[table["error"].notna()].drop_duplicates(["group", "image", "noise", "level", "seed", "method"])
-    if failed.empty:
-        return []
-    return ["## Errors", "", _markdown(failed[["image", "noise", "level", "seed", "method", "error"]]), ""]
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    cells = [[str(column) for column in frame.columns]]
-    cells += [["" if pd.isna(value) else f"{value:g}" if isinstance(value, float) else str(value).replace("|", "\\|")
-               for value in row] for row in frame.itertuples(index=False)]
-    lines = ["| " + " | ".join(row) + " |" for row in cells]
-    return "\n".join([lines[0], "|" + "---|" * len(frame.columns), *lines[1:]])
-
-
-# --- Charts (drawn with Pillow: plotly's static export needs kaleido and a browser) --------------
-
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf"]
-_SIZE, _MARGIN = (720, 440), (70, 40, 190, 50)  # left, top, right, bottom
-
-
-def _charts(table: pd.DataFrame, path: Path) -> dict[str, list[tuple[str, Path]]]:
-    charts: dict[str, list[tuple[str, Path]]] = {}
-    for metric in dict.fromkeys(table["metric"]):
-        for noise in dict.fromkeys(table["noise"]):
-            rows = table[(table["metric"] == metric) & (table["noise"] == noise)]
-            lines = {method: list(values.items()) for method, values in
-                     rows.groupby(["method", "level"], sort=False)["value"].mean().unstack("level").iterrows()}
-            chart = path.with_name(f"{path.stem}-{file_stem(metric)}-{file_stem(noise)}.png")
-            title = f"{registry.get(metric, 'metric').title} versus {noise} noise level"
-            line_chart(lines, title, chart)
-            charts.setdefault(metric, []).append((noise, chart))
-    return charts
-
-
-def line_chart(lines: Mapping[str, list[tuple[float, float]]], title: str, path: Path) -> Path:
-    """Draw one line per name through its ``(x, y)`` points, with axes, ticks and a legend; save a PNG."""
-    points = [(x, y) for line in lines.values() for x, y in line if np.isfinite(y)]
-    image = Image.new("RGB", _SIZE, "white")
-    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
-    left, top, right, bottom = _MARGIN[0], _MARGIN[1], _SIZE[0] - _MARGIN[2], _SIZE[1] - _MARGIN[3]
-    draw.text((left, 12), title, fill="black", font=font)
-    draw.rectangle((left, top, right, bottom), outline="black")
-    if points:
-        xs, ys = [x for x, _ in points], [y for _, y in points]
-        scale = _scaler((min(xs), max(xs)), (left + 20, right - 20), (min(ys), max(ys)), (bottom - 20, top + 20))
-        _ticks(draw, font, scale, sorted(set(xs)), np.linspace(min(ys), max(ys), 5), (left, bottom))
-        for number, (name, line) in enumerate(lines.items()):
-            colour = _COLOURS[number % len(_COLOURS)]
-            pixels = [scale(x, y) for x, y in line if np.isfinite(y)]
-            if len(pixels) > 1:
-                draw.line(pixels, fill=colour, width=2)
-            for px, py in pixels:
-                draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill=colour)
-            draw.line((right + 12, top + 8 + 18 * number, right + 32, top + 8 + 18 * number), fill=colour, width=3)
-            draw.text((right + 38, top + 2 + 18 * number), str(name)[:24], fill="black", font=font)
-    image.save(path)
-    return path
-
-
-def _scaler(x_range: tuple[float, float], x_pixels: tuple[float, float], y_range: tuple[float, float],
-            y_pixels: tuple[float, float]):
-    def to_pixels(x: float, y: float) -> tuple[float, float]:
-        return (np.interp(x, x_range, x_pixels) if x_range[1] > x_range[0] else sum(x_pixels) / 2,
-                np.interp(y, y_range, y_pixels) if y_range[1] > y_range[0] else sum(y_pixels) / 2)
-    return to_pixels
-
-
-def _ticks(draw: ImageDraw.ImageDraw, font: Any, scale: Any, xs: list[float], ys: np.ndarray,
-           corner: tuple[int, int]) -> None:
-    left, bottom = corner
-    for x in xs:
-        px, _ = scale(x, ys[0])
-        draw.line((px, bottom, px, bottom + 5), fill="black")
-        draw.text((px - 8, bottom + 8), f"{x:g}", fill="black", font=font)
-    for y in dict.fromkeys(ys):
-        _, py = scale(xs[0], y)
-        draw.line((left - 5, py, left, py), fill="black")
-        draw.text((4, py - 6), f"{y:.3g}", fill="black", font=font)
