@@ -41,8 +41,8 @@ COLOUR_SETS = ("cbsd68",)
 def published(args, limit: int | None = None) -> list[str]:
     """Fetch the zoo models whose files the mirror holds and import the other reference files (the first
     ``limit`` of each); their names."""
-    from denoise_core import learned, zoo
-    names = [name for name, p in zoo.ZOO.items() if (MIRROR / p.source.filename).is_file()
+    from denoise_core import learned, weights
+    names = [name for name, p in weights.ZOO.items() if (MIRROR / p.source.filename).is_file()
              and (args.published is None or name in args.published)][:limit]
     for name in names:
         learned.fetch_published(name, mirror=MIRROR)

@@ -18,11 +18,11 @@ from .errors import DenoiseError, InvalidParameterError, one_line
 from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .fetch import HASH_NOTES, MIRROR_ENV, Progress, sha256
 from .paths import TRAIN_DATA
 from .timing import timed
 from .training import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
-from .weights import DENOISERS
+from .weights import DENOISERS, MIRROR_ENV, sha256
+from .weights.download import HASH_NOTES, Progress
 
 EXIT_ERROR = 2
 
@@ -378,7 +378,7 @@ def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _bar_progress(bar) -> Progress:
-    """A ``fetch.Progress`` that moves ``bar``."""
+    """A ``download.Progress`` that moves ``bar``."""
     def update(done: int, total: int | None) -> None:
         bar.total = total
         bar.update(done - bar.n)

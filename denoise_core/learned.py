@@ -1,7 +1,7 @@
 """The learned denoisers: every weights entry registered like any method, without loading torch.
 
 Every weights entry whose file is present when the library is imported (the shipped ones in
-``weights/`` and the user's imported ones, see ``weights.py``) is registered as a denoiser of
+``weights/`` and the user's imported ones, see ``weights.imports``) is registered as a denoiser of
 family ``learned``. A catalog entry whose file is absent is *not* registered (``python -m
 denoise_core weights list`` shows it as missing); a present file that fails its sha256 check raises
 ``WeightsError`` naming the file when the denoiser runs.

@@ -14,7 +14,6 @@ from plotly.subplots import make_subplots
 from denoise_core import learned, registry, runner, weights
 from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
-from denoise_core.zoo import ZOO
 from ui import page, state, views, zoo
 
 page.setup("Model Lab", icon=":material/model_training:")
@@ -57,7 +56,7 @@ if name in offered:
 method = registry.get(name, "denoiser")
 entry = page.guarded(weights.get_entry, name)
 network = page.guarded(runner.load, name)
-published = ZOO[name] if entry.source == "zoo" else None
+published = weights.ZOO[name] if entry.source == "zoo" else None
 
 left, middle, right = st.columns(3)
 left.metric("Parameters", f"{parameter_count(network.model):,}")

@@ -4,8 +4,8 @@ from pathlib import Path
 import torch
 
 from denoise_core import weights
-from denoise_core.fetch import Source
 from denoise_core.models import LPIPSAlex
+from denoise_core.weights import Source
 
 HEAD = Path(__file__).resolve().parents[2] / "shared" / "reference_weights" / "lpips_v0.1" / "alex.pth"
 

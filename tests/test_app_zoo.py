@@ -6,9 +6,9 @@ import pytest
 from lpips_mirror import lpips_mirror
 from streamlit.testing.v1 import AppTest
 
-from denoise_core import metrics, registry, runner, weights, zoo
-from denoise_core.fetch import MIRROR_ENV
+from denoise_core import metrics, registry, runner, weights
 from denoise_core.paths import DB_VAR
+from denoise_core.weights import MIRROR_ENV, zoo
 from ui import cache
 from ui.zoo import bar_progress
 

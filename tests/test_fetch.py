@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from denoise_core import fetch
 from denoise_core.errors import WeightsError
-from denoise_core.fetch import OfflineError, Source
+from denoise_core.weights import Source
+from denoise_core.weights import download as fetch
+from denoise_core.weights.download import OfflineError
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(DATA).hexdigest()

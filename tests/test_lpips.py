@@ -5,8 +5,8 @@ import torch
 
 from denoise_core import metrics, registry, weights
 from denoise_core.errors import WeightsError
-from denoise_core.fetch import Source
 from denoise_core.models import LPIPSAlex
+from denoise_core.weights import Source
 
 RNG = np.random.default_rng(0)
 IMAGE = np.clip(np.add.outer(np.linspace(0, 1, 64), np.linspace(0, 0.5, 64)) / 1.5, 0, 1).astype(np.float32)

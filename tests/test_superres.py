@@ -9,10 +9,10 @@ from PIL import Image
 
 from denoise_core import metrics, registry, superres, weights
 from denoise_core.errors import DenoiseError, InvalidImageError, InvalidParameterError, WeightsError
-from denoise_core.fetch import Source
 from denoise_core.image import read_image, save_image
 from denoise_core.models import RRDBNet, SRVGGNetCompact
 from denoise_core.samples import load_sample
+from denoise_core.weights import Source
 
 RNG = np.random.default_rng(5)
 GRAY = np.clip(np.linspace(0, 1, 480).reshape(20, 24) + 0.05 * RNG.standard_normal((20, 24)), 0, 1).astype(np.float32)

@@ -10,11 +10,12 @@ import torch
 from lpips_mirror import lpips_mirror
 from test_drunet import official_shapes
 
-from denoise_core import cli, learned, metrics, registry, runner, weights, zoo
+from denoise_core import cli, learned, metrics, registry, runner, weights
 from denoise_core.datasets import image_files
 from denoise_core.errors import WeightsError
-from denoise_core.fetch import HASH_NOTES, Source
 from denoise_core.image import read_image
+from denoise_core.weights import Source, zoo
+from denoise_core.weights.download import HASH_NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

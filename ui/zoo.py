@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from denoise_core import fetch, learned, paths, weights
+from denoise_core import learned, paths, weights
 from denoise_core.errors import DenoiseError
-from denoise_core.zoo import MEASURED_HERE, ZOO, Published, size_label
+from denoise_core.weights import download
+from denoise_core.weights.zoo import MEASURED_HERE, ZOO, Published, size_label
 
 from . import cache, views
 
@@ -40,8 +41,8 @@ def _megabytes(count: int) -> str:
     return f"{count / 1e6:.1f} MB"
 
 
-def bar_progress(bar) -> fetch.Progress:
-    """A ``fetch.Progress`` that moves ``bar`` (the MB so far when the total is not known)."""
+def bar_progress(bar) -> download.Progress:
+    """A ``download.Progress`` that moves ``bar`` (the MB so far when the total is not known)."""
     def update(done: int, total: int | None) -> None:
         if total:
             bar.progress(min(done / total, 1.0), text=f"{_megabytes(done)} of {_megabytes(total)}")
@@ -50,15 +51,15 @@ def bar_progress(bar) -> fetch.Progress:
     return update
 
 
-def offline_line(title: str, sources: Sequence[fetch.Source]) -> str:
+def offline_line(title: str, sources: Sequence[download.Source]) -> str:
     """The one line shown when ``sources`` cannot be downloaded: how to serve them from a mirror folder."""
     files = " and ".join(source.filename for source in sources)
-    return (f"{title}: offline, the official address cannot be reached. Set ${fetch.MIRROR_ENV} to a folder "
+    return (f"{title}: offline, the official address cannot be reached. Set ${download.MIRROR_ENV} to a folder "
             f"holding {files} (official names, e.g. a USB stick) and start the app again.")
 
 
-def fetch_button(label: str, key: str, title: str, sources: Sequence[fetch.Source],
-                 run: Callable[[fetch.Progress], object], after: Callable[[], None] | None = None) -> None:
+def fetch_button(label: str, key: str, title: str, sources: Sequence[download.Source],
+                 run: Callable[[download.Progress], object], after: Callable[[], None] | None = None) -> None:
     """A button that calls ``run(progress)`` under a progress bar, then ``after()`` and reruns the page.
 
     A failure is one error line (offline: how to use a mirror folder), never a traceback.
@@ -75,13 +76,13 @@ def fetch_button(label: str, key: str, title: str, sources: Sequence[fetch.Sourc
     views.error_line(failure)
 
 
-def _attempt(run: Callable[[fetch.Progress], object], bar, title: str,
-             sources: Sequence[fetch.Source]) -> str | None:
+def _attempt(run: Callable[[download.Progress], object], bar, title: str,
+             sources: Sequence[download.Source]) -> str | None:
     """``run(progress)``, one download at a time; None when it worked, else the one line that says why not."""
     try:
         with _ONE_DOWNLOAD:
             run(bar_progress(bar))
-    except fetch.OfflineError:
+    except download.OfflineError:
         return offline_line(title, sources)
     except DenoiseError as error:
         return str(error)
@@ -136,8 +137,8 @@ def downloadable_card(published: Published, key: str) -> None:
 
 def fetched_card(published: Published, entry: weights.Entry) -> None:
     """The Model Lab card of a fetched published model: where it came from, licence, paper, hash check."""
-    origin = fetch.read_index(weights.zoo_folder())[published.source.filename]["from"]
-    where = (f"copied from the mirror folder (${fetch.MIRROR_ENV}); the official file is {published.source.url}"
+    origin = download.read_index(weights.zoo_folder())[published.source.filename]["from"]
+    where = (f"copied from the mirror folder (${download.MIRROR_ENV}); the official file is {published.source.url}"
              if origin.startswith("mirror ") else f"downloaded from {origin}")
     st.markdown(f"**{published.title}**: published model, {where}.")
     st.caption(f"Licence {published.licence} · {entry.hash_note} · {_megabytes(entry.file.stat().st_size)}")

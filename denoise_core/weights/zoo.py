@@ -1,16 +1,20 @@
 """The published model zoo: denoisers whose official weights are downloaded on request (not shipped).
 
-Each ``Published`` entry says where its file comes from (``fetch.Source``: official URL, size, sha256 and
+Each ``Published`` entry says where its file comes from (``download.Source``: official URL, size, sha256 and
 how sure that hash is), the network that holds it (a ``models.ARCHITECTURES`` name, its options and the
-renaming of the file's keys to ours), its licence, paper and the paper's PSNR table. ``weights.py``
-turns a fetched one into a weights ``Entry``; ``learned.fetch_published`` fetches and registers it.
+renaming of the file's keys to ours), its licence, paper and the paper's PSNR table. Once fetched into
+``<cache>/zoo/`` (``known.fetch``) it is a weights ``Entry``, loaded from its official ``.pth`` file with
+``weights_only=True``; ``learned.fetch_published`` fetches and registers it.
 Facts from the KAIR/DPIR releases (https://github.com/cszn/KAIR, MIT licence). No torch here.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from .fetch import Source
+from ..paths import cache_dir
+from .catalog import BLIND, Entry
+from .download import HASH_NOTES, Source, cached, read_index
 
 KAIR = "https://github.com/cszn/KAIR/releases/download/v1.0/"
 KAIR_LICENCE = "MIT (cszn/KAIR)"
@@ -22,7 +26,6 @@ DRUNET_PAPER = ("K. Zhang, Y. Li, W. Zuo, L. Zhang, L. Van Gool, R. Timofte, \"P
                 "with Deep Denoiser Prior\", IEEE TPAMI 2021")
 TO_DNCNN = (("model.", "dncnn."),)
 TO_FFDNET = (("model.", "body."),)
-BLIND = (0.0, 0.2157)
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,33 @@ def size_label(published: Published) -> str:
     """``2.2 MB`` (``≈`` when only approximate)."""
     exact = published.source.size
     return ("" if exact else "≈") + f"{(exact or published.approx_bytes) / 1e6:.1f} MB"
+
+
+def zoo_summary(published: Published) -> str:
+    """One line for a published model: size, licence, the paper's numbers."""
+    numbers = ", ".join(f"{key} {value:.2f} dB" for key, value in published.psnr.items())
+    return f"{size_label(published)}, licence {published.licence}; paper: {numbers}"
+
+
+def zoo_folder() -> Path:
+    """Where the published files of ``ZOO`` are kept once fetched, with their ``index.json``."""
+    return cache_dir() / "zoo"
+
+
+def zoo_entry(published: Published, index: dict[str, dict] | None = None) -> Entry | None:
+    """The weights entry of a fetched published model; None while its file is not in the cache (``index``: the
+    zoo folder's, read here when not given)."""
+    have = cached(published.source, zoo_folder(), index)
+    if have is None:
+        return None
+    title = published.title + (" — hash not published" if have.hash == "first use" else "")
+    return Entry(published.name, str(have.path), have.sha256, published.arch, published.config, title,
+                 source="zoo", tags=("published",), sigma_range=published.sigma_range, rename=published.rename,
+                 hash_note=HASH_NOTES[have.hash])
+
+
+def fetched_zoo() -> dict[str, Entry]:
+    """The published models whose files are in the cache."""
+    index = read_index(zoo_folder())
+    found = {name: zoo_entry(published, index) for name, published in ZOO.items()}
+    return {name: entry for name, entry in found.items() if entry is not None}

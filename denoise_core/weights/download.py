@@ -15,11 +15,9 @@ USB stick in an offline classroom. No torch here.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import WeightsError, one_line
+from ..errors import WeightsError, one_line
+from .files import CHUNK, sha256, write_atomically
 
 MIRROR_ENV = "DENOISE_WORKBENCH_MIRROR"
 TRUST_LEVELS = ("pinned", "expected", "unknown")
-CHUNK = 1 << 20
 
 Progress = Callable[[int, "int | None"], None]
 """``progress(bytes done, total bytes or None)``, called as a download advances."""
@@ -76,31 +74,6 @@ HASH_NOTES = {
     "first use": "hash not published (recorded at first download)",
 }
 """How a fetched file's hash was accepted -> how the app and the CLI say it."""
-
-
-# --------------------------------------------------------------------------------------------- files
-def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
-    """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
-    link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def sha256(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------- index
