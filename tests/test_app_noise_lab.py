@@ -112,3 +112,18 @@ def test_an_image_smaller_than_the_region_still_renders(open_page):
     at.switch_page("pages/2_Denoise_and_Compare.py").run()
     assert not at.exception, at.exception
     assert at.slider(key="w.cmp.zsize").value == 20 and "w.cmp.zx" not in {s.key for s in at.slider}
+
+
+def test_a_preset_after_manual_changes_sets_all_it_names_and_says_what_it_changed(open_page):
+    impulse = next(p for p in presets.PRESETS if p.model == "salt_pepper")
+    at = open_page("compare", img="ct", m="median", **{"d.median.size": "7"}).run()
+    assert at.toggle(key="w.auto.median").value is False and at.slider(key="w.den.median.size").value == 7
+    at.button(key=f"w.preset.{presets.PRESETS.index(impulse)}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state[state.SAMPLE] == impulse.sample and at.session_state[state.METHODS] == list(impulse.methods)
+    assert at.toggle(key="w.auto.median").value is True  # the manual size is gone: back to auto
+    assert at.slider(key="w.den.median.size").value == 3  # what auto picks for 5% impulses
+    note = next(i.value for i in at.info if i.value.startswith(f"**Preset: {impulse.label}.**"))
+    assert impulse.note in note  # every preset's note is on the page, not only the medical ones
+    assert f"image: the {impulse.sample} sample (was ct)" in note and "Salt and pepper" in note
+    assert "Median filter" in note and "each on auto" in note

@@ -9,7 +9,7 @@ import streamlit as st
 
 from denoise_core import registry
 
-from . import cache, state
+from . import cache, controls, state
 
 GENERAL, MEDICAL = "Noise models", "Medical imaging"
 GROUPS = (GENERAL, MEDICAL)
@@ -77,19 +77,27 @@ def methods(preset: Preset) -> list[str]:
 
 
 def apply(preset: Preset, *, with_methods: bool = False) -> None:
-    """Callback: set the preset's noise, seed, sample (and methods) in the state."""
+    """Callback: set the preset's noise, seed, sample (and methods, their parameters back to auto) in the
+    state, and remember what changed, to say so on the page."""
+    noise = registry.get(preset.model, "noise")
+    changed = [f"noise {noise.title} ({controls.format_params(noise.resolve(preset.params))}), seed {preset.seed}"]
     state.put(state.NOISE, preset.model)
-    state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS),
-                                   preset.model: registry.get(preset.model, "noise").resolve(preset.params)})
+    state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS), preset.model: noise.resolve(preset.params)})
     state.put(state.SEED, preset.seed)
     if preset.sample != state.get(state.SAMPLE):
         image, meta = cache.load_sample(preset.sample)
+        changed.insert(0, f"image: the {preset.sample} sample (was {state.get(state.SAMPLE) or 'your image'})")
         state.set_image(image, meta, sample=preset.sample)
     if with_methods:
-        state.put(state.METHODS, methods(preset))
-        state.forget_widgets("w.methods.")
+        chosen = methods(preset)
+        state.put(state.METHODS, chosen)
+        state.put(state.METHOD_AUTO, {**state.get(state.METHOD_AUTO), **dict.fromkeys(chosen, True)})
+        state.put(state.METHOD_PARAMS, {k: v for k, v in state.get(state.METHOD_PARAMS).items() if k not in chosen})
+        for prefix in ("w.methods.", "w.auto.", "w.den."):
+            state.forget_widgets(prefix)
+        changed.append("methods " + ", ".join(controls.title(m) for m in chosen) + ", each on auto")
     state.forget_widgets("w.noise.")
-    state.put(state.LESSON, preset.label)
+    state.put(state.LESSON, (preset.label, "; ".join(changed)))
 
 
 def buttons(*, with_methods: bool) -> None:
@@ -105,20 +113,23 @@ def buttons(*, with_methods: bool) -> None:
                       kwargs={"with_methods": with_methods}, width="stretch", help=preset.note)
 
 
-def active() -> Preset | None:
-    """The preset applied last, while its noise model and sample are still the ones in use."""
-    label = state.get(state.LESSON)
+def active() -> tuple[Preset, str] | None:
+    """The preset applied last and what it changed, while its noise model and sample are still in use."""
+    label, changed = state.get(state.LESSON) or (None, "")
     preset = next((p for p in PRESETS if p.label == label), None)
     if preset is None or preset.model != state.get(state.NOISE) or preset.sample != state.get(state.SAMPLE):
         return None
-    return preset
+    return preset, changed
 
 
 def show_note() -> None:
-    """The active lesson's note, for the lecturer to read aloud, and which of its models are missing."""
-    preset = active()
-    if preset is None or preset.group != MEDICAL:
+    """The active preset's note, for the lecturer to read aloud, what the preset set, and which of its
+    models are missing."""
+    found = active()
+    if found is None:
         return
+    preset, changed = found
     missing = [m for m in preset.methods if m not in registry.names("denoiser")]
     extra = (f"  \n*Not installed here, so left out: {', '.join(missing)}.*" if missing else "")
-    st.info(f"**Lesson: {preset.label}.** {preset.note}{extra}", icon=":material/school:")
+    heading = "Lesson" if preset.group == MEDICAL else "Preset"
+    st.info(f"**{heading}: {preset.label}.** {preset.note}  \n*Set: {changed}.*{extra}", icon=":material/school:")
