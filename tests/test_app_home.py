@@ -93,3 +93,25 @@ def test_a_bad_upload_is_one_error_line_and_keeps_the_current_image(open_page):
     assert not at.exception
     assert len(at.error) == 1 and "scan.png" in at.error[0].value and "\n" not in at.error[0].value
     np.testing.assert_array_equal(at.session_state[state.IMAGE], before)
+
+
+def test_the_already_noisy_choice_stays_with_the_upload_across_pages(open_page):
+    at = open_page("home").run()
+    noisy = at.radio(key="w.upload.reference").options[1]
+    at.radio(key="w.upload.reference").set_value(noisy)
+    at.file_uploader(key="w.upload").set_value(("scan.tif", _tiff16(96, 120), "image/tiff")).run()
+    at.switch_page("pages/1_Noise_Lab.py").run()
+    at.switch_page("app.py").run()
+    assert not at.exception and at.session_state[state.HAS_CLEAN] is False
+    assert at.radio(key="w.upload.reference").value == noisy
+
+
+def test_a_new_image_does_not_inherit_the_ct_scanner_noise(open_page):
+    at = open_page("home", img="ct", noise="ct_lowdose").run()
+    assert at.session_state[state.NOISE] == "ct_lowdose"
+    at.button(key="w.sample.camera").click().run()
+    assert not at.exception and at.session_state[state.SAMPLE] == "camera"
+    assert at.session_state[state.NOISE] == "gaussian" and at.query_params["noise"] == "gaussian"
+    at.button(key="w.sample.mri").click().run()
+    at.button(key="w.sample.ct").click().run()  # noise made for any image stays as it is
+    assert at.session_state[state.NOISE] == "gaussian"

@@ -137,8 +137,9 @@ def upload_box() -> None:
     st.markdown("##### Your own image")
     upload = st.file_uploader("PNG, JPEG, TIFF (8/16-bit), BMP, WebP, GIF, DICOM, NIfTI volume or NumPy .npy",
                               type=UPLOAD_TYPES, key="w.upload", help="Stays on this machine: nothing is sent anywhere")
-    reference = st.radio("This image is", ["clean: add synthetic noise to it", "already noisy: no clean reference"],
-                         key="w.upload.reference", horizontal=True,
+    choices = ["clean: add synthetic noise to it", "already noisy: no clean reference"]
+    state.seed_widget("w.upload.reference", choices[not state.get(state.HAS_CLEAN)])  # the current image's choice
+    reference = st.radio("This image is", choices, key="w.upload.reference", horizontal=True,
                          help="Without a clean reference the workbench cannot compute PSNR or SSIM; "
                               "it shows what can be measured without one")
     has_clean = reference.startswith("clean")

@@ -169,6 +169,17 @@ def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bo
         st.session_state[WINDOW] = None
         for prefix in IMAGE_WIDGETS:
             forget_widgets(prefix)
+        _fit_noise(meta)
+
+
+def _fit_noise(meta: Any) -> None:
+    """A noise model made for one modality (a ``modality:CT`` tag: low-dose CT) gives way to the default
+    noise on an image of another kind, so that a photo never inherits a CT's scanner noise."""
+    made_for = {tag.split(":", 1)[1] for tag in registry.get(st.session_state[NOISE], "noise").tags
+                if tag.startswith("modality:")}
+    if made_for and getattr(meta, "modality", None) not in made_for:
+        st.session_state[NOISE] = DEFAULTS[NOISE]
+        forget_widgets("w.noise.")
 
 
 def display_bounds() -> tuple[float, float]:
