@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .registry import ChoiceParam, FloatParam, IntParam, NoiseLevel, register
+from ..registry import ChoiceParam, FloatParam, IntParam, NoiseLevel, register
 
 _SIGMA_FLOOR = 1 / 255  # auto rules never ask for less smoothing than 1/255 of noise
 
@@ -540,7 +540,7 @@ def switching_mean(image: np.ndarray, *, max_size: int = 15) -> np.ndarray:
     """
     import torch
 
-    from .models.ffdnet import fill_impulses, impulse_mask  # the same windows as FFDNet's impulse modes
+    from ..models.ffdnet import fill_impulses, impulse_mask  # the same windows as FFDNet's impulse modes
     planes = torch.from_numpy(np.ascontiguousarray(np.moveaxis(np.atleast_3d(image), 2, 0), np.float32))[:, None]
     filled = fill_impulses(planes, impulse_mask(planes), tuple(range(3, max_size + 1, 2)))
     return np.moveaxis(filled[:, 0].numpy(), 0, 2).reshape(image.shape)
