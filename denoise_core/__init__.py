@@ -4,7 +4,7 @@ Importing the package registers every method: the modules that define them are i
 explicitly. The public entry points are re-exported below.
 """
 # registers the methods of every kind, in the order the registry lists them
-from .methods import classical, enhance, learned  # noqa: F401
+from .methods import classical, impulse, enhance, learned  # noqa: F401
 from . import metrics, noise  # noqa: F401
 from .methods import superres  # noqa: F401
 from .apply import add_noise, denoise, resolve
