@@ -23,7 +23,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._smoke import SIDE  # noqa: E402
-from denoise_core import add_noise, denoise, learned, runner, samples, weights  # noqa: E402
+from denoise_core import add_noise, denoise, runner, samples, weights  # noqa: E402
+from denoise_core.methods import learned  # noqa: E402
 from denoise_core.image import read_image  # noqa: E402
 from denoise_core.models import DnCNN  # noqa: E402
 

@@ -41,7 +41,8 @@ COLOUR_SETS = ("cbsd68",)
 def published(args, limit: int | None = None) -> list[str]:
     """Fetch the zoo models whose files the mirror holds and import the other reference files (the first
     ``limit`` of each); their names."""
-    from denoise_core import learned, weights
+    from denoise_core import weights
+    from denoise_core.methods import learned
     names = [name for name, p in weights.ZOO.items() if (MIRROR / p.source.filename).is_file()
              and (args.published is None or name in args.published)][:limit]
     for name in names:
@@ -100,8 +101,9 @@ def main() -> None:
     os.environ["DENOISE_WORKBENCH_CACHE"] = tempfile.mkdtemp(prefix="reference-weights-")
     sys.path.insert(0, str(ROOT))
     from benchmarks import _smoke
-    from denoise_core import learned, weights
+    from denoise_core import weights
     from denoise_core.datasets import image_files
+    from denoise_core.methods import learned
 
     data_root, side, repeats, limit = SHARED / "data", 512, 3, None
     if args.smoke:

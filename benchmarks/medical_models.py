@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import _smoke  # noqa: E402
-from denoise_core import learned, pipeline, weights  # noqa: E402
+from denoise_core import pipeline, weights  # noqa: E402
+from denoise_core.methods import learned  # noqa: E402
 from denoise_core.benchmark import evaluate, summarise  # noqa: E402
 from denoise_core.datasets import image_files  # noqa: E402
 

@@ -28,7 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _smoke  # noqa: E402
-from denoise_core import denoise, learned, pipeline, registry, weights  # noqa: E402
+from denoise_core import denoise, pipeline, registry, weights  # noqa: E402
+from denoise_core.methods import learned  # noqa: E402
 from denoise_core.benchmark import noisy_protocol  # noqa: E402
 from denoise_core.datasets import image_files  # noqa: E402
 from denoise_core.paths import SHARED_DATA  # noqa: E402

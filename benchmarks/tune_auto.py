@@ -2,7 +2,7 @@
 
 For each method a grid over one constant ``c`` of its rule; each value is scored by the mean PSNR
 over a few train400 images and skimage.data photographs at Gaussian sigma 15, 25 and 50 (unclipped noise, seeds 0, 1, ...), and
-the best ``c`` per sigma and overall is printed. The rules in ``denoise_core/classical.py`` use
+the best ``c`` per sigma and overall is printed. The rules in ``denoise_core/methods/classical.py`` use
 these results (sizes and iteration counts are interpolated in sigma).
 
     python benchmarks/tune_auto.py [--methods tv,nlm] [--images 6] [--no-photos] [--smoke]

@@ -3,7 +3,10 @@
 Importing the package registers every method: the modules that define them are imported here,
 explicitly. The public entry points are re-exported below.
 """
-from . import classical, enhance, learned, metrics, noise, superres  # noqa: F401  (registers the methods of every kind)
+# registers the methods of every kind, in the order the registry lists them
+from .methods import classical, impulse, enhance, learned  # noqa: F401
+from . import metrics, noise  # noqa: F401
+from .methods import superres  # noqa: F401
 from .apply import add_noise, denoise, resolve
 from .errors import DenoiseError, InvalidImageError, InvalidParameterError, UnknownMethodError, WeightsError
 from .metrics import measure

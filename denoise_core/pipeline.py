@@ -20,12 +20,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import learned, registry, weights
+from . import registry, weights
 from .apply import denoise, enhance, resolve
 from .errors import InvalidParameterError
 from .classifier.inference import predict
 from .estimate import noise_level
 from .image import check_array
+from .methods import learned
 from .timing import timed
 
 
@@ -253,7 +254,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
         current, seconds = timed(lambda: enhance(current, "unsharp_mask", values))
         stages.append(Stage("sharpen", "unsharp_mask", values, "restore edges softened by denoising", seconds, current))
     if sr is not None:
-        from . import superres
+        from .methods import superres
         _announce(on_stage, f"Super-resolving {sr} with {sr_method}", len(stages), total)
         values = dict(params.get(sr_method, {}))
         current, seconds = timed(lambda: superres.upscale(current, sr_method, SR_SCALES[sr], values))

@@ -3,7 +3,8 @@ import json
 
 import streamlit as st
 
-from denoise_core import pipeline, registry, superres
+from denoise_core import pipeline, registry
+from denoise_core.methods import superres
 from denoise_core.classifier.inference import WEIGHTS_FILE
 from denoise_core.errors import DenoiseError
 from ui import cache, controls, noise_lab, page, state, units, views

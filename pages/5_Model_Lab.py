@@ -11,7 +11,8 @@ import streamlit as st
 import torch
 from plotly.subplots import make_subplots
 
-from denoise_core import learned, registry, runner, weights
+from denoise_core import registry, runner, weights
+from denoise_core.methods import learned
 from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
 from ui import page, state, views, zoo

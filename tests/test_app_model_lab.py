@@ -10,7 +10,8 @@ import pytest
 import torch
 from bad_weights import BAD_FILES, published_dncnn
 
-from denoise_core import learned, registry
+from denoise_core import registry
+from denoise_core.methods import learned
 
 ROOT = Path(__file__).resolve().parents[1]
 

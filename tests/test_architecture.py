@@ -97,7 +97,8 @@ def test_one_registry_refuses_a_duplicate_unless_told_to_replace(monkeypatch):
 
 
 def test_a_model_imported_at_run_time_is_routed_by_the_pipeline(tmp_path, monkeypatch):
-    from denoise_core import add_noise, denoise, learned, pipeline, registry
+    from denoise_core import add_noise, denoise, pipeline, registry
+    from denoise_core.methods import learned
     from denoise_core.models import FFDNet
     from denoise_core.weights import save_weights
     monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path / "cache"))

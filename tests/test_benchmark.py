@@ -11,7 +11,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from denoise_core import learned, metrics, registry
+from denoise_core import metrics, registry
+from denoise_core.methods import learned
 from denoise_core.benchmark import (COLUMNS, checked_folder, leaderboard, load_config, measure_case, paper_table, run,
                                     run_images, tasks, time_quality)
 from denoise_core.benchmark.store import Store

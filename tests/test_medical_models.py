@@ -9,7 +9,8 @@ held-out slice and prints the pipeline's margins (pipeline.MARGINS).
 import numpy as np
 import pytest
 
-from denoise_core import denoise, learned, pipeline, registry
+from denoise_core import denoise, pipeline, registry
+from denoise_core.methods import learned
 from denoise_core.benchmark import noisy_protocol
 from denoise_core.metrics import psnr
 from denoise_core.samples import load_sample

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from skimage import data, img_as_float32
 
-from denoise_core import add_noise, denoise, learned, names, weights
+from denoise_core import add_noise, denoise, names, weights
+from denoise_core.methods import learned
 
 CAMERA = np.ascontiguousarray(img_as_float32(data.camera())[64:192, 192:320])
 ASTRONAUT = np.ascontiguousarray(img_as_float32(data.astronaut())[30:158, 170:298])

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoise_core import learned
+from denoise_core.methods import learned
 from denoise_core.image import read_image
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from denoise_core import metrics, registry, superres, weights
+from denoise_core import metrics, registry, weights
+from denoise_core.methods import superres
 from denoise_core.errors import DenoiseError, InvalidImageError, InvalidParameterError, WeightsError
 from denoise_core.image import read_image, save_image
 from denoise_core.models import RRDBNet, SRVGGNetCompact

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from bad_weights import BAD_FILES, published_dncnn
-from denoise_core import cli, denoise, learned, runner, weights
+from denoise_core import cli, denoise, runner, weights
+from denoise_core.methods import learned
 from denoise_core.errors import InvalidParameterError, WeightsError
 from denoise_core.models import DnCNN, FFDNet
 from denoise_core.weights import save_weights

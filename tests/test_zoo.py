@@ -10,7 +10,8 @@ import torch
 from lpips_mirror import lpips_mirror
 from test_drunet import official_shapes
 
-from denoise_core import cli, learned, metrics, registry, runner, weights
+from denoise_core import cli, metrics, registry, runner, weights
+from denoise_core.methods import learned
 from denoise_core.datasets import image_files
 from denoise_core.errors import WeightsError
 from denoise_core.image import read_image
@@ -94,7 +95,7 @@ def test_fetched_from_a_mirror_it_denoises_in_this_process_and_the_next(cache):
     assert entry.source == "zoo" and entry.hash_note == HASH_NOTES["pinned"] and entry.file.parent == cache / "zoo"
     assert "kair_dncnn_25" in learned.registered() and "published" in registry.get("kair_dncnn_25", "denoiser").tags
     assert denoising_gain("kair_dncnn_25") > 8.0
-    probe = "from denoise_core import learned; print('kair_dncnn_25' in learned.registered())"
+    probe = "from denoise_core.methods import learned; print('kair_dncnn_25' in learned.registered())"
     env = {**os.environ, "DENOISE_WORKBENCH_CACHE": str(cache)}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.stdout.strip() == "True", out.stderr

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from denoise_core import learned, paths, weights
+from denoise_core import paths, weights
+from denoise_core.methods import learned
 from denoise_core.errors import DenoiseError
 from denoise_core.weights import download
 from denoise_core.weights.zoo import MEASURED_HERE, ZOO, Published, size_label

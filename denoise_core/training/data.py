@@ -12,7 +12,7 @@ from ..datasets import image_files
 from ..errors import InvalidParameterError
 from ..estimate import noise_level
 from ..image import read_image
-from ..learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
+from ..methods.learned import SIGMA_MAX, VAR_MAX, measured_speckle_var
 from .recipe import NoiseSpec, TrainConfig
 
 

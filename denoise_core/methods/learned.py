@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import registry, weights
-from .errors import WeightsError
-from .registry import FloatParam, register
+from .. import registry, weights
+from ..errors import WeightsError
+from ..registry import FloatParam, register
 
 DEFAULT_GRAY = "drunet_gray_blind"
 """The default learned gray denoiser, the flagship (a small DRUNet-style residual U-Net, above BM3D on BSD68)."""
@@ -29,13 +29,13 @@ VAR_MAX = 0.25
 
 def _network(name: str):
     """The loaded network of entry ``name`` (``runner.load``): torch is imported on a learned denoiser's first call."""
-    from . import runner
+    from .. import runner
     return runner.load(name)
 
 
 def _forget_networks() -> None:
     """Drop the loaded networks after weights changed (nothing to drop when none was ever loaded)."""
-    runner = sys.modules.get(f"{__package__}.runner")
+    runner = sys.modules.get("denoise_core.runner")
     if runner is not None:
         runner.clear_cache()
 
@@ -51,7 +51,7 @@ def _var_auto(level) -> dict:
 
 def measured_speckle_var(image: np.ndarray) -> float:
     """The speckle variance measured from ``image`` (``classifier.features.speckle_var``), 0 when it cannot be."""
-    from .classifier.features import speckle_var  # the classifier's measurements load on a speckle model's first use
+    from ..classifier.features import speckle_var  # the classifier's measurements load on a speckle model's first use
     var = speckle_var(image)
     return float(min(var, VAR_MAX)) if np.isfinite(var) else 0.0
 

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 from PIL import Image
 
-from . import registry, weights
-from .errors import DenoiseError, InvalidParameterError, WeightsError
-from .image import check_array
-from .registry import ChoiceParam, IntParam, register
+from .. import registry, weights
+from ..errors import DenoiseError, InvalidParameterError, WeightsError
+from ..image import check_array
+from ..registry import ChoiceParam, IntParam, register
 
 if TYPE_CHECKING:
     import torch
@@ -329,8 +329,8 @@ def load_official(model: str) -> nn.Module:
 
 @functools.lru_cache(maxsize=2)
 def _load_official(name: str, arch: str, config: tuple) -> nn.Module:
-    from . import runner
-    from .models import ARCHITECTURES
+    from .. import runner
+    from ..models import ARCHITECTURES
 
     fix = f"python -m denoise_core weights fetch {name}"
     path = weights.verify(weights.fetched_paths(name)[0], weights.DOWNLOADS[name][0].sha256, fix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .registry import FloatParam, register
+from ..registry import FloatParam, register
 
 
 @register("unsharp_mask", kind="enhance", family="classical", title="Unsharp mask", params=[
