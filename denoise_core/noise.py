@@ -218,7 +218,7 @@ def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Gen
 
 @register("ct_lowdose", kind="noise", title="Low-dose CT (projection-domain Poisson)", tags=("modality:CT",),
           level=Level("photons", 1, (500, 2000, 10000)), params=[
-    FloatParam("photons", default=2e3, lo=1e2, hi=1e7, step=100.0,
+    FloatParam("photons", default=2e3, lo=1e2, hi=1e7, step=100.0, log=True,
                help="Incident photons per detector reading; fewer is a lower dose"),
 ])
 def ct_lowdose(image: np.ndarray, *, photons: float = 2e3, rng: np.random.Generator) -> np.ndarray:

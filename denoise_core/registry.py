@@ -59,6 +59,8 @@ class FloatParam(Param):
     lo: float = 0.0
     hi: float = 1.0
     step: float | None = None
+    log: bool = False
+    """Spans decades (photon counts): a control steps through it on a logarithmic scale."""
 
     def check(self, value: Any) -> float:
         try:

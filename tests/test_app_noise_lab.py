@@ -13,7 +13,7 @@ def test_noise_lab_runs_with_its_widgets(open_page):
     model = at.selectbox(key="w.noise.model")
     assert model.options == [registry.get(n, "noise").title for n in registry.names("noise")]
     assert at.number_input(key="w.noise.seed").value == 0
-    assert at.slider(key="w.noise.gaussian.sigma").value > 0
+    assert at.slider(key="w.noise.gaussian.sigma").value == 25.0  # σ shown in /255 on the slider itself
     assert len(at.get("plotly_chart")) >= 6  # histograms, residual, spectrum, radial, two surfaces, profile
     assert {"w.nl.size", "w.nl.x", "w.nl.y", "w.nl.row"} <= {s.key for s in at.slider}
 
@@ -127,3 +127,17 @@ def test_a_preset_after_manual_changes_sets_all_it_names_and_says_what_it_change
     assert impulse.note in note  # every preset's note is on the page, not only the medical ones
     assert f"image: the {impulse.sample} sample (was ct)" in note and "Salt and pepper" in note
     assert "Median filter" in note and "each on auto" in note
+
+
+def test_levels_are_shown_in_the_units_people_use(open_page):
+    at = open_page("noise_lab", img="ct").run()
+    sigma = at.slider(key="w.noise.gaussian.sigma")
+    assert sigma.label == "sigma (HU)" and abs(sigma.value - 25 / 255 * 2063) < 1e-6  # the CT's 2063 HU span
+    sigma.set_value(100.0).run()
+    assert not at.exception and abs(at.session_state[state.NOISE_PARAMS]["gaussian"]["sigma"] - 100 / 2063) < 1e-9
+    at.selectbox(key="w.noise.model").set_value("ct_lowdose").run()
+    photons = at.select_slider(key="w.noise.ct_lowdose.photons")
+    assert photons.label == "photons (logarithmic)" and photons.value == 2000
+    assert {"100", "1,000", "10,000", "100,000", "1,000,000", "10,000,000"} <= set(photons.proto.options)
+    photons.set_value(500.0).run()
+    assert not at.exception and at.session_state[state.NOISE_PARAMS]["ct_lowdose"]["photons"] == 500.0

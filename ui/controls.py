@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import streamlit as st
 
 from denoise_core import registry
@@ -13,7 +14,7 @@ from denoise_core.apply import MAX_SEED
 from denoise_core.deidentify import has_patient_name
 from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 
-from . import state, zoo
+from . import state, units, zoo
 
 
 def _float_step(param: FloatParam) -> float:
@@ -29,9 +30,19 @@ def _clamp(param: Param, value: Any) -> Any:
     return value
 
 
-def param_widget(param: Param, key: str, *, disabled: bool = False, container=st) -> Any:
-    """One widget for ``param``; its value is in ``st.session_state[key]`` (seed it first)."""
+def param_widget(param: Param, key: str, *, disabled: bool = False, container=st, shown: tuple[float, str] = (1.0, "")) -> Any:
+    """One widget for ``param``; its value is in ``st.session_state[key]`` (seed it first). ``shown``: a number
+    parameter is shown × that factor, in that unit (σ × 255 as '/255'); the value returned is the parameter's."""
     label, help_text = param.name.replace("_", " "), param.help or None
+    factor, unit = shown
+    if isinstance(param, FloatParam) and param.log:
+        return _log_slider(param, key, label, help_text, disabled, container)
+    if isinstance(param, FloatParam) and factor != 1:
+        st.session_state[key] = min(max(float(st.session_state[key]), param.lo * factor), param.hi * factor)
+        step = _nice(_float_step(param) * factor)
+        value = container.slider(f"{label} ({unit})", float(param.lo * factor), float(param.hi * factor), step=step,
+                                 key=key, help=help_text, disabled=disabled, format="%.1f" if step < 1 else "%.0f")
+        return value / factor
     st.session_state[key] = _clamp(param, st.session_state[key])
     if isinstance(param, BoolParam):
         return container.toggle(label, key=key, help=help_text, disabled=disabled)
@@ -49,15 +60,45 @@ def param_widget(param: Param, key: str, *, disabled: bool = False, container=st
     return container.text_input(label, key=key, help=help_text, disabled=disabled)
 
 
+def _nice(step: float) -> float:
+    """The largest of 1, 2, 5 × a power of ten that is at most ``step`` (0.255 -> 0.2)."""
+    power = 10.0 ** np.floor(np.log10(step))
+    return float(max(m * power for m in (1, 2, 5) if m * power <= step * (1 + 1e-9)))
+
+
+def _log_slider(param: FloatParam, key: str, label: str, help_text: str | None, disabled: bool, container) -> float:
+    """A parameter that spans decades: 1, 2, 5 × each power of ten between its bounds, and its current value."""
+    current = float(_clamp(param, st.session_state[key]))
+    st.session_state[key] = current
+    decades = range(int(np.floor(np.log10(param.lo))), int(np.ceil(np.log10(param.hi))) + 1)
+    ticks = {m * 10.0 ** d for d in decades for m in (1, 2, 5) if param.lo <= m * 10.0 ** d <= param.hi}
+    return container.select_slider(f"{label} (logarithmic)", sorted(ticks | {current}), key=key, help=help_text,
+                                   disabled=disabled, format_func=lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+
+
 def param_widgets(method: registry.Method, values: dict, scope: str, *, disabled: bool = False,
-                  force: bool = False, container=st) -> dict:
-    """Widgets for all of ``method``'s parameters, seeded from ``values``; returns the chosen values."""
+                  force: bool = False, container=st, shown: dict[str, tuple[float, str]] | None = None) -> dict:
+    """Widgets for all of ``method``'s parameters, seeded from ``values``; returns the chosen values.
+    ``shown``: {parameter: (factor, unit)} for those shown in other units than their own."""
     out = {}
     for param in method.params:
         key = f"w.{scope}.{method.name}.{param.name}"
-        (state.force_widget if force else state.seed_widget)(key, values.get(param.name, param.default))
-        out[param.name] = param_widget(param, key, disabled=disabled, container=container)
+        value, units_shown = values.get(param.name, param.default), (shown or {}).get(param.name, (1.0, ""))
+        if units_shown[0] != 1:
+            value *= units_shown[0]
+        (state.force_widget if force else state.seed_widget)(key, value)
+        out[param.name] = param_widget(param, key, disabled=disabled, container=container, shown=units_shown)
     return out
+
+
+def level_units(method: registry.Method, meta) -> dict[str, tuple[float, str]]:
+    """How a noise model's level is shown where it is not in its own units: σ in /255, and in HU on a CT."""
+    level = method.level
+    if level is None or level.scale == 1:
+        return {}
+    if meta is not None and meta.units == "HU":
+        return {level.param: (units.span(meta), "HU")}
+    return {level.param: (level.scale, f"/{level.scale:g}")}
 
 
 STAGE_TITLES = {"clean": "No noise (clean)", "classify": "Noise classifier"}
@@ -89,7 +130,8 @@ def noise_controls(container=st, *, scope: str = "noise") -> tuple[str, dict, in
     method = registry.get(model, "noise")
     if method.summary:
         container.caption(method.summary)
-    values = param_widgets(method, state.noise_params(model), scope, container=container)
+    values = param_widgets(method, state.noise_params(model), scope, container=container,
+                           shown=level_units(method, state.get(state.IMAGE_META)))
     state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS), model: values})
     state.seed_widget("w.noise.seed", int(state.get(state.SEED)))
     seed = container.number_input("Seed", min_value=0, max_value=MAX_SEED, step=1, key="w.noise.seed",

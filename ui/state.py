@@ -142,9 +142,9 @@ def slice_index(meta: Any) -> int:
     return 0 if meta is None else int(meta.slice_index)
 
 
-IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.", "w.deid.")
-"""Widgets whose values belong to one image (display window, regions, zoom box, de-identification): reset
-for a new image."""
+IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.", "w.deid.", "w.noise.")
+"""Widgets whose values belong to one image (display window, regions, zoom box, de-identification, noise
+levels shown in the image's units): reset for a new image (the noise reseeds from the state)."""
 
 
 def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True,
@@ -179,7 +179,6 @@ def _fit_noise(meta: Any) -> None:
                 if tag.startswith("modality:")}
     if made_for and getattr(meta, "modality", None) not in made_for:
         st.session_state[NOISE] = DEFAULTS[NOISE]
-        forget_widgets("w.noise.")
 
 
 def display_bounds() -> tuple[float, float]:
