@@ -23,3 +23,13 @@ def test_lower_is_better_puts_the_smallest_first_and_starts_at_zero():
     fig = views.bars({"slow": 14.0, "fast": 0.2, "middle": 3.0}, title="seconds", higher_is_better=False)
     assert list(fig.data[0].y) == ["fast", "middle", "slow"]
     assert fig.layout.xaxis.range[0] == 0.0
+
+
+def test_a_colour_bar_runs_from_the_first_to_the_last_colour_of_its_scale():
+    bar = views.colour_bar(0.0, 38.25, "/255")
+    strip = bar[8, 40:520]  # the coloured strip, left to right
+    assert tuple(strip[0]) == tuple(views.heat(np.zeros((1, 1)), 1.0)[0, 0])  # 0: black of inferno
+    assert tuple(strip[-1]) == tuple(views.heat(np.ones((1, 1)), 1.0)[0, 0])  # the top of the scale
+    gray = views.colour_bar(-170, 170, "HU", signed_gray=True)[8, 40:520]
+    assert tuple(gray[0]) == (0, 0, 0) and tuple(gray[-1]) == (255, 255, 255) and abs(int(gray[240, 0]) - 128) <= 1
+    assert (bar[22:, :] < 128).any()  # labels are drawn under the strip

@@ -139,9 +139,9 @@ def show_zoom_grid(items: list[tuple]) -> None:
     overview.image(views.mark(page.screen(items[0][1], reference), box), caption="Where the region is",
                    width="stretch")
     with grid:
-        cols = st.columns(columns)
-        for i, (label, key, image) in enumerate(items):
-            cols[i % columns].image(views.zoom(page.screen(key, image), box), caption=label, width="stretch")
+        for start in range(0, len(items), columns):  # a row of columns each: tiles align whatever the captions
+            for column, (label, key, image) in zip(st.columns(columns), items[start:start + columns]):
+                column.image(views.zoom(page.screen(key, image), box), caption=label, width="stretch")
 
 
 def default_regions(shape: tuple[int, ...]) -> tuple[Box, Box]:
@@ -221,13 +221,21 @@ def show_differences(clean: np.ndarray | None, noisy: np.ndarray, results: list[
     else:
         st.caption("Top: |clean − result| (black = exact; inferno scale). Bottom: noisy − result, the "
                    "'method noise' around mid-gray: ideally pure noise; visible edges mean the method removed detail.")
-    cols = st.columns(min(4, len(results)))
-    for i, r in enumerate(results):
-        with cols[i % len(cols)]:
-            st.markdown(f"**{r.title}**")
-            if clean is not None:
-                st.image(views.heat(np.abs(clean - r.image), vmax), width="stretch", caption="|clean − result|")
-            st.image(views.signed(noisy - r.image, gain), width="stretch", caption="noisy − result")
+    meta = state.get(state.IMAGE_META)
+    factor, unit = (255.0, "/255") if units.plain(meta) else (units.span(meta), units.unit(meta))
+    bars = st.columns(2)
+    if clean is not None:
+        bars[0].image(views.colour_bar(0.0, vmax * factor, unit), caption="|clean − result|")
+    bars[1].image(views.colour_bar(-0.5 / gain * factor, 0.5 / gain * factor, unit, signed_gray=True),
+                  caption="noisy − result")
+    per_row = min(4, len(results))
+    for start in range(0, len(results), per_row):  # a row of columns each, so that the maps align
+        for column, r in zip(st.columns(per_row), results[start:start + per_row]):
+            with column:
+                st.markdown(f"**{r.title}**")
+                if clean is not None:
+                    st.image(views.heat(np.abs(clean - r.image), vmax), width="stretch", caption="|clean − result|")
+                st.image(views.signed(noisy - r.image, gain), width="stretch", caption="noisy − result")
 
 
 def metric_methods() -> list[registry.Method]:

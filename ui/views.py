@@ -66,6 +66,22 @@ def signed(values: np.ndarray, gain: float) -> np.ndarray:
     return (np.clip(0.5 + gain * values, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def colour_bar(low: float, high: float, unit: str, *, signed_gray: bool = False, width: int = 480) -> np.ndarray:
+    """A horizontal colour bar labelled at both ends and the middle, in ``unit``: the inferno scale of
+    :func:`heat`, or the gray of :func:`signed` (black at ``low``, mid-gray at 0, white at ``high``)."""
+    ramp = np.linspace(0, 1, width)
+    colours = np.repeat(np.round(ramp * 255).astype(np.uint8)[:, None], 3, axis=1) if signed_gray else \
+        _LUT[np.round(ramp * 255).astype(np.uint8)]
+    sheet = Image.new("RGB", (width + 80, 42), "white")
+    sheet.paste(Image.fromarray(np.repeat(colours[None], 16, axis=0)), (40, 2))
+    draw = ImageDraw.Draw(sheet)
+    for fraction in (0.0, 0.5, 1.0):
+        text = f"{low + fraction * (high - low):.3g} {unit}".strip()
+        x = 40 + fraction * (width - 1) - draw.textlength(text, font=_font(13)) / 2
+        draw.text((x, 22), text, fill=(20, 20, 20), font=_font(13))
+    return np.asarray(sheet)
+
+
 def png(u8: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(u8).save(buffer, format="PNG")
