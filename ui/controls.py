@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import streamlit as st
 
-from denoise_core import registry
+from denoise_core import registry, weights
 from denoise_core.apply import MAX_SEED
 from denoise_core.deidentify import has_patient_name
 from denoise_core.registry import BoolParam, ChoiceParam, FloatParam, IntParam, Param
@@ -151,8 +151,8 @@ def deidentify_toggle(meta, key: str, container=st) -> bool:
 
 
 def method_picker(container=st) -> list[str]:
-    """Denoisers to compare, grouped classical / learned, straight from the registry; under the learned ones,
-    the published models that can be downloaded."""
+    """Denoisers to compare, straight from the registry: classical ones, then the learned models made for the
+    current noise, then those made for other noise (with a note), then the published models to download."""
     chosen = [m for m in state.get(state.METHODS) if m in registry.names("denoiser")]
     groups: dict[str, list[registry.Method]] = {}
     for method in registry.methods("denoiser"):
@@ -160,23 +160,41 @@ def method_picker(container=st) -> list[str]:
     order = ["classical", "learned"] + sorted(set(groups) - {"classical", "learned"})
     picked: list[str] = []
     for family in order:
-        members = groups.get(family, [])
-        key = f"w.methods.{family}"
-        if members:
+        sections = _learned_sections(groups.get(family, [])) if family == "learned" else \
+            [(family, f"{family.capitalize()} methods", groups.get(family, []), "")]
+        for key, label, members, note in sections:
+            if not members:
+                continue
             titles = {m.name: m.title for m in members}
-            state.seed_widget(key, [m for m in chosen if m in titles])
-            picked += container.multiselect(f"{family.capitalize()} methods", list(titles), format_func=titles.get,
-                                            key=key, placeholder="Choose methods")
-        elif family == "learned":
-            container.caption("Learned methods: none registered yet (download a published one below, or bring "
-                              "your own weights on the Model Lab).")
+            state.seed_widget(f"w.methods.{key}", [m for m in chosen if m in titles])
+            picked += container.multiselect(label, list(titles), format_func=titles.get, key=f"w.methods.{key}",
+                                            placeholder="Choose methods")
+            if note:
+                container.caption(note)
         if family == "learned":
+            if not groups.get("learned"):
+                container.caption("Learned methods: none registered yet (download a published one below, or bring "
+                                  "your own weights on the Model Lab).")
             with container.expander("Published models (download once, then offline)", icon=":material/download:"):
                 zoo.offer_models("methods")
     # keep the user's order: previously chosen first, new ones appended
     ordered = [m for m in chosen if m in picked] + [m for m in picked if m not in chosen]
     state.put(state.METHODS, ordered)
     return ordered
+
+
+def _learned_sections(members: list[registry.Method]) -> list[tuple[str, str, list[registry.Method], str]]:
+    """(key, label, models, note): those trained for the noise being added first, then the others."""
+    noise = state.get(state.NOISE) if state.get(state.HAS_CLEAN) else None
+    if noise is None:
+        return [("learned", "Learned methods", members, "")]
+    trained = {name: entry.noise for name, entry in weights.entries().items()}
+    own = [m for m in members if trained.get(m.name) == noise]
+    other = [m for m in members if trained.get(m.name) != noise]
+    return [("learned", f"Learned methods made for {title(noise).split(' (')[0]} noise", own, ""),
+            ("learned_other", "Learned, made for other noise", other,
+             "Trained for another noise than the one added here: they may do little, or score below the "
+             "noisy input (a low-dose CT model on a photo, an impulse model on Gaussian noise).")]
 
 
 def method_controls(method: registry.Method, auto_values: Callable[[], dict], container=st) -> tuple[dict, bool]:
