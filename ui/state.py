@@ -6,7 +6,8 @@ Two kinds of keys:
   model, its parameters, the seed, the denoisers and theirs. They survive page switches.
 * **widget** keys start with ``w.`` and belong to one widget each. Streamlit forgets a widget's
   key when a page without that widget runs, so widgets are seeded from the persistent keys
-  (``seed_widget``) and copy their value back after they are drawn.
+  (``seed_widget``) and copy their value back after they are drawn. Two pickers are also set by the app:
+  ``ui.benchmark_results.SHOWN`` to a run just made, ``ui.model_lab.MODEL`` to weights just imported.
   The download buttons of ``ui.zoo`` keep nothing in the session: ``w.methods.fetch.<model>`` (the
   method picker) and ``w.ml.fetch.<model>`` (Model Lab) fetch a published model, ``w.cmp.fetch.lpips``
   (Denoise & Compare) and ``w.bench.fetch.lpips`` (Benchmark) the LPIPS weights, into the cache that every
