@@ -16,7 +16,6 @@ from denoise_core.box import Box
 from . import cache, controls, page, state, units, views, zoo
 
 
-DONE = "_done_jobs"  # job keys computed in this session: those need no progress indicator
 NOISY = "Noisy (input)"  # the metrics table's first row, the charts' reference line
 
 
@@ -58,7 +57,7 @@ def method_settings(noisy_key: str, noisy: np.ndarray, level: dict, chosen: list
 
 def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Result]:
     """Run every method (cached); uncached ones show which method runs and how far along it is."""
-    done = st.session_state.setdefault(DONE, set())
+    done = state.get(state.DONE_JOBS)
     jobs = [(m, p, a, job_key(noisy_key, m.name, p)) for m, p, a in settings]
     pending = [j for j in jobs if j[3] not in done]
     results: list[Result] = []

@@ -6,7 +6,8 @@ Two kinds of keys:
   model, its parameters, the seed, the denoisers and theirs. They survive page switches.
 * **widget** keys start with ``w.`` and belong to one widget each. Streamlit forgets a widget's
   key when a page without that widget runs, so widgets are seeded from the persistent keys
-  (``seed_widget``) and copy their value back after they are drawn.
+  (``seed_widget``) and copy their value back after they are drawn. Two pickers are also set by the app:
+  ``ui.benchmark_results.SHOWN`` to a run just made, ``ui.model_lab.MODEL`` to weights just imported.
   The download buttons of ``ui.zoo`` keep nothing in the session: ``w.methods.fetch.<model>`` (the
   method picker) and ``w.ml.fetch.<model>`` (Model Lab) fetch a published model, ``w.cmp.fetch.lpips``
   (Denoise & Compare) and ``w.bench.fetch.lpips`` (Benchmark) the LPIPS weights, into the cache that every
@@ -65,6 +66,7 @@ LESSON = "_lesson"               # (label, what it set) of the preset applied la
 UPLOAD_TOKEN = "_upload_token"   # the upload last read, so a rerun does not read it again
 PIPELINE_RUN = "pipeline_run"    # (settings, pipeline.Result) of the Pipeline page's last run
 MODEL_TIMING = "model_timing"    # (model, image hash, seconds) of the Model Lab's last timing
+DONE_JOBS = "_done_jobs"         # job keys computed in this session: those need no progress indicator
 WAS_AUTO = "_was."               # prefix: WAS_AUTO + an "auto" checkbox's key holds its value on the last run
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
@@ -73,7 +75,7 @@ DEFAULTS: dict[str, Any] = {
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
     SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
-    MODEL_TIMING: None,
+    MODEL_TIMING: None, DONE_JOBS: set(),
 }
 
 

@@ -1,4 +1,5 @@
-"""The tidy table of a run and what is read from it: the leaderboard, the papers' tables, time against quality."""
+"""The tidy table of a run and what is read from it: the leaderboard, the papers' tables, the curves against the
+noise level, time against quality."""
 from __future__ import annotations
 
 import pandas as pd
@@ -53,6 +54,11 @@ def paper_table(table: pd.DataFrame, metric: str = "psnr", columns: tuple[str, .
     """Mean ``metric`` with methods as rows and ``columns`` (noise level, ``group``, ...) as columns: the papers' layout."""
     rows = table[table["metric"] == metric]
     return rows.pivot_table(index="method", columns=list(columns), values="value", aggfunc="mean", sort=False)
+
+
+def level_curves(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std of each metric per method, noise and level: quality against the noise level, one row a point."""
+    return table.groupby(["method", "noise", "level", "metric"], as_index=False)["value"].agg(["mean", "std"])
 
 
 def time_quality(table: pd.DataFrame, metric: str = "psnr") -> pd.DataFrame:
