@@ -80,3 +80,16 @@ def test_the_speckle_model_gets_its_variance_control_and_removes_speckle(open_pa
     table = metrics(at)
     model = table.loc[table.index.str.startswith("FFDNet gray, speckle"), PSNR].iloc[0]
     assert model >= table.loc["Noisy (input)", PSNR] + 8.5, table  # measured +9.85 dB at var 0.04
+
+
+def test_learned_models_made_for_the_noise_come_first_the_others_apart_with_a_note(open_page):
+    from denoise_core import registry
+    at = open_page("compare").run()  # Gaussian noise by default
+    title = lambda name: registry.get(name, "denoiser").title  # noqa: E731
+    own, other = at.multiselect(key="w.methods.learned"), at.multiselect(key="w.methods.learned_other")
+    assert own.label == "Learned methods made for Gaussian noise" and other.label == "Learned, made for other noise"
+    assert title("drunet_gray_blind") in own.options and title("ffdnet_salt_pepper") not in own.options
+    assert title("ffdnet_salt_pepper") in other.options and title("ffdnet_ct_lowdose") in other.options
+    assert any("score below the noisy input" in c.value for c in at.caption)
+    at.selectbox(key="w.noise.model").set_value("salt_pepper").run()
+    assert title("ffdnet_salt_pepper") in at.multiselect(key="w.methods.learned").options

@@ -105,9 +105,10 @@ STAGE_TITLES = {"clean": "No noise (clean)", "classify": "Noise classifier"}
 """Titles of the names that are not registered methods: the classifier's 'clean' class and its stage."""
 
 
-def title(name: str) -> str:
-    """What a person reads for a registered name or noise type: ``salt_pepper`` -> 'Salt and pepper (impulse)'."""
-    found = [m.title for m in registry.methods() if m.name == name]
+def title(name: str, kind: str | None = None) -> str:
+    """What a person reads for a registered name of ``kind`` (any kind, a denoiser first, when not given) or a
+    noise type (``kind="noise"``): ``salt_pepper`` -> 'Salt and pepper (impulse)'."""
+    found = [m.title for m in sorted(registry.methods(kind), key=lambda m: m.kind != "denoiser") if m.name == name]
     return found[0] if found else STAGE_TITLES.get(name, name)
 
 
@@ -191,7 +192,7 @@ def _learned_sections(members: list[registry.Method]) -> list[tuple[str, str, li
     trained = {name: entry.noise for name, entry in weights.entries().items()}
     own = [m for m in members if trained.get(m.name) == noise]
     other = [m for m in members if trained.get(m.name) != noise]
-    return [("learned", f"Learned methods made for {title(noise).split(' (')[0]} noise", own, ""),
+    return [("learned", f"Learned methods made for {title(noise, 'noise').split(' (')[0]} noise", own, ""),
             ("learned_other", "Learned, made for other noise", other,
              "Trained for another noise than the one added here: they may do little, or score below the "
              "noisy input (a low-dose CT model on a photo, an impulse model on Gaussian noise).")]

@@ -41,7 +41,7 @@ def choices() -> Choices:
     """The sidebar's overrides: noise type, denoisers, sharpening and super-resolution."""
     st.markdown("### Choices")
     noise_type = st.selectbox("Noise type", [AUTO, *pipeline.ROUTES], key="w.pl.type",
-                              format_func=lambda kind: kind if kind == AUTO else controls.title(kind),
+                              format_func=lambda kind: kind if kind == AUTO else controls.title(kind, "noise"),
                               help="Override the classifier: the rule table then routes this noise type "
                                    "(low-dose CT: scanner noise of a low-dose CT, which the classifier does not name)")
     denoisers = st.multiselect("Denoisers", registry.names("denoiser"), key="w.pl.denoisers",
@@ -71,8 +71,8 @@ def noisy_input(image: np.ndarray, noise: tuple[str, dict, int] | None) -> tuple
 
 def show_classification(classification: dict) -> None:
     """The classifier's probabilities, and how often it is right (its model card's confusion matrix)."""
-    probabilities = {controls.title(k): 100 * v for k, v in classification["probabilities"].items()}
-    views.show_chart(views.bars(probabilities, title=f"Noise type: {controls.title(classification['type'])} (probability, %)",
+    probabilities = {controls.title(k, "noise"): 100 * v for k, v in classification["probabilities"].items()}
+    views.show_chart(views.bars(probabilities, title=f"Noise type: {controls.title(classification['type'], 'noise')} (probability, %)",
                                 higher_is_better=True, fmt=".1f"), key="pl.probabilities")
     card = WEIGHTS_FILE.with_suffix(".md")
     if card.exists():
