@@ -29,19 +29,18 @@ else:
     noise_tag = "input"
 level = page.guarded(cache.noise_level, noisy_key, noisy)
 st.caption(f"{recipe} · estimated σ {units.sigma(level['sigma'], state.get(state.IMAGE_META))}, "
-           f"impulses {100 * level['impulse']:.1f}% "
-           "(what 'auto' starts from) · the link holds every setting")
+           f"impulses {100 * level['impulse']:.1f}% (what 'auto' starts from) · " + compare.LINK_HOLDS
+           + ("" if state.get(state.SAMPLE) else " An uploaded image is not in the link: it stays on this machine."))
 if has_clean:
     presets.show_note()
 
 settings = compare.method_settings(noisy_key, noisy, level, chosen)
-state.write_url(with_methods=True)
 if not settings:
     st.info("Choose one or more methods in the sidebar.")
 results = compare.run_all(noisy_key, noisy, settings)
 
 items = compare.panels(clean, noisy, noisy_key, results)
-compare.show_slider(items)
+compare.show_slider(items, compare.panel_names(results, clean is not None))
 frame, direction, formats = compare.metrics_frame(clean, noisy, noisy_key, results)
 tabs = st.tabs(["Metrics", "Zoomed grid", "Difference maps", "Region of interest", "Downloads"])
 with tabs[0]:
@@ -54,3 +53,4 @@ with tabs[3]:
     compare.show_roi(clean, items)
 with tabs[4]:
     compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
+state.write_url(with_methods=True)  # last: the link holds the view drawn above

@@ -93,3 +93,25 @@ def test_learned_models_made_for_the_noise_come_first_the_others_apart_with_a_no
     assert any("score below the noisy input" in c.value for c in at.caption)
     at.selectbox(key="w.noise.model").set_value("salt_pepper").run()
     assert title("ffdnet_salt_pepper") in at.multiselect(key="w.methods.learned").options
+
+
+def test_a_link_restores_the_slider_panels_the_zoomed_region_and_the_window(open_page):
+    from denoise_core import registry
+    at = open_page("compare", img="ct", m="median", left="clean", right="median", zoom="10,20,32", win="40,400").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    median = registry.get("median", "denoiser").title
+    assert (at.selectbox(key="w.cmp.left").value, at.selectbox(key="w.cmp.right").value) == ("Clean", median)
+    assert [at.slider(key=f"w.cmp.{k}").value for k in ("zx", "zy", "zsize")] == [10, 20, 32]
+    assert at.session_state[state.WINDOW][1] == (40.0, 400.0)  # centre 40 HU, width 400 HU
+    at.selectbox(key="w.cmp.right").set_value("Noisy").run()
+    assert (at.query_params["left"], at.query_params["right"]) == ("clean", "noisy")  # written back as it changes
+    assert at.query_params["zoom"] == "10,20,32" and at.query_params["win"] == "40,400"
+    assert any("not the open tab or the slider's position" in c.value for c in at.caption)
+
+
+def test_a_link_with_a_bad_view_says_so_in_one_line_and_shows_the_defaults(open_page):
+    at = open_page("compare", m="median", zoom="a,b", win="1,2,3", left="nothing").run()
+    assert not at.exception
+    notice = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+    assert "zoom 'a,b'" in notice and "win '1,2,3'" in notice
+    assert at.selectbox(key="w.cmp.left").value == "Noisy"

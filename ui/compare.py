@@ -16,6 +16,8 @@ from denoise_core.box import Box
 from . import cache, controls, page, state, units, views, zoo
 
 
+LINK_HOLDS = ("The link holds the image, the noise and its seed, the methods and their parameters, the slider's two "
+              "panels, the zoomed region and the display window (not the open tab or the slider's position).")
 NOISY = "Noisy (input)"  # the metrics table's first row, the charts' reference line
 
 
@@ -104,18 +106,27 @@ def panels(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results:
     return items
 
 
-def show_slider(items: list[tuple]) -> None:
+def panel_names(results: list[Result], has_clean: bool) -> list[str]:
+    """The names a link gives the panels of :func:`panels`, in the same order: clean, noisy, each method."""
+    return ["clean"] * has_clean + ["noisy"] + [r.name for r in results]
+
+
+def show_slider(items: list[tuple], names: list[str]) -> None:
+    """The before/after slider between two chosen panels; the choice is part of the link (``left``, ``right``)."""
     labels = [label for label, _, _ in items]
     left, right = st.columns(2)
     default_right = 2 if len(labels) > 2 and labels[0] == "Clean" else min(1, len(labels) - 1)
-    default_left = labels.index("Noisy")
-    state.seed_widget("w.cmp.left", labels[default_left])
-    state.seed_widget("w.cmp.right", labels[default_right])
-    for key, default in (("w.cmp.left", default_left), ("w.cmp.right", default_right)):
+    defaults = {"left": labels.index("Noisy"), "right": default_right}
+    view = state.get(state.VIEW)
+    for side, default in defaults.items():
+        key = f"w.cmp.{side}"
+        linked = view.get(side)
+        state.seed_widget(key, labels[names.index(linked)] if linked in names else labels[default])
         if st.session_state[key] not in labels:
             st.session_state[key] = labels[default]
     a = left.selectbox("Left of the slider", labels, key="w.cmp.left")
     b = right.selectbox("Right of the slider", labels, key="w.cmp.right")
+    state.put(state.VIEW, {**view, "left": names[labels.index(a)], "right": names[labels.index(b)]})
     la, ia, xa = items[labels.index(a)]
     lb, ib, xb = items[labels.index(b)]
     views.compare_slider(page.screen(ia, xa), page.screen(ib, xb), la, lb, key="cmp.slider")
@@ -126,10 +137,13 @@ def show_zoom_grid(items: list[tuple]) -> None:
     height, width = reference.shape[:2]
     c = st.columns([1, 1, 1, 1])
     largest = min(height, width)
-    size = views.int_slider(c[0], "Zoom region size", min(8, largest), min(256, largest), min(48, largest),
+    linked = state.get(state.VIEW).get("zoom")  # [x, y, side] from a link
+    size = views.int_slider(c[0], "Zoom region size", min(8, largest), min(256, largest),
+                            linked[2] if linked else min(48, largest),
                             key="w.cmp.zsize", help="Side of the square region, in pixels of the image")
-    x = views.int_slider(c[1], "Region x", 0, width - size, (width - size) // 2, key="w.cmp.zx")
-    y = views.int_slider(c[2], "Region y", 0, height - size, (height - size) // 2, key="w.cmp.zy")
+    x = views.int_slider(c[1], "Region x", 0, width - size, linked[0] if linked else (width - size) // 2, key="w.cmp.zx")
+    y = views.int_slider(c[2], "Region y", 0, height - size, linked[1] if linked else (height - size) // 2, key="w.cmp.zy")
+    state.put(state.VIEW, {**state.get(state.VIEW), "zoom": [x, y, size]})
     columns = c[3].slider("Columns", 2, 6, min(4, max(2, len(items))), key="w.cmp.zcols")
     box = Box.square(x, y, size, reference.shape, least=4)
     factor = max(1, 256 // size)

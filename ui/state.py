@@ -23,6 +23,9 @@ The page configuration is mirrored in the URL query parameters so a lecturer can
 e.g. ``?img=xray&noise=gaussian&n.sigma=0.0980392&n.clip=false&seed=0&m=median&m=bm3d&d.median=auto
 &d.bm3d.sigma=0.1``. Only URL-safe characters, so a link reads as it is written.
 
+The view: ``left`` and ``right`` (the slider's panels: ``clean``, ``noisy`` or a denoiser), ``zoom=<x>,<y>,<side>``
+(the zoomed region) and ``win=<centre>,<width>`` (the display window, in the image's units).
+
 ``img=upload`` marks an uploaded image (not shareable by link); ``ref=none`` marks an image used
 without a clean reference. ``slice`` is the slice of a volume (NIfTI, multi-frame DICOM) counted from
 1, as the Slice slider shows it; it is written only for volumes.
@@ -67,6 +70,7 @@ UPLOAD_TOKEN = "_upload_token"   # the upload last read, so a rerun does not rea
 PIPELINE_RUN = "pipeline_run"    # (settings, pipeline.Result) of the Pipeline page's last run
 MODEL_TIMING = "model_timing"    # (model, image hash, seconds) of the Model Lab's last timing
 DONE_JOBS = "_done_jobs"         # job keys computed in this session: those need no progress indicator
+VIEW = "compare_view"            # what Denoise & Compare shows: {"left", "right": panel names, "zoom": [x, y, size]}
 WAS_AUTO = "_was."               # prefix: WAS_AUTO + an "auto" checkbox's key holds its value on the last run
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
@@ -75,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
     SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
-    MODEL_TIMING: None, DONE_JOBS: set(),
+    MODEL_TIMING: None, DONE_JOBS: set(), VIEW: {},
 }
 
 
@@ -244,6 +248,12 @@ def url_dict(*, with_methods: bool) -> dict[str, str | list[str]]:
             else:
                 for key, value in method_params(name).items():
                     out[f"d.{name}.{key}"] = _text(value)
+        view = st.session_state[VIEW]
+        out.update({key: view[key] for key in ("left", "right") if view.get(key)})
+        if view.get("zoom"):
+            out["zoom"] = ",".join(str(int(v)) for v in view["zoom"])
+    if st.session_state[WINDOW] is not None:
+        out["win"] = ",".join(_text(v) for v in st.session_state[WINDOW][1])
     return out
 
 
@@ -324,6 +334,30 @@ def _apply_seed(text: str, problems: list[str]) -> None:
         problems.append(f"{exc}; keeping seed {st.session_state[SEED]}")
 
 
+def _numbers(text: str, count: int, what: str, problems: list[str]) -> list[float] | None:
+    """``count`` comma-separated finite numbers, or None with a problem line."""
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(np.isfinite(numbers)):
+        problems.append(f"{what} '{one_line(text, 40)}': expected {count} numbers separated by commas")
+        return None
+    return numbers
+
+
+def _apply_view(values: dict[str, str], problems: list[str]) -> None:
+    """The link's view: the slider's panels, the zoomed region and the display window."""
+    view = {key: values[key] for key in ("left", "right") if key in values}
+    zoom = _numbers(values["zoom"], 3, "zoom", problems) if "zoom" in values else None
+    if zoom is not None:
+        view["zoom"] = [int(v) for v in zoom]
+    st.session_state[VIEW] = view
+    window = _numbers(values["win"], 2, "win", problems) if "win" in values else None
+    if window is not None and window[1] > 0:
+        st.session_state[WINDOW] = ("Custom", (window[0], window[1]))
+
+
 def apply_url(load_sample, use_slice=None) -> None:
     """Apply the query parameters when they differ from what this session last wrote.
 
@@ -380,6 +414,7 @@ def apply_url(load_sample, use_slice=None) -> None:
                 parsed, bad = _parse(registry.get(name, "denoiser"), items)
                 problems += bad
                 st.session_state[METHOD_PARAMS] = {**st.session_state[METHOD_PARAMS], name: parsed}
+    _apply_view(values, problems)
     forget_widgets("w.")
     st.session_state[URL] = given
     if problems:
