@@ -7,13 +7,12 @@ page.setup("Pipeline", icon=":material/auto_fix_high:")
 page.sidebar_image()
 image = page.require_image()
 
-with st.sidebar:
-    noise = pipeline_page.added_noise()
-    chosen = pipeline_page.choices()
-
 st.title("Pipeline")
 st.caption("Upload a noisy scan (Home page), or add noise here: the classifier names the noise and its "
            "strength, a rule table picks the denoiser, then optional sharpening and super-resolution.")
+noise = pipeline_page.added_noise()
+with st.sidebar:
+    chosen = pipeline_page.choices()
 clean, noisy, noisy_key = pipeline_page.noisy_input(image, noise)
 classification = page.guarded(cache.classify, noisy_key, noisy)
 left, right = st.columns([3, 2])

@@ -2,6 +2,7 @@
 import pytest
 
 from denoise_core import pipeline, registry
+from ui import state
 
 
 def titles(*names: str) -> list[str]:
@@ -90,3 +91,19 @@ def test_a_stage_run_again_with_other_parameters_is_measured_and_shown_anew(pipe
     (weak, weak_slider), (strong, strong_slider) = shown
     assert weak > strong + 1.0, shown  # three times the detail layer adds that much noise back
     assert weak_slider != strong_slider  # the slider shows the new sharpened image
+
+
+def test_adding_noise_is_offered_under_the_title_and_off_for_an_image_marked_noisy(open_page):
+    at = open_page("pipeline").run()
+    add = at.main.toggle(key="w.pl.add")  # in the page, not hidden in the sidebar
+    assert add.value is True and not add.disabled
+    assert at.sidebar.selectbox(key="w.noise.model").value == "gaussian"
+    from test_app_home import _tiff16
+    noisy = open_page("home").run()
+    noisy.radio(key="w.upload.reference").set_value(noisy.radio(key="w.upload.reference").options[1])
+    noisy.file_uploader(key="w.upload").set_value(("scan.tif", _tiff16(96, 120), "image/tiff")).run()
+    noisy.switch_page("pages/3_Pipeline.py").run()
+    assert not noisy.exception and noisy.session_state[state.HAS_CLEAN] is False
+    toggle = noisy.main.toggle(key="w.pl.add")
+    assert toggle.value is False and toggle.disabled and "already noisy" in toggle.help
+    assert "w.noise.model" not in {s.key for s in noisy.selectbox}

@@ -28,13 +28,19 @@ class Choices(NamedTuple):
 
 
 def added_noise() -> tuple[str, dict, int] | None:
-    """The noise (model, parameters, seed) to add to a clean image first; None for an image used as it is."""
-    if not state.get(state.HAS_CLEAN):
+    """The toggle "Add synthetic noise first", where one looks (under the title), and the noise to add in the
+    sidebar: (model, parameters, seed), or None for an image used as it is. Off, and not offered, for an
+    image marked already noisy."""
+    clean = state.get(state.HAS_CLEAN)
+    add = st.toggle("Add synthetic noise first", value=clean, key="w.pl.add", disabled=not clean,
+                    help="On: the current image is taken as clean and made noisy here, so that every stage has "
+                         "a PSNR against it. Off: the image goes in as it is, as a real noisy scan would"
+                         if clean else "This image is marked already noisy (Home page): it goes in as it is")
+    if not add:
         return None
-    add = st.toggle("Add synthetic noise first", value=True, key="w.pl.add",
-                    help="The current image is clean: make it noisy here to try the pipeline on a "
-                         "known noise, with PSNR against the clean image at every stage")
-    return controls.noise_controls() if add else None
+    with st.sidebar:
+        st.markdown("### Noise to add")
+        return controls.noise_controls()
 
 
 def choices() -> Choices:
