@@ -128,3 +128,15 @@ def test_a_folder_outside_the_allowed_ones_is_refused(bench, tmp_path, where):
     assert not at.exception and len(at.error) == 1
     assert ("type the path" if where == "empty" else "outside the folders the app may read") in at.error[0].value
     assert at.button(key="w.bench.run").disabled
+
+
+def test_a_run_is_named_by_the_user_by_default_after_its_config_and_date(bench, tmp_path):
+    from datetime import date
+    folder = write_images(tmp_path / "images")
+    at = describe_small(bench.run(), folder, ["median"])
+    assert at.text_input(key="w.bench.name").value == f"app {date.today().isoformat()}"
+    assert at.multiselect(key="w.bench.methods").format_func("median") == "Median filter"  # a title, not the id
+    at.text_input(key="w.bench.name").set_value("median on my scans")
+    at.button(key="w.bench.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert Store(tmp_path / "results.sqlite").runs()["name"].tolist() == ["median on my scans"]

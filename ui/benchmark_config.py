@@ -1,6 +1,7 @@
 """The Benchmark page's config: a ready-made file or one built with the sidebar widgets, checked by the library."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -11,7 +12,7 @@ from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
 from denoise_core.paths import SHARED_DATA, image_roots
 
-from . import views, zoo
+from . import controls, state, views, zoo
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 SET_TITLES = {"set12": "Set12", "bsd68": "BSD68"}
@@ -47,7 +48,8 @@ def folder_source(text: str) -> dict:
 
 def metric_choice() -> list[str]:
     """The metrics multiselect, with the availability of those that need weights next to it."""
-    metrics = st.multiselect("Metrics", registry.names("metric"), ["psnr", "ssim"], key="w.bench.metrics")
+    metrics = st.multiselect("Metrics", registry.names("metric"), ["psnr", "ssim"], key="w.bench.metrics",
+                             format_func=lambda name: controls.title(name, "metric"))
     missing = unavailable()
     for name in registry.names("metric"):
         if name in missing:
@@ -76,7 +78,7 @@ def built_config() -> dict:
               for name in models}
     denoisers = registry.names("denoiser")
     methods = st.multiselect("Methods (parameters: auto)", denoisers, [m for m in FAST_METHODS if m in denoisers],
-                             key="w.bench.methods")
+                             format_func=controls.title, key="w.bench.methods")
     metrics = metric_choice()
     return {"name": "app", "images": [sources[label] if folder is None else folder_source(folder)],
             "limit": limit or None, "max_size": size or None,
@@ -91,9 +93,20 @@ def chosen_config() -> dict | None:
                     disabled=not files)
     try:
         if kind == "Ready-made":
-            return load_config(st.selectbox("Ready-made config", files, format_func=lambda path: path.stem,
-                                            key="w.bench.file"))
-        return load_config(built_config())
+            config = load_config(st.selectbox("Ready-made config", files, format_func=lambda path: path.stem,
+                                              key="w.bench.file"))
+        else:
+            config = load_config(built_config())
+        return {**config, "name": run_name(config["name"])}
     except DenoiseError as error:
         views.error_line(error)
         return None
+
+
+def run_name(config_name: str) -> str:
+    """The name the run gets in the results store: the user's, by default the config's and today's date."""
+    default = f"{config_name} {date.today().isoformat()}"
+    state.seed_widget("w.bench.name", default)
+    return st.text_input("Run name", key="w.bench.name", max_chars=80,
+                         help="How this run is listed in the results store; a new name starts a new run").strip() \
+        or default
