@@ -1,4 +1,5 @@
-"""Every folder the library reads or writes, in one place; the per-user ones with their environment override.
+"""Every folder the library reads or writes, in one place; the per-user ones with their environment override;
+and the one way a file is written into them whole (``write_atomically``).
 
 The project's own folders sit beside the package; the shared data sets beside the project. The cache
 (fetched and imported weights), the results store and the folders a benchmark may read are per user
@@ -7,7 +8,9 @@ and are looked up when asked, so an override set while the process runs takes ef
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 PROJECT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = PROJECT / "weights"
@@ -42,3 +45,18 @@ def image_roots() -> list[Path]:
     or the home folder and the shared data."""
     listed = [Path(p).expanduser() for p in os.environ.get(ROOTS_VAR, "").split(os.pathsep) if p.strip()]
     return [p.resolve() for p in listed or [Path.home(), SHARED_DATA]]
+
+
+def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
+    """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
+    link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._smoke import SIDE  # noqa: E402
 from denoise_core import metrics, weights  # noqa: E402
 from denoise_core.methods import learned  # noqa: E402
-from denoise_core.weights.files import sha256, write_atomically  # noqa: E402
+from denoise_core.paths import write_atomically  # noqa: E402
+from denoise_core.weights.files import sha256  # noqa: E402
 from denoise_core.runner import Network  # noqa: E402
 from denoise_core.samples import load_sample  # noqa: E402
 

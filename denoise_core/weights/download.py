@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import WeightsError, one_line
-from .files import CHUNK, sha256, write_atomically
+from ..paths import write_atomically
+from .files import CHUNK, sha256
 
 MIRROR_ENV = "DENOISE_WORKBENCH_MIRROR"
 TRUST_LEVELS = ("pinned", "expected", "unknown")

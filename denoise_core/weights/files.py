@@ -7,15 +7,14 @@ imported only by the functions that read or write tensors.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError, safe_open
 
 from ..errors import WeightsError, one_line
+from ..paths import write_atomically
 
 if TYPE_CHECKING:
     import torch
@@ -24,21 +23,6 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20
 EXPORT_FIX = "export the model's state_dict() and try again"
-
-
-def write_atomically(path: Path, write: Callable[[str], None]) -> Path:
-    """``write(temporary path)`` beside ``path``, then rename it onto ``path``: never a partial file, and a
-    link at ``path`` is replaced, not written through. The temporary file is gone afterwards either way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def sha256(path: str | Path) -> str:

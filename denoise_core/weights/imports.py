@@ -16,7 +16,8 @@ from ..errors import InvalidParameterError, WeightsError, one_line
 from ..paths import cache_dir
 from .catalog import CATALOG, DENOISERS, Entry
 from .convert import build_network, convert_published, trained_config
-from .files import read_metadata, read_state_dict, save_weights, sha256, write_atomically
+from ..paths import write_atomically
+from .files import read_metadata, read_state_dict, save_weights, sha256
 from .zoo import ZOO
 
 UPLOAD_SUFFIXES = {".pth": ".pth", ".pt": ".pth", ".safetensors": ".safetensors"}
