@@ -35,11 +35,11 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the http.server interface)
         start = int(self.headers.get("Range", "bytes=0-")[6:-1] or 0)
         body = DATA[start:]
+        RangeHandler.sent.append(len(body))  # before the client can have read it all and looked
         self.send_response(206 if start else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        RangeHandler.sent.append(len(body))
 
     def log_message(self, *args):
         pass
