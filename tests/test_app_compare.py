@@ -115,3 +115,28 @@ def test_a_link_with_a_bad_view_says_so_in_one_line_and_shows_the_defaults(open_
     notice = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
     assert "zoom 'a,b'" in notice and "win '1,2,3'" in notice
     assert at.selectbox(key="w.cmp.left").value == "Noisy"
+
+
+def test_a_slow_choice_waits_with_its_estimate_and_runs_on_the_go_ahead(open_page, tmp_path, monkeypatch):
+    import json
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path))
+    (tmp_path / "speed.json").write_text(json.dumps({"median": [1e9]}))  # as if median took 1000 s per sample
+    at = open_page("compare", m="median", seed="5").run()
+    assert not at.exception
+    warning = next(w.value for w in at.warning if w.value.startswith("Slow choice"))
+    assert "Median filter on this" in warning and "minutes" in warning
+    assert list(metrics(at).index) == ["Noisy (input)"]  # nothing ran
+    at.button(key="w.cmp.go").click().run()
+    assert not at.exception and "Median filter" in metrics(at).index
+    rates = json.loads((tmp_path / "speed.json").read_text())["median"]
+    assert len(rates) == 2 and rates[-1] < 1e6  # the real run was recorded: a median takes well under a second
+
+
+def test_a_cancelled_run_leaves_the_rest_for_later(open_page):
+    at = open_page("compare", m="median", seed="6").run()
+    at.number_input(key="w.noise.seed").set_value(7)  # new noise: the median has to run again
+    at.session_state[state.CANCELLED] = True  # what the Cancel button's click sets before the run it starts
+    at.run()
+    assert not at.exception
+    assert any(i.value.startswith("Cancelled: Median filter not run") for i in at.info)
+    assert list(metrics(at).index) == ["Noisy (input)"]

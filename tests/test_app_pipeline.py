@@ -107,3 +107,15 @@ def test_adding_noise_is_offered_under_the_title_and_off_for_an_image_marked_noi
     toggle = noisy.main.toggle(key="w.pl.add")
     assert toggle.value is False and toggle.disabled and "already noisy" in toggle.help
     assert "w.noise.model" not in {s.key for s in noisy.selectbox}
+
+
+def test_the_super_resolution_estimate_comes_from_the_last_run_on_this_machine(pipeline_page, tmp_path, monkeypatch):
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path))
+    at = pipeline_page.run()
+    at.selectbox(key="w.pl.sr").set_value("x2").run()
+    at.selectbox(key="w.pl.sr_method").set_value("bicubic").run()
+    assert any("a first estimate" in i.value for i in at.info)
+    at.button(key="w.pl.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.run()  # the next look at the page
+    assert any("bicubic" in i.value.lower() and "measured on this machine" in i.value for i in at.info)

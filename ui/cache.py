@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from denoise_core import apply, image as core_image, metrics, registry, timing
+from denoise_core import apply, image as core_image, metrics, registry, speed, timing
 
 from . import state
 
@@ -48,7 +48,7 @@ def _read_upload(session: str, data: bytes, name: str, slice: int | None) -> tup
     return core_image.read_image(data, name=name, slice=slice)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner="Adding the noise…")
 def add_noise(image_hash: str, _image: np.ndarray, model: str, params: PARAMS, seed: int) -> np.ndarray:
     return apply.add_noise(_image, model, dict(params), seed=seed)
 
@@ -74,8 +74,11 @@ def resolve(image_hash: str, _image: np.ndarray, method: str, level: PARAMS, aut
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def denoise(image_hash: str, _image: np.ndarray, method: str, params: PARAMS) -> tuple[np.ndarray, float]:
-    """One method on one image with explicit parameters: (result, seconds it took)."""
-    return timing.timed(lambda: apply.denoise(_image, method, dict(params), auto=False))
+    """One method on one image with explicit parameters: (result, seconds it took, also recorded in
+    ``speed`` to estimate the next run)."""
+    out, seconds = timing.timed(lambda: apply.denoise(_image, method, dict(params), auto=False))
+    speed.record(method, _image.size, seconds)
+    return out, seconds
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

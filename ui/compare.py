@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from denoise_core import metrics as core_metrics, registry, samples
+from denoise_core import metrics as core_metrics, registry, samples, speed
 from denoise_core.errors import DenoiseError
 from denoise_core.box import Box
 
@@ -57,8 +57,37 @@ def method_settings(noisy_key: str, noisy: np.ndarray, level: dict, chosen: list
     return out
 
 
+SLOW_SECONDS = 20.0
+"""Methods expected to take longer than this in all wait for the user's go-ahead, with their estimates."""
+
+
+def estimates(noisy: np.ndarray, jobs: list[tuple]) -> dict[str, float]:
+    """Each job's method title -> its expected seconds on ``noisy``, from its measured speed (unknown: left out)."""
+    found = {job[0].title: speed.estimate(job[0].name, noisy.size) for job in jobs}
+    return {title: seconds for title, seconds in found.items() if seconds is not None}
+
+
+def approved(noisy: np.ndarray, pending: list[tuple]) -> bool:
+    """True when the pending methods may run: not just cancelled, and fast enough or the user pressed the
+    button the warning offers."""
+    expected = estimates(noisy, pending)
+    if state.get(state.CANCELLED):
+        state.put(state.CANCELLED, False)
+        st.info("Cancelled: " + ", ".join(job[0].title for job in pending) + " not run.", icon=":material/stop:")
+        return st.button("Run them", type="primary", key="w.cmp.go")
+    if sum(expected.values()) <= SLOW_SECONDS:
+        return True
+    megapixels = noisy.shape[0] * noisy.shape[1] / 1e6
+    kind = "colour" if noisy.ndim == 3 else "gray"
+    lines = [f"{title} on this {megapixels:.1f} MP {kind} image: {speed.describe(seconds)}"
+             for title, seconds in expected.items()]
+    st.warning("Slow choice (times measured on this machine):  \n" + "  \n".join(lines), icon=":material/timer:")
+    return st.button(f"Run ({speed.describe(sum(expected.values()))})", type="primary", key="w.cmp.go")
+
+
 def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Result]:
-    """Run every method (cached); uncached ones show which method runs and how far along it is."""
+    """Run every method (cached); uncached ones show which method runs, its expected time and how far along
+    it is; a slow set waits for the go-ahead (``approved``) and can be cancelled between methods."""
     done = state.get(state.DONE_JOBS)
     jobs = [(m, p, a, job_key(noisy_key, m.name, p)) for m, p, a in settings]
     pending = [j for j in jobs if j[3] not in done]
@@ -74,15 +103,22 @@ def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Re
         done.add(key)
         results.append(Result(method.name, method.title, out, seconds, params, auto, key))
 
+    if pending and not approved(noisy, pending):
+        jobs = [j for j in jobs if j[3] in done]  # the finished ones still show
+        pending = []
     if not pending:
         for job in jobs:
             one(*job)
     else:
         start = time.perf_counter()
+        expected = estimates(noisy, pending)
         with st.status(f"Running {len(pending)} of {len(jobs)} methods…", expanded=True) as status:
             bar = st.progress(0.0)
+            st.button("Cancel", key="w.cmp.cancel", icon=":material/stop:", on_click=state.put,
+                      args=(state.CANCELLED, True), help="Stops after the method running now; the finished ones are kept")
             for i, job in enumerate(jobs):
-                label = f"Running {job[0].title} ({i + 1}/{len(jobs)})…"
+                eta = f", {speed.describe(expected[job[0].title])}" if job in pending and job[0].title in expected else ""
+                label = f"Running {job[0].title} ({i + 1}/{len(jobs)}{eta})…"
                 status.update(label=label)
                 bar.progress(i / len(jobs), text=label)
                 one(*job)

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import streamlit as st
 
-from denoise_core import pipeline, registry
+from denoise_core import pipeline, registry, speed
 from denoise_core.methods import superres
 from denoise_core.classifier.inference import WEIGHTS_FILE
 from denoise_core.errors import DenoiseError
@@ -102,9 +102,24 @@ def show_sr_time(noisy: np.ndarray, chosen: Choices) -> None:
     """How long the chosen super-resolution takes on this image, before it is run."""
     if chosen.sr is None:
         return
-    seconds = page.guarded(superres.expected_seconds, noisy.shape, chosen.sr_method)
-    st.info(f"Super-resolution {chosen.sr} with {controls.title(chosen.sr_method)}: about {seconds:.0f} s on this CPU "
-            f"for a {noisy.shape[1]}×{noisy.shape[0]} image.", icon=":material/timer:")
+    measured = speed.estimate(sr_speed_name(chosen.sr_method, chosen.sr), noisy.size)
+    seconds = measured if measured is not None else page.guarded(superres.expected_seconds, noisy.shape, chosen.sr_method)
+    source = "measured on this machine" if measured is not None else "a first estimate, refined once it has run here"
+    st.info(f"Super-resolution {chosen.sr} with {controls.title(chosen.sr_method)} of this {noisy.shape[1]}×"
+            f"{noisy.shape[0]} image: {speed.describe(seconds)} ({source}).", icon=":material/timer:")
+
+
+def sr_speed_name(method: str, sr: str) -> str:
+    """The name a super-resolution's speed is recorded under: the method and its factor (``realesrgan x4``)."""
+    return f"{method} {sr}"
+
+
+def record_speeds(result: pipeline.Result) -> None:
+    """Each stage's seconds per sample, to estimate the next run (``speed``); the input of a stage is the
+    output of the one before."""
+    for before, stage in zip(result.stages, result.stages[1:]):
+        name = sr_speed_name(stage.method, f"x{stage.params['scale']}") if stage.stage == "superres" else stage.method
+        speed.record(name, before.image.size, stage.seconds)
 
 
 def last_run(noisy: np.ndarray, noisy_key: str, chosen: Choices) -> pipeline.Result:
@@ -119,6 +134,7 @@ def last_run(noisy: np.ndarray, noisy_key: str, chosen: Choices) -> pipeline.Res
                               sr_method=chosen.sr_method, modality=modality,
                               on_stage=lambda name, i, total: bar.progress(i / total, text=f"{name} ({i}/{total})…"))
         bar.empty()
+        record_speeds(result)
         state.put(state.PIPELINE_RUN, (settings, result))
     stored = state.get(state.PIPELINE_RUN)
     if not stored or stored[0] != settings:

@@ -70,6 +70,7 @@ UPLOAD_TOKEN = "_upload_token"   # the upload last read, so a rerun does not rea
 PIPELINE_RUN = "pipeline_run"    # (settings, pipeline.Result) of the Pipeline page's last run
 MODEL_TIMING = "model_timing"    # (model, image hash, seconds) of the Model Lab's last timing
 DONE_JOBS = "_done_jobs"         # job keys computed in this session: those need no progress indicator
+CANCELLED = "_cancelled"         # True from a Cancel click until the page has said what it left unrun
 VIEW = "compare_view"            # what Denoise & Compare shows: {"left", "right": panel names, "zoom": [x, y, size]}
 WAS_AUTO = "_was."               # prefix: WAS_AUTO + an "auto" checkbox's key holds its value on the last run
 
@@ -79,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
     SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
-    MODEL_TIMING: None, DONE_JOBS: set(), VIEW: {},
+    MODEL_TIMING: None, DONE_JOBS: set(), CANCELLED: False, VIEW: {},
 }
 
 
