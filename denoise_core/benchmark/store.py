@@ -135,10 +135,12 @@ class Store:
             raise StoreError(f"{self.path}: cannot create its folder ({error.strerror or error})") from None
         self._claims: dict[int, tuple[str, threading.Event]] = {}
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.executescript(_SCHEMA)
-            db.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+            db.execute("BEGIN IMMEDIATE")  # one process creates and migrates at a time; the others wait their turn
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
             _migrate(db)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode = WAL")  # outside any transaction, once the file exists
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
