@@ -15,6 +15,9 @@ from .meta import ImageMeta, to_source_units
 _CHUNK_BYTES = 16_000_000
 """Volumes are read this many bytes at a time for their value range, so memory stays at one chunk."""
 
+_STORED_AS_IS = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
+"""The orientation (in nibabel's terms) of an array whose stored axes already are R, A and S."""
+
 _NIFTI1_MAGIC = (b"n+1\0", b"ni1\0")  # at byte 344; "ni1" is the header of a .hdr/.img pair
 _NIFTI2_MAGIC = (b"n+2\0\r\n\x1a\n", b"ni2\0\r\n\x1a\n")  # at byte 4
 
@@ -116,7 +119,7 @@ class _Layout:
     def to_plane(self, image: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`to_slice`."""
         from nibabel.orientations import apply_orientation, ornt_transform
-        back = ornt_transform(np.array([[0, 1], [1, 1], [2, 1]], dtype=float), self.ornt)
+        back = ornt_transform(_STORED_AS_IS, self.ornt)
         return np.take(apply_orientation(np.rot90(image, -1)[:, :, None], back), 0, axis=self.axis)
 
 
@@ -133,7 +136,7 @@ def _layout(header, label: str) -> _Layout:
         raise InvalidImageError(f"{label}: unsupported NIfTI shape {shape}; expected a 2-D, 3-D or 4-D image")
     ornt = io_orientation(header.get_best_affine())
     if np.isnan(ornt).any():  # degenerate affine: keep the stored axes
-        ornt = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
+        ornt = _STORED_AS_IS
     axis = next(inp for inp, (out, _) in enumerate(ornt) if int(out) == 2)
     return _Layout(header, (shape + (1,))[:3], dtype, ornt, axis)
 
