@@ -21,6 +21,7 @@ from .metrics import measure, unavailable
 from .paths import TRAIN_DATA
 from .timing import timed
 from .training import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
+from .volume import denoise_volume, measure_volume
 from .weights import DENOISERS, MIRROR_ENV, sha256
 from .weights.download import HASH_NOTES, Progress
 
@@ -78,12 +79,39 @@ def cmd_noise(args: argparse.Namespace) -> None:
 
 
 def cmd_denoise(args: argparse.Namespace) -> None:
-    image, meta = read_image(args.input, slice=args.slice)
     method = registry.get(args.method, "denoiser")
+    if args.volume:
+        _denoise_volume(args, method.parse(args.set))
+        return
+    image, meta = read_image(args.input, slice=args.slice)
     used = resolve(method, image, method.parse(args.set))
     result, seconds = timed(lambda: denoise(image, args.method, used, auto=False))
     _save(args.output, result, meta)
     print(f"{args.method} {json.dumps(used)} in {seconds:.2f} s -> {args.output}", file=sys.stderr)
+
+
+def _denoise_volume(args: argparse.Namespace, params: dict) -> None:
+    """``denoise --volume``: every slice, a progress bar on stderr from the first slice on (a refusal before it
+    stays one line); Ctrl-C leaves no output file."""
+    from tqdm import tqdm
+    bars = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc=args.method, total=total, unit="slice", file=sys.stderr, leave=False))
+        bars[0].update(done - bars[0].n)
+    try:
+        result = denoise_volume(args.input, args.output, args.method, params, progress=progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: nothing written to {args.output}", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    distinct = {json.dumps(used, sort_keys=True) for used in result.params}
+    used = distinct.pop() if len(distinct) == 1 else "(parameters per slice, from its noise level)"
+    print(f"{args.method} {used} on {result.slices} slices in {result.seconds:.2f} s -> {args.output}",
+          file=sys.stderr)
 
 
 def cmd_pipeline(args: argparse.Namespace) -> None:
@@ -101,6 +129,9 @@ def cmd_pipeline(args: argparse.Namespace) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
+    if args.volume:
+        _metrics_volume(args)
+        return
     (reference, _), (image, _) = read_image(args.reference, slice=args.slice), read_image(args.image, slice=args.slice)
     values = measure(reference, image)
     if args.json:
@@ -110,6 +141,18 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print(f"{registry.get(name, 'metric').title:12} {value:.4f}")
         for reason in unavailable().values():
             print(reason, file=sys.stderr)
+
+
+def _metrics_volume(args: argparse.Namespace) -> None:
+    """``metrics --volume``: PSNR and SSIM per slice and of the whole volume."""
+    values = measure_volume(args.reference, args.image)
+    if args.json:
+        _print_json(values)
+        return
+    print(f"{'slice':>6} {'PSNR (dB)':>10} {'SSIM':>7}")
+    for row in values["slices"]:
+        print(f"{row['slice']:>6} {row['psnr']:10.2f} {row['ssim']:7.4f}")
+    print(f"{'volume':>6} {values['volume']['psnr']:10.2f} {values['volume']['ssim']:7.4f}")
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
@@ -440,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--method", required=True)
     p.add_argument("--set", **sets)
-    p.add_argument("--slice", **SLICE)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--slice", **SLICE)
+    which.add_argument("--volume", action="store_true",
+                       help="denoise every slice into OUT: .nii/.nii.gz (a NIfTI source), .tif/.tiff (a 16-bit "
+                            "stack) or a folder name without a suffix (a DICOM series)")
     p.set_defaults(run=cmd_denoise)
 
     p = commands.add_parser("pipeline", help="classify the noise, denoise, optionally sharpen and super-resolve")
@@ -459,7 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference")
     p.add_argument("image")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--slice", **{**SLICE, "help": "0-based slice of both images when they are volumes"})
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--slice", **{**SLICE, "help": "0-based slice of both images when they are volumes"})
+    which.add_argument("--volume", action="store_true",
+                       help="PSNR and SSIM of every slice and of the volume: {\"slices\": [...], \"volume\": {...}}")
     p.set_defaults(run=cmd_metrics)
 
     p = commands.add_parser("classify", help="name the noise type of an image, with probabilities and level")

@@ -33,7 +33,11 @@ def _pair(reference: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndar
 @register("psnr", kind="metric", title="PSNR (dB)", higher_is_better=True, value_range=(0.0, MAX_PSNR))
 def psnr(reference: np.ndarray, image: np.ndarray) -> float:
     """Peak signal-to-noise ratio 10·log10(1 / MSE) in dB, on the image clipped to [0, 1], no border crop."""
-    mse_value = mse(reference, image)
+    return psnr_of(mse(reference, image))
+
+
+def psnr_of(mse_value: float) -> float:
+    """The PSNR in dB of a mean squared error in [0, 1] units (at most ``MAX_PSNR``)."""
     return MAX_PSNR if mse_value == 0 else min(MAX_PSNR, float(10 * np.log10(DATA_RANGE**2 / mse_value)))
 
 

@@ -7,6 +7,7 @@
 - ``npy``, ``nifti``, ``raster``, ``dicom``: one module per format (DICOM both ways)
 - ``tiff_units``: the source's units that a 16-bit TIFF carries
 - ``write``: ``encode_image`` and ``save_image``, the output formats
+- ``volume``: a volume's slices one at a time, and ``write_volume`` (NIfTI, DICOM series, TIFF stack)
 - ``display``: display windows and the image the screen shows
 """
 from .dicom import encode_dicom
@@ -14,7 +15,9 @@ from .display import to_display, window_bounds, window_presets
 from .limits import MIN_SIDE
 from .meta import ImageMeta, check_array, to_source_units
 from .read import read_image
+from .volume import volume_format, volume_slices, write_volume
 from .write import encode_image, save_image
 
 __all__ = ["MIN_SIDE", "ImageMeta", "check_array", "encode_dicom", "encode_image", "read_image", "save_image",
-           "to_display", "to_source_units", "window_bounds", "window_presets"]
+           "to_display", "to_source_units", "volume_format", "volume_slices", "window_bounds", "window_presets",
+           "write_volume"]

@@ -258,7 +258,8 @@ def _set_rgb(ds, image: np.ndarray, bit_depth: int) -> None:
     _set_pixels(ds, pixels)
 
 
-def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None, *, deidentify_key: str | None = None) -> bytes:
+def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None, *, deidentify_key: str | None = None,
+                 attributes: dict | None = None) -> bytes:
     """Encode an image as a DICOM file (explicit VR little endian, uncompressed, one frame).
 
     With a DICOM source (``meta.dicom_header``) the source's header is kept and the image is written
@@ -273,6 +274,9 @@ def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None, *, deidentify
     and UIDs remapped, dates shifted, private elements removed), the same key giving the same
     replacements; None keeps the source's header as it is.
 
+    ``attributes``: DICOM keywords and values set last, before any de-identification (e.g. the
+    SeriesInstanceUID and InstanceNumber of one file of a series).
+
     Raises
     ------
     DenoiseError
@@ -280,14 +284,14 @@ def encode_dicom(image: np.ndarray, meta: ImageMeta | None = None, *, deidentify
     """
     image = check_array(image)
     try:
-        return _encode_dicom(image, meta, deidentify_key)
+        return _encode_dicom(image, meta, deidentify_key, attributes or {})
     except DenoiseError:
         raise
     except Exception as error:
         raise DenoiseError(f"cannot encode the image as DICOM ({error_line(error)})") from None
 
 
-def _encode_dicom(image: np.ndarray, meta: ImageMeta | None, deidentify_key: str | None) -> bytes:
+def _encode_dicom(image: np.ndarray, meta: ImageMeta | None, deidentify_key: str | None, attributes: dict) -> bytes:
     import datetime
 
     import pydicom
@@ -339,6 +343,8 @@ def _encode_dicom(image: np.ndarray, meta: ImageMeta | None, deidentify_key: str
         reference = Dataset()
         reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = source
         ds.SourceImageSequence = Sequence([reference])
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID

@@ -39,8 +39,9 @@ class ImageMeta:
     [0, 1] value. ``slices`` is the number of slices in the file (1 for a plain image) and
     ``slice_index`` the 0-based slice that was read. ``dicom_header`` is the source DICOM dataset
     without its pixel data, serialised (explicit VR little endian, no file meta), so that
-    :func:`save_image` can write a DICOM that keeps the source's header; it stays out of
-    ``describe()``, ``notes`` and ``repr``.
+    :func:`save_image` can write a DICOM that keeps the source's header; ``nifti_header`` is a NIfTI
+    source's header block (without extensions), so that a whole volume can be written back with it. Both
+    stay out of ``describe()``, ``notes`` and ``repr``.
     """
 
     name: str
@@ -57,6 +58,7 @@ class ImageMeta:
     slices: int = 1
     slice_index: int = 0
     dicom_header: bytes | None = field(default=None, repr=False)
+    nifti_header: bytes | None = field(default=None, repr=False)
 
     def describe(self, shape: tuple[int, ...] | None = None) -> str:
         """One short line, e.g. ``"PNG · 16-bit · gray · 512×512"`` (size only when ``shape`` is given);

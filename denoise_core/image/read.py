@@ -74,14 +74,13 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
             slice = operator.index(slice)
         except TypeError:
             raise InvalidParameterError(f"slice: expected a whole number (0-based), got {slice!r}") from None
+    label = source_label(source, name)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        label = one_line(name or "uploaded image")
         meta_name = Path(name or "uploaded image").name
         names = (label,)
     else:
         path = Path(source)
-        label = one_line(name or str(source))
         meta_name = name or path.name
         names = (label, path.name)
         data = _read_file(path, label)
@@ -96,6 +95,13 @@ def read_image(source: str | os.PathLike | bytes, *, name: str | None = None,
                                 f"the minimum is {MIN_SIDE}×{MIN_SIDE}, upscale it first")
     image = check_array(image, label)
     return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32), meta
+
+
+def source_label(source: str | os.PathLike | bytes, name: str | None = None) -> str:
+    """How messages name a file: ``name``, else the path, else "uploaded image" (control characters escaped)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return one_line(name or "uploaded image")
+    return one_line(name or str(source))
 
 
 def _decode(data: bytes, names: tuple[str, ...], label: str, meta_name: str, max_pixels: int,

@@ -21,12 +21,22 @@ def units_wanted(meta: ImageMeta | None) -> bool:
 
 
 def encode_tiff_units(image: np.ndarray, meta: ImageMeta) -> bytes:
-    """A 16-bit TIFF of the source values plus a JSON ImageDescription that restores ``meta``'s mapping.
+    """A 16-bit TIFF of the source values plus a JSON ImageDescription that restores ``meta``'s mapping
+    (see :func:`units_page`)."""
+    import tifffile
+    pixels, description = units_page(image, meta)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels, photometric="rgb" if pixels.ndim == 3 else "minisblack",
+                     description=description, metadata=None)
+    return buffer.getvalue()
+
+
+def units_page(image: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, str]:
+    """The 16-bit pixels and JSON ImageDescription of a TIFF page holding ``image`` in ``meta``'s units.
 
     Whole-number sources within int16 (CT in HU) or uint16 are stored as their values; any other is
     stored as [0, 1] × 65535 (``"stored": "scaled"``), the JSON's ``value_range`` mapping it back.
     """
-    import tifffile
     lo, hi = (float(v) for v in meta.value_range)
     clipped = np.clip(image.astype(np.float64), 0.0, 1.0)
     stored, dtype = "scaled", np.uint16
@@ -43,10 +53,7 @@ def encode_tiff_units(image: np.ndarray, meta: ImageMeta) -> bytes:
     info = {TIFF_UNITS_KEY: 1, "stored": stored, "value_range": [lo, hi], "units": meta.units,
             "modality": meta.modality, "window": list(meta.window) if meta.window else None,
             "bit_depth": meta.bit_depth, "rescale": list(meta.rescale) if meta.rescale else None}
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, pixels.astype(dtype), photometric="rgb" if pixels.ndim == 3 else "minisblack",
-                     description=json.dumps(info), metadata=None)
-    return buffer.getvalue()
+    return pixels.astype(dtype), json.dumps(info)
 
 
 def units_info(data: bytes) -> dict | None:
