@@ -1,7 +1,7 @@
 """Denoise & Compare: several denoisers on the same noisy image, side by side, measured."""
 import streamlit as st
 
-from ui import cache, compare, controls, noise_lab, page, presets, state, units
+from ui import cache, compare, controls, noise_lab, page, presets, state, units, volume
 
 page.setup("Denoise & Compare", icon=":material/compare:")
 page.sidebar_image()
@@ -53,4 +53,5 @@ with tabs[3]:
     compare.show_roi(clean, items)
 with tabs[4]:
     compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
+    volume.show_export(results)
 state.write_url(with_methods=True)  # last: the link holds the view drawn above

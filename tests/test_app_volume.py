@@ -7,6 +7,7 @@ import pytest
 
 from denoise_core import samples
 from denoise_core.image import read_image
+from test_app_downloads import downloaded, media  # noqa: F401  (media: a fixture)
 from ui import state
 
 VOLUME = "mri_volume"
@@ -108,3 +109,24 @@ def test_a_nifti_upload_gets_the_slider_and_a_slice_that_cannot_be_read_keeps_th
     assert len(at.error) == 1 and at.error[0].value.startswith("Slice 5 could not be read: brain.nii.gz")
     np.testing.assert_array_equal(at.session_state[state.IMAGE], shown)
     assert at.slider(key="w.slice").value == 2 and at.query_params["slice"] == "2"
+
+
+def test_the_whole_volume_is_denoised_from_the_page_and_downloads_as_nifti(open_page, media):
+    import nibabel
+
+    from denoise_core import denoise
+    from denoise_core.image import to_source_units
+
+    at = open_page("compare", img=VOLUME, m="median").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="w.vol.format").options[0] == "NIfTI (.nii.gz)"
+    at.button(key="w.vol.run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    name, data = downloaded(at, "w.vol.download", media)
+    assert name.endswith("_median_volume.nii.gz")  # the image, the method, the format
+    written, source = nibabel.Nifti1Image.from_bytes(gzip.decompress(data)), nibabel.load(samples.sample_path(VOLUME))
+    assert written.shape == source.shape and np.allclose(written.affine, source.affine)
+    image, meta = read_image(samples.sample_path(VOLUME), slice=10)
+    got, got_meta = read_image(data, name="v.nii.gz", slice=10)
+    expected = to_source_units(denoise(image, "median"), meta)  # slice 10 with the auto median of its own level
+    assert np.abs(to_source_units(got, got_meta) - expected).max() <= 1.0  # within one stored level
