@@ -10,6 +10,13 @@ PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "page
          "pipeline": "pages/3_Pipeline.py", "model_lab": "pages/5_Model_Lab.py"}
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory, monkeypatch):
+    """Each test's own cache folder (fetched weights, measured speeds), also for the processes it starts:
+    what this machine, or an earlier test, measured or fetched never changes what a test sees."""
+    monkeypatch.setenv("DENOISE_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def small_sample() -> str:
     """Name of the smallest gray, non-medical sample image (the app tests run on it to stay fast)."""

@@ -3,9 +3,10 @@ widgets: a cached function here never reads ``st.session_state`` or draws anythi
 
 Arguments whose name starts with ``_`` are not hashed; each such argument travels with a hash
 argument that identifies it (``image_hash`` for ``_image``, ``units`` for ``_meta``), so keys stay
-cheap and exact. ``st.cache_data`` is shared by every session, so what belongs to one user (an
-uploaded file and its DICOM header, a DICOM download carrying that header) is keyed on the session's
-secret or kept in the session's own state, never served to another session.
+cheap and exact. Images and files are kept in ``ui.memo`` (bounded by bytes, arrays shared read-only), small
+results in ``st.cache_data``; both are shared by every session, so what belongs to one user (an uploaded
+file and its DICOM header, a DICOM download carrying that header) is keyed on the session's secret or kept
+in the session's own state, never served to another session.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import streamlit as st
 
 from denoise_core import apply, image as core_image, metrics, registry, speed, timing
 
-from . import state
+from . import memo, state
 
 PARAMS = tuple  # a method's parameters as a sorted tuple of (name, value): hashable and order-free
 
@@ -27,7 +28,7 @@ def freeze(params: dict) -> tuple:
     return tuple(sorted(params.items()))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@memo.cached()
 def load_sample(name: str, slice: int | None = None) -> tuple[np.ndarray, Any]:
     """A sample image from ``denoise_core.samples``: (float32 array in [0, 1], ImageMeta).
 
@@ -43,12 +44,12 @@ def read_upload(data: bytes, name: str, slice: int | None = None) -> tuple[np.nd
     return _read_upload(st.session_state[state.SECRET], data, name, slice)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@memo.cached()
 def _read_upload(session: str, data: bytes, name: str, slice: int | None) -> tuple[np.ndarray, Any]:
     return core_image.read_image(data, name=name, slice=slice)
 
 
-@st.cache_data(max_entries=32, show_spinner="Adding the noise…")
+@memo.cached("Adding the noise…")
 def add_noise(image_hash: str, _image: np.ndarray, model: str, params: PARAMS, seed: int) -> np.ndarray:
     return apply.add_noise(_image, model, dict(params), seed=seed)
 
@@ -72,7 +73,7 @@ def resolve(image_hash: str, _image: np.ndarray, method: str, level: PARAMS, aut
     return apply.resolve(registry.get(method, "denoiser"), _image, None, level=dict(level), auto=auto)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@memo.cached()
 def denoise(image_hash: str, _image: np.ndarray, method: str, params: PARAMS) -> tuple[np.ndarray, float]:
     """One method on one image with explicit parameters: (result, seconds it took, also recorded in
     ``speed`` to estimate the next run)."""
@@ -130,13 +131,13 @@ SESSION_DICOM_FILES = 16
 """How many DICOM downloads a session keeps encoded (the oldest go first)."""
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@memo.cached()
 def _encode_file(image_hash: str, _image: np.ndarray, label: str, units: str, _meta) -> bytes:
     suffix, bits, _ = DOWNLOADS[label]
     return core_image.encode_image(_image, format=suffix, bit_depth=bits, meta=_meta)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@memo.cached()
 def display(image_hash: str, _image: np.ndarray, bounds: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """uint8 version of an image for the screen, ``bounds`` (the display window) stretched to black..white."""
     return core_image.to_display(_image, bounds)

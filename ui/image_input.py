@@ -10,7 +10,7 @@ from denoise_core import samples
 from denoise_core.box import Box
 from denoise_core.errors import DenoiseError, InvalidImageError
 
-from . import cache, state, views
+from . import cache, memo, state, views
 
 MAX_SIDE = 1024
 """Images with a longer side are offered a downscale or a crop (never cut silently)."""
@@ -100,7 +100,7 @@ def _use_sample(name: str) -> None:
     state.set_image(image, meta, sample=name)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@memo.cached()
 def _thumbnail(name: str) -> np.ndarray:
     image, _ = cache.load_sample(name)
     return core_image.to_display(downscale(image, 256))

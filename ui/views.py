@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from denoise_core.box import Box
 
+from . import memo
 from .state import content_hash
 
 # --- pure image helpers ------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def figure_png(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int = 4, tit
     return _cached_figure(ids, tiles, columns, title)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@memo.cached()
 def _cached_figure(ids: tuple, _tiles: Sequence[tuple[str, np.ndarray]], columns: int, title: str) -> bytes:
     return figure_grid(_tiles, columns=columns, title=title)
 
@@ -154,7 +155,7 @@ def _data_url(u8: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png(u8)).decode("ascii")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@memo.cached()
 def _cached_data_url(u8_hash: str, _u8: np.ndarray) -> str:
     return _data_url(_u8)
 
