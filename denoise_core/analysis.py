@@ -139,3 +139,19 @@ def changed_fraction(clean: np.ndarray, noisy: np.ndarray, tol: float = 1e-6) ->
     """Share of the pixels that the noise changed (all channels of a pixel count as one)."""
     diff = np.abs(np.asarray(noisy, np.float32) - np.asarray(clean, np.float32)) > tol
     return float((diff if diff.ndim == 2 else diff.any(axis=2)).mean())
+
+
+def fitted_level(fit: str, clean: np.ndarray, noisy: np.ndarray) -> tuple[str, float]:
+    """The noise level measured with the clean image at hand, as (what it is, value), by a noise model's
+    ``Level.fit``: the share of pixels changed (impulses), Poisson's peak (mean / variance of the residual,
+    since a pixel's variance is its value / peak), speckle's variance (residual variance / mean square), or
+    else the SNR, mean(clean) / std(noisy − clean)."""
+    clean, residual = np.asarray(clean, np.float64), np.asarray(noisy, np.float64) - np.asarray(clean, np.float64)
+    if fit == "impulse":
+        return "Impulses measured: share of pixels changed", changed_fraction(clean, noisy)
+    variance = float(residual.var())
+    if fit == "peak":
+        return "Peak fitted: mean(clean) / var(noisy − clean)", float(clean.mean()) / max(variance, 1e-12)
+    if fit == "var":
+        return "Speckle variance fitted: var(noisy − clean) / mean(clean²)", variance / max(float((clean ** 2).mean()), 1e-12)
+    return "SNR measured: mean(clean) / std(noisy − clean)", float(clean.mean()) / max(np.sqrt(variance), 1e-12)

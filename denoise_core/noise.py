@@ -51,7 +51,7 @@ def gaussian(image: np.ndarray, *, sigma: float = 25 / 255, clip: bool = True,
 
 
 @register("salt_pepper", kind="noise", title="Salt and pepper (impulse)",
-          level=Level("amount", 1, (0.05, 0.1, 0.2), "impulse"), params=[
+          level=Level("amount", 1, (0.05, 0.1, 0.2), "impulse", fit="impulse"), params=[
     FloatParam("amount", default=0.05, lo=0.0, hi=0.9, step=0.01,
                help="Fraction of pixels replaced by black or white"),
     FloatParam("salt_ratio", default=0.5, lo=0.0, hi=1.0, step=0.05,
@@ -82,7 +82,7 @@ def salt_pepper(image: np.ndarray, *, amount: float = 0.05, salt_ratio: float = 
 
 
 @register("speckle", kind="noise", title="Speckle (multiplicative)",
-          level=Level("var", 1, (0.02, 0.04, 0.1)), params=[
+          level=Level("var", 1, (0.02, 0.04, 0.1), fit="var"), params=[
     FloatParam("var", default=0.04, lo=0.0, hi=1.0, step=0.005,
                help="Variance of the multiplicative factor n in x + x·n"),
 ])
@@ -103,7 +103,7 @@ def speckle(image: np.ndarray, *, var: float = 0.04, rng: np.random.Generator) -
 
 
 @register("poisson", kind="noise", title="Poisson (photon shot noise)",
-          level=Level("peak", 1, (10, 30, 100)), params=[
+          level=Level("peak", 1, (10, 30, 100), fit="peak"), params=[
     FloatParam("peak", default=30.0, lo=1.0, hi=1000.0, step=1.0,
                help="Expected photon count at white; smaller is noisier"),
 ])

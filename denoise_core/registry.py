@@ -120,13 +120,18 @@ class Level:
 
     Levels are shown and typed as the parameter × ``scale`` (Gaussian σ on the 0–255 scale); ``sweep`` holds
     the usual levels in those units; ``estimate`` names the key of ``estimate.noise_level`` that measures it
-    blind from a noisy image (``sigma``, ``impulse``), empty when none does.
+    blind from a noisy image (``sigma``, ``impulse``), empty when none does; ``fit`` how the level is
+    measured with the clean image at hand.
     """
 
     param: str
     scale: float = 1.0
     sweep: tuple[float, ...] = ()
     estimate: str = ""
+    fit: str = ""
+    """How ``analysis.fitted_level`` measures the level from the clean and the noisy image: ``impulse`` (the
+    share of pixels changed), ``peak`` (Poisson: mean / variance of the residual), ``var`` (speckle: residual
+    variance / mean square); empty: the residual's σ."""
 
     @property
     def label(self) -> str:

@@ -15,7 +15,8 @@ with st.sidebar:
 clean = page.require_image()
 st.title("Noise Lab")
 recipe = noise_lab.recipe_caption(model, params, seed)
-st.caption(recipe + " · everything on this page is in the link: bookmark it to come back to this view")
+st.caption(recipe + " · the link holds the image, the noise with its parameters and seed, and the display window: "
+           "bookmark it to come back to this noise")
 presets.show_note()
 if not state.get(state.HAS_CLEAN):
     st.info("This image was marked as already noisy; here it is treated as the clean image the noise is added to.")

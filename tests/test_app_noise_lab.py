@@ -141,3 +141,11 @@ def test_levels_are_shown_in_the_units_people_use(open_page):
     assert {"100", "1,000", "10,000", "100,000", "1,000,000", "10,000,000"} <= set(photons.proto.options)
     photons.set_value(500.0).run()
     assert not at.exception and at.session_state[state.NOISE_PARAMS]["ct_lowdose"]["photons"] == 500.0
+
+
+def test_each_noise_is_summed_up_by_a_statistic_that_means_something_for_it(open_page):
+    at = open_page("noise_lab", noise="poisson", **{"n.peak": "30"}).run()
+    assert not at.exception
+    assert abs(float(metric_value(at, "Peak fitted")) - 30) < 8  # the peak read off the residual
+    at = open_page("noise_lab", noise="salt_pepper", **{"n.amount": "0.1"}).run()
+    assert any("left unchanged (0) are left out" in c.value for c in at.caption)  # the impulses, not a spike at 0

@@ -263,3 +263,25 @@ def test_out_of_range_parameter_is_refused(gray):
         add_noise(gray, "jpeg", {"quality": 0})
     with pytest.raises(InvalidParameterError, match="strength"):
         mixed_recipe(0, strength=0.0)
+
+
+@pytest.mark.parametrize("model, params, fit, truth, tolerance", [
+    ("salt_pepper", {"amount": 0.1}, "impulse", 0.1, 0.01),
+    ("poisson", {"peak": 30.0}, "peak", 30.0, 0.2),  # clipping at 1 hides some variance: the fit runs high
+    ("speckle", {"var": 0.04}, "var", 0.04, 0.15),
+])
+def test_the_fitted_level_recovers_the_noise_model_s_parameter(model, params, fit, truth, tolerance):
+    from denoise_core import analysis, samples
+    from denoise_core.image import read_image
+    clean, _ = read_image(samples.sample_path("camera"))
+    assert registry.get(model, "noise").level.fit == fit
+    what, value = analysis.fitted_level(fit, clean, add_noise(clean, model, params, seed=0))
+    assert abs(value - truth) <= tolerance * truth, (what, value)
+
+
+def test_without_a_fit_the_level_is_the_snr():
+    clean = np.full((64, 64), 0.5, np.float32)
+    noisy = add_noise(clean, "gaussian", {"sigma": 0.05, "clip": False}, seed=0)
+    from denoise_core import analysis
+    what, value = analysis.fitted_level("", clean, noisy)
+    assert what.startswith("SNR") and abs(value - 10.0) < 0.3

@@ -33,3 +33,8 @@ def test_a_colour_bar_runs_from_the_first_to_the_last_colour_of_its_scale():
     gray = views.colour_bar(-170, 170, "HU", signed_gray=True)[8, 40:520]
     assert tuple(gray[0]) == (0, 0, 0) and tuple(gray[-1]) == (255, 255, 255) and abs(int(gray[240, 0]) - 128) <= 1
     assert (bar[22:, :] < 128).any()  # labels are drawn under the strip
+
+
+def test_the_line_profile_s_row_is_marked_on_the_image():
+    marked = views.mark_row(np.zeros((20, 30), np.uint8), 7)
+    assert marked.shape == (20, 30, 3) and (marked[6:9] == (255, 64, 64)).all() and not marked[:6].any()

@@ -41,8 +41,9 @@ def show_levels(model: str, params: dict, clean, noisy, residual, noisy_key: str
     c[1].metric("σ estimated (blind, from noisy only)", units.sigma(estimate["sigma"], meta),
                 delta=None if nominal_sigma is None else f"{(estimate['sigma'] - nominal_sigma) * 255:+.2f} vs nominal",
                 delta_color="off", help="denoise_core.estimate.noise_level: what 'auto' settings start from")
-    c[2].metric("Impulses measured: pixels changed" if level.estimate == "impulse" else "Pixels changed",
-                f"{100 * analysis.changed_fraction(clean, noisy):.2f} %")
+    what, value = analysis.fitted_level(level.fit, clean, noisy)
+    c[2].metric(what.split(":")[0], f"{100 * value:.2f} %" if level.fit == "impulse" else f"{value:.3g}",
+                help=what + " (clipping to [0, 1] hides part of the noise near black and white)")
     c[3].metric("Impulses estimated (blind)", f"{100 * estimate['impulse']:.2f} %",
                 delta=None if nominal_impulse is None else f"{100 * (estimate['impulse'] - nominal_impulse):+.2f} pp vs nominal",
                 delta_color="off")
@@ -62,15 +63,22 @@ def show_histograms(model: str, params: dict, clean, noisy, residual) -> None:
                                      title="Intensity histograms", xaxis="intensity [0, 1]")
         views.show_chart(fig, key="nl.hist")
     with right:
-        spread = max(4 * float(np.std(residual)), 0.02)
+        impulses = registry.get(model, "noise").level.fit == "impulse"
+        shown = residual[np.abs(residual) > 1e-6] if impulses else residual  # impulse noise: the impulses only
+        spread = max(4 * float(np.std(residual)), 0.02) if not impulses else 1.0
         res_edges = np.linspace(-spread, spread, 121)
         expected, note = analysis.expected_residual(model, params, clean, res_edges)
         centres = (res_edges[:-1] + res_edges[1:]) / 2
         lines = [("expected", centres, expected)] if expected is not None else []
-        fig = views.histogram_figure([("residual", res_edges, analysis.histogram(residual, res_edges))],
-                                     lines=lines, title="Residual noisy − clean vs expected", xaxis="residual")
+        fig = views.histogram_figure([("residual", res_edges, analysis.histogram(shown, res_edges) if shown.size
+                                       else np.zeros(len(res_edges) - 1))],
+                                     lines=lines, title="Residual noisy − clean vs expected" if not impulses else
+                                     "Residual of the changed pixels (noisy − clean)",
+                                     xaxis="residual (intensity, [0, 1] units)")
         views.show_chart(fig, key="nl.residual")
-        st.caption(("Expected: " if expected is not None else "No expected curve: ") + note)
+        st.caption(("Expected: " if expected is not None else "No expected curve: ") + note
+                   + (f" The {100 * (1 - shown.size / residual.size):.1f}% of values left unchanged (0) are left out."
+                      if impulses else ""))
 
 
 def show_spectrum(clean, noisy, residual) -> None:
@@ -90,6 +98,8 @@ def show_spectrum(clean, noisy, residual) -> None:
             series.append((name, f, p))
         views.show_chart(views.lines_figure(series, title="Radially averaged spectrum", xaxis="frequency (cycles/pixel)",
                                             yaxis="log10 power"), key="nl.radial")
+        st.caption("The power at each distance from the centre, averaged over directions: white noise is a flat "
+                   "line, natural images fall with frequency, blur removes the high end.")
 
 
 def show_region(clean, noisy) -> None:
@@ -111,6 +121,8 @@ def show_region(clean, noisy) -> None:
             views.show_chart(views.surface_figure([("clean", cz)], title="Clean, 3-D"), key="nl.surface.clean")
         with b:
             views.show_chart(views.surface_figure([("noisy", nz)], title="Noisy, 3-D"), key="nl.surface.noisy")
+        st.caption("Height = intensity in [0, 1] (the channel mean for colour) over the region's pixels: noise turns "
+                   "smooth slopes into rough ground. Drag to turn the surface.")
 
 
 def show_profile(clean, noisy) -> None:
@@ -118,8 +130,13 @@ def show_profile(clean, noisy) -> None:
     row = st.slider("Row", 0, height - 1, height // 2, key="w.nl.row")
     xs = np.arange(width)
     series = [("clean", xs, analysis.luminance(clean)[row]), ("noisy", xs, analysis.luminance(noisy)[row])]
-    views.show_chart(views.lines_figure(series, title=f"Line profile, row {row}", xaxis="x (pixels)",
-                                        yaxis="intensity"), key="nl.profile")
+    left, right = st.columns([1, 3])
+    left.image(views.mark_row(page.screen(state.get(state.IMAGE_HASH), clean), row), width="stretch",
+               caption=f"Row {row} (red)")
+    with right:
+        colour = " (channel mean)" if clean.ndim == 3 else ""
+        views.show_chart(views.lines_figure(series, title=f"Line profile, row {row}", xaxis="x (pixels)",
+                                            yaxis=f"intensity [0, 1]{colour}"), key="nl.profile")
 
 
 def file_tag(model: str, params: dict) -> str:

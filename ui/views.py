@@ -55,6 +55,13 @@ def mark(u8: np.ndarray, box: Box, color=(255, 64, 64)) -> np.ndarray:
     return np.asarray(out)
 
 
+def mark_row(u8: np.ndarray, row: int, color=(255, 64, 64)) -> np.ndarray:
+    """An RGB copy of ``u8`` with image row ``row`` drawn across it (three pixels thick where it fits)."""
+    out = as_rgb(u8).copy()
+    out[max(0, row - 1):row + 2] = color
+    return out
+
+
 def heat(values: np.ndarray, vmax: float) -> np.ndarray:
     """Non-negative values (e.g. |clean − result|) as an inferno-coloured uint8 RGB image."""
     gray = values if values.ndim == 2 else values.mean(axis=2)
