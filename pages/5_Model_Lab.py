@@ -24,8 +24,8 @@ with curves_tab:
     model_lab.show_curves(entry)
 
 image = page.require_image()
-sigma = model_lab.noise_level(entry, registry.get(name, "denoiser"))
-with speed_tab:
-    model_lab.show_timing(name, network, image, sigma)
+method = registry.get(name, "denoiser")
+with speed_tab:  # the noise level given to the network is asked where it is used
+    model_lab.show_timing(name, network, image, model_lab.noise_level(entry, method, "time"))
 with maps_tab:
-    model_lab.show_feature_maps(network, image, sigma)
+    model_lab.show_feature_maps(network, image, model_lab.noise_level(entry, method, "maps"))

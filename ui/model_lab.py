@@ -108,12 +108,13 @@ def show_curves(entry: weights.Entry) -> None:
         st.info(f"No training log: expected {log_path.name} beside the weights.")
 
 
-def noise_level(entry: weights.Entry, method: registry.Method) -> float:
-    """The noise level given to the network, from a slider when it takes one (0 when it is blind)."""
+def noise_level(entry: weights.Entry, method: registry.Method, tab: str) -> float:
+    """The noise level given to the network, from a slider in the tab ``tab`` when it takes one (0 when it is
+    blind)."""
     if entry.multiplicative:  # its level is relative: the map is this std times the local brightness
-        return st.slider("Speckle std √var given to the network", 0.0, 0.5, 0.2, 0.01, key="w.ml.speckle_std")
+        return st.slider("Speckle std √var given to the network", 0.0, 0.5, 0.2, 0.01, key=f"w.ml.speckle_std.{tab}")
     if method.params:
-        return st.slider("Noise level σ given to the network (0–255 scale)", 0, 75, 25, key="w.ml.sigma") / 255
+        return st.slider("Noise level σ given to the network (/255)", 0, 75, 25, key=f"w.ml.sigma.{tab}") / 255
     return 0.0
 
 
