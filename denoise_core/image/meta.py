@@ -9,7 +9,8 @@ from ..errors import InvalidImageError
 
 
 def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Validate an in-memory image and return it as float32 (no copy when it already is).
+    """Validate an in-memory image and return it as a writable float32 array (no copy when it already is one;
+    a read-only image, such as one the app shares between sessions, is copied, so that no method can change it).
 
     Accepts (H, W) or (H, W, 3), at least 2x2, finite. Values may stray outside [0, 1]
     (unclipped noise); the readers of this package always return [0, 1].
@@ -23,7 +24,7 @@ def check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
         raise InvalidImageError(f"{name}: expected shape (H, W) or (H, W, 3), got {array.shape}")
     if min(array.shape[:2]) < 2:
         raise InvalidImageError(f"{name}: image is too small ({array.shape[1]}x{array.shape[0]} pixels)")
-    array = array.astype(np.float32, copy=False)
+    array = array.astype(np.float32, copy=not array.flags.writeable)
     if not np.isfinite(array).all():
         raise InvalidImageError(f"{name}: contains NaN or infinite values")
     return array
