@@ -192,3 +192,19 @@ def test_pages_render_slider_and_charts(server, browser, small_sample):
 
     open_page(browser, f"{server}/Model_Lab{query}", ".js-plotly-plot .main-svg")
     shoot(browser, SHOTS / "model_lab.png")
+
+
+def test_a_chart_of_twenty_methods_shows_every_full_name(server, browser):
+    from denoise_core import registry
+    methods = registry.methods("denoiser")[:20]
+    assert len(methods) == 20
+    open_page(browser, f"{server}/Denoise_and_Compare?img=ct&m={','.join(m.name for m in methods)}",  # 128×128: quick
+              ".js-plotly-plot .main-svg", timeout=240)
+    first = wait_until(browser, lambda d: next(c for c in d.find_elements("css selector", ".js-plotly-plot")
+                                               if c.find_element("css selector", ".gtitle").text.startswith("PSNR")),
+                       60, "the PSNR chart")  # one bar per method
+    labels = [t.text for t in first.find_elements("css selector", ".ytick text")]
+    assert sorted(labels) == sorted(m.title for m in methods), labels  # all twenty, in full
+    boxes = [t.rect for t in first.find_elements("css selector", ".ytick text")]
+    tops = sorted(box["y"] for box in boxes)
+    assert min(b - a for a, b in zip(tops, tops[1:])) >= 10, "labels overlap"

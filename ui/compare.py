@@ -80,7 +80,7 @@ def approved(noisy: np.ndarray, pending: list[tuple]) -> bool:
     megapixels = noisy.shape[0] * noisy.shape[1] / 1e6
     kind = "colour" if noisy.ndim == 3 else "gray"
     lines = [f"{title} on this {megapixels:.1f} MP {kind} image: {speed.describe(seconds)}"
-             for title, seconds in expected.items()]
+             for title, seconds in sorted(expected.items(), key=lambda item: -item[1]) if seconds >= 1]
     st.warning("Slow choice (times measured on this machine):  \n" + "  \n".join(lines), icon=":material/timer:")
     return st.button(f"Run ({speed.describe(sum(expected.values()))})", type="primary", key="w.cmp.go")
 
