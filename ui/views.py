@@ -207,26 +207,26 @@ def bars(values: dict[str, float], *, title: str, higher_is_better: bool | None,
     numbers = [values[n] for n in order]
     fig = go.Figure(go.Bar(y=order, x=numbers, orientation="h", text=[format(v, fmt) for v in numbers],
                            marker_color=["#1a5fb4" if n == best else "#99c1f1" for n in order],
-                           textposition="outside", cliponaxis=False))
-    if reference is not None and np.isfinite(reference[1]):
-        fig.add_vline(x=reference[1], line_dash="dash", line_color="#c01c28",
-                      annotation_text=f"{reference[0]}: {format(reference[1], fmt)}", annotation_position="top")
+                           textposition="auto", insidetextanchor="end"))
     arrow = " ↑" if higher_is_better else (" ↓" if higher_is_better is False else "")
+    if reference is not None and np.isfinite(reference[1]):
+        fig.add_vline(x=reference[1], line_dash="dash", line_color="#c01c28")
+        arrow += f"  <span style='color:#c01c28'>┆ {reference[0]} {format(reference[1], fmt)}</span>"
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(range=_bar_range(numbers + ([reference[1]] if reference else [])))
-    return _layout(fig, height=70 + 26 * max(len(order), 2), title=title + arrow)
+    return _layout(fig, height=max(170, 80 + 28 * len(order)), title=title + arrow)
 
 
 def _bar_range(numbers: list[float]) -> list[float] | None:
     """The x range: from zero where the values reach down near it, else from just below the smallest
-    (PSNRs differ by tenths of a dB, not by tens), with room for the labels."""
+    (PSNRs differ by tenths of a dB, not by tens)."""
     finite = [v for v in numbers if np.isfinite(v)]
     if not finite:
         return None
     lo, hi = min(finite), max(finite)
     span = hi - lo or abs(hi) or 1.0
     start = 0.0 if lo >= 0 and lo < span else lo - 0.15 * span
-    return [start, hi + 0.25 * span]
+    return [start, hi + 0.05 * span]
 
 
 def metrics_table(frame: pd.DataFrame, higher_is_better: dict[str, bool | None], formats: dict[str, str]):
