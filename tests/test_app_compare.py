@@ -140,3 +140,16 @@ def test_a_cancelled_run_leaves_the_rest_for_later(open_page):
     assert not at.exception
     assert any(i.value.startswith("Cancelled: Median filter not run") for i in at.info)
     assert list(metrics(at).index) == ["Noisy (input)"]
+
+
+def test_the_projector_theme_follows_the_session_and_enlarges_the_charts(open_page):
+    at = open_page("compare", m="median").run()
+    plain = at.get("plotly_chart")[0].proto.spec
+    at.toggle(key="w.projector").set_value(True).run()
+    assert not at.exception and at.session_state[state.PROJECTOR] is True
+    import json
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["font"]["size"] == 17 and spec["layout"]["font"]["size"] > json.loads(plain)["layout"]["font"]["size"]
+    assert spec["layout"]["colorway"][:3] == ["#0072B2", "#E69F00", "#009E73"]  # told apart by colour-blind viewers
+    at.switch_page("pages/1_Noise_Lab.py").run()
+    assert at.toggle(key="w.projector").value is True  # on every page

@@ -38,21 +38,30 @@ def pages() -> list[tuple[str, str, str]]:
     return items
 
 
+PROJECTOR_CSS = "<style>.stApp {font-size: 1.15rem; color: #000;} .stApp p, .stApp li {font-size: 1.15rem;}</style>"
+
+
 def nav() -> None:
+    """The pages, and the projector theme's switch (its choice follows the session to every page)."""
     with st.sidebar:
         for path, label, icon in pages():
             st.page_link(path, label=label, icon=icon)
+        state.seed_widget("w.projector", state.get(state.PROJECTOR))
+        state.put(state.PROJECTOR, st.toggle("Projector (high contrast)", key="w.projector",
+                                             help="Larger, black type and thicker chart lines for a lecture hall"))
         st.divider()
+    if state.get(state.PROJECTOR):
+        st.markdown(PROJECTOR_CSS, unsafe_allow_html=True)
 
 
 def setup(title: str, icon: str = ":material/home:") -> None:
     """Configure the page, initialise state, apply a shared link and make sure an image is chosen."""
     st.set_page_config(page_title=f"{title} · {TITLE}" if title != TITLE else TITLE, page_icon=icon,
                        layout="wide")
-    nav()
     state.init()
     state.enter_page(title)
     state.apply_url(cache.load_sample, image_input.use_slice)
+    nav()  # after the link has reset the widgets: the projector switch keeps its state
     ensure_image()
     notice = state.get(state.NOTICE)
     if notice:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from denoise_core.box import Box
 
-from . import memo
+from . import memo, state
 from .state import content_hash
 
 # --- pure image helpers ------------------------------------------------------------------------
@@ -185,12 +185,22 @@ def compare_slider(before: np.ndarray, after: np.ndarray, label_before: str, lab
             key=key, default=None)
 
 
+SERIES = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+"""Chart series colours told apart by colour-blind viewers too (Okabe and Ito's palette); maps use inferno."""
+
+
 def _layout(fig: go.Figure, *, height: int = 300, title: str = "", **axes) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height, margin=dict(l=10, r=44, t=40 if title else 10, b=10),
-                      title=dict(text=title, x=0.01, font=dict(size=15)) if title else None,
+    """The charts' common look; larger type and thicker lines when the projector theme is on."""
+    projector = bool(st.session_state.get(state.PROJECTOR))
+    fig.update_layout(template="plotly_white", height=height + 40 * projector, colorway=SERIES,
+                      font=dict(size=17 if projector else 12, color="#000000" if projector else None),
+                      margin=dict(l=10, r=44, t=40 + 10 * projector if title else 10, b=10),
+                      title=dict(text=title, x=0.01, font=dict(size=21 if projector else 15)) if title else None,
                       legend=dict(orientation="h", yanchor="top", y=0.99, xanchor="right", x=0.99,
                                   bgcolor="rgba(255,255,255,0.7)"),
                       modebar=dict(orientation="v"), **axes)
+    if projector:
+        fig.update_traces(line_width=4, selector=dict(type="scatter"))
     return fig
 
 
@@ -250,7 +260,7 @@ def histogram_figure(series: Iterable[tuple[str, np.ndarray, np.ndarray]], *, ti
         centres = (edges[:-1] + edges[1:]) / 2
         fig.add_trace(go.Bar(x=centres, y=density, width=np.diff(edges), name=name, opacity=0.55))
     for name, x, y in lines:
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(width=2.5, color="#d62728")))
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", line=dict(width=2.5, color=SERIES[3])))
     fig.update_layout(barmode="overlay", bargap=0)
     return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title="density")
 
