@@ -12,6 +12,7 @@ st.title("Model Lab")
 with st.expander("Bring your own weights", icon=":material/upload:"):
     model_lab.import_box()
 
+model_lab.show_overview()
 name = model_lab.choose_model()
 entry = page.guarded(weights.get_entry, name)
 network = page.guarded(runner.load, name)

@@ -152,3 +152,14 @@ def test_a_corrupt_catalog_of_imported_weights_is_one_error_line(model_lab, fres
     at = model_lab.run()
     assert not at.exception
     assert len(at.error) == 1 and "catalog.json: unreadable catalog" in at.error[0].value
+
+
+def test_an_overview_sets_every_model_beside_the_others_with_its_psnr_measured_here(open_page):
+    from denoise_core import registry, weights
+    at = open_page("model_lab").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "made by" in d.value.columns).set_index("name")
+    learned_here = [m.name for m in registry.methods("denoiser") if m.family == "learned"]
+    assert set(learned_here) <= set(table.index) and set(weights.ZOO) <= set(table.index)
+    assert table.loc["drunet_gray_blind", "BSD68 σ25"] == 28.93 and table.loc["drunet_gray_blind", "made by"] == "this project"
+    assert table.loc["kair_dncnn_25", "status"].startswith("downloadable")

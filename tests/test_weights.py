@@ -269,3 +269,10 @@ def test_an_imported_entry_named_like_a_method_does_not_break_the_library_import
     write_catalog(cache, [{**entry.__dict__, "name": "median"}])
     assert "median" not in learned.register_present()
     assert registry.get("median", "denoiser").family == "classical"
+
+
+def test_the_overview_s_measured_numbers_are_those_of_the_model_cards():
+    from denoise_core.weights.catalog import MEASURED
+    for name, numbers in MEASURED.items():
+        card = weights.CATALOG[name].card.read_text()
+        assert all(f"{value:.2f}" in card for value in numbers.values()), name

@@ -59,6 +59,14 @@ def choose_model() -> str:
     return name
 
 
+def show_overview() -> None:
+    """Every learned denoiser, ours and the published ones, side by side with its PSNR measured here."""
+    with st.expander("All models at a glance (ours and the published ones)", icon=":material/table:"):
+        st.dataframe(pd.DataFrame(weights.overview_rows()), hide_index=True, width="stretch", height="content")
+        st.caption("PSNR columns: mean dB measured here by the evaluation protocol (BENCHMARK.md), σ given; a blank "
+                   "cell was not measured in that setting (the model's card gives its own settings' numbers).")
+
+
 def show_summary(entry: weights.Entry, network: runner.Network) -> None:
     """Size, architecture and training noise of the model; its weights file and their hash."""
     left, middle, right = st.columns(3)

@@ -1,16 +1,17 @@
-"""Every weights file by name, whatever its source: the entries, what can be fetched, the CLI's list."""
+"""Every weights file by name, whatever its source: the entries, what can be fetched, the CLI's list and the
+Model Lab's overview."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InvalidParameterError, WeightsError
 from . import download
-from .catalog import CATALOG, Entry
+from .catalog import CATALOG, MEASURED, Entry
 from .convert import build_network
 from .extras import DOWNLOAD_TITLES, DOWNLOADS, download_dir, fetched
 from .files import load_state, status
 from .imports import imported
-from .zoo import ZOO, fetched_zoo, zoo_entry, zoo_folder, zoo_summary
+from .zoo import MEASURED_HERE, ZOO, fetched_zoo, size_label, zoo_entry, zoo_folder, zoo_summary
 
 
 def entries() -> dict[str, Entry]:
@@ -63,3 +64,26 @@ def list_rows() -> list[dict]:
               "status": "fetched" if fetched(name) else fetch_hint.format(name), "title": DOWNLOAD_TITLES[name],
               "hash": ""} for name in DOWNLOADS]
     return rows
+
+
+def overview_rows() -> list[dict]:
+    """Every learned denoiser known here, ours and the published ones (fetched or not), one row each: who
+    made it, what for, its file's size, whether it is here, and its mean PSNR measured here (dB, by setting)."""
+    rows = []
+    for entry in entries().values():
+        published = ZOO.get(entry.name)
+        rows.append(_overview(entry.name, entry.title, entry.source, entry.arch, entry.noise, entry.modality,
+                              entry.file.stat().st_size / 1e6 if entry.file.exists() else None,
+                              "here" if status(entry) == "ok" else status(entry),
+                              MEASURED_HERE.get(entry.name) if published else MEASURED.get(entry.name)))
+    rows += [_overview(name, p.title, "zoo", p.arch, "gaussian", None, None, f"downloadable ({size_label(p)})",
+                       MEASURED_HERE.get(name)) for name, p in ZOO.items() if zoo_entry(p) is None]
+    return rows
+
+
+def _overview(name: str, title: str, source: str, arch: str, noise: str, modality: str | None,
+              megabytes: float | None, state: str, measured: dict | None) -> dict:
+    made_by = {"shipped": "this project", "zoo": "published (KAIR/DPIR)", "imported": "imported"}.get(source, source)
+    return {"name": name, "title": title, "made by": made_by, "architecture": arch,
+            "made for": noise.replace("_", " ") + (f" · {modality}" if modality else ""),
+            "file (MB)": None if megabytes is None else round(megabytes, 1), "status": state, **(measured or {})}
