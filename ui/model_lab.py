@@ -62,7 +62,12 @@ def choose_model() -> str:
 def show_overview() -> None:
     """Every learned denoiser, ours and the published ones, side by side with its PSNR measured here."""
     with st.expander("All models at a glance (ours and the published ones)", icon=":material/table:"):
-        st.dataframe(pd.DataFrame(weights.overview_rows()), hide_index=True, width="stretch", height="content")
+        try:
+            rows = weights.overview_rows()
+        except DenoiseError as error:  # said once, as an error, by the model picker below
+            st.caption(f"No overview: {error}")
+            return
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height="content")
         st.caption("PSNR columns: mean dB measured here by the evaluation protocol (BENCHMARK.md), σ given; a blank "
                    "cell was not measured in that setting (the model's card gives its own settings' numbers).")
 

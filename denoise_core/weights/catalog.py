@@ -156,7 +156,6 @@ MEASURED: dict[str, dict[str, float]] = {
     "drunet_gray_blind": {"BSD68 σ15": 31.38, "BSD68 σ25": 28.93, "BSD68 σ50": 25.99},
     "ffdnet_gray_blind": {"BSD68 σ25": 28.43},
     "drunet_color_blind": {"CBSD68 σ25 (first 17)": 31.01},
-    "dncnn_color_blind": {"CBSD68 σ25 (first 17)": 24.47},
 }
 """Mean PSNR (dB) of shipped models by the BENCHMARK.md protocol, as their cards give them
 (``benchmarks/learned_vs_reference.py``); the other cards give their own settings' numbers."""
