@@ -68,3 +68,16 @@ def test_a_square_box_is_moved_and_shrunk_into_the_image():
     assert Box.square(0, 0, 1, (64, 48), least=4) == Box(0, 0, 4, 4)
     image = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
     assert Box.square(90, 95, 20, image.shape).of(image).shape == (20, 20)
+
+
+def test_the_default_background_is_the_flattest_tissue_not_the_air_around_it():
+    from denoise_core.metrics import flat_region
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:128, :128]
+    disc = ((yy - 64) ** 2 + (xx - 64) ** 2 < 45 ** 2).astype(np.float32)
+    phantom = disc * (0.4 + 0.3 * (xx > 64)) + rng.normal(0, 0.01, disc.shape).astype(np.float32) * disc
+    phantom[50:70, 80:100] += rng.normal(0, 0.1, (20, 20)).astype(np.float32)  # a rough patch in the right half
+    box = flat_region(np.clip(phantom, 0, 1))
+    inside = disc[box.top:box.top + box.height, box.left:box.left + box.width]
+    assert inside.all()  # in the object, where the air (exactly 0, perfectly flat) would have won
+    assert box.of(phantom).std() < 0.02  # a flat part of it, not the rough patch

@@ -193,14 +193,15 @@ def show_zoom_grid(items: list[tuple]) -> None:
                 column.image(views.zoom(page.screen(key, image), box), caption=label, width="stretch")
 
 
-def default_regions(shape: tuple[int, ...]) -> tuple[Box, Box]:
-    """The sample's (signal, background) regions when it has them, else the centre and a corner."""
+def default_regions(reference: np.ndarray) -> tuple[Box, Box]:
+    """The sample's (signal, background) regions when it has them, else the centre and the flattest region
+    inside the object (``metrics.flat_region``: not the air around a scan, where SNR would be infinite)."""
     sample = state.get(state.SAMPLE)
     preset = next((s.roi for s in samples.samples() if s.name == sample), None)
     if preset:
         return preset
-    height, width = shape[:2]
-    return Box(height * 3 // 8, width * 3 // 8, height // 4, width // 4), Box(2, 2, height // 8, width // 8)
+    height, width = reference.shape[:2]
+    return Box(height * 3 // 8, width * 3 // 8, height // 4, width // 4), core_metrics.flat_region(reference)
 
 
 def region_inputs(label: str, default: Box, shape: tuple[int, ...], key: str) -> Box:
@@ -236,7 +237,7 @@ def roi_frame(clean: np.ndarray | None, items: list[tuple], signal: Box, backgro
 def show_roi(clean: np.ndarray | None, items: list[tuple]) -> None:
     """Regions of interest: metrics inside a signal region, SNR and CNR against a background region."""
     reference, meta = items[0][2], state.get(state.IMAGE_META)
-    default_signal, default_background = default_regions(reference.shape)
+    default_signal, default_background = default_regions(reference)
     left, right = st.columns([1, 2])
     with right:
         signal = region_inputs("Signal region (lesion, tissue)", default_signal, reference.shape, "signal")
