@@ -208,3 +208,20 @@ def test_a_chart_of_twenty_methods_shows_every_full_name(server, browser):
     boxes = [t.rect for t in first.find_elements("css selector", ".ytick text")]
     tops = sorted(box["y"] for box in boxes)
     assert min(b - a for a, b in zip(tops, tops[1:])) >= 10, "labels overlap"
+
+
+def test_a_region_is_drawn_by_dragging_a_box_on_the_image(server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    open_page(browser, f"{server}/Denoise_and_Compare?img=ct&m=median", ".js-plotly-plot .main-svg")
+    browser.find_element("xpath", "//*[@role='tab'][contains(., 'Region of interest')]").click()
+    drawing = wait_until(browser, lambda d: [c for c in d.find_elements("css selector", ".js-plotly-plot")
+                                             if c.is_displayed() and c.find_elements("css selector", ".imagelayer")],
+                         30, "the image to draw on")[0]
+    area = drawing.find_element("css selector", ".nsewdrag")
+    size = area.size
+    ActionChains(browser).move_to_element_with_offset(area, -size["width"] // 4, -size["height"] // 4).click_and_hold() \
+        .move_by_offset(size["width"] // 4, size["height"] // 4).release().perform()
+    wait_until(browser, settled, 60, "the page to take the region")
+    tops = browser.find_elements("css selector", 'input[aria-label="top"]')
+    values = [int(t.get_attribute("value")) for t in tops]
+    assert 20 <= values[0] <= 40, values  # the signal region now starts about a quarter down the 128-row slice

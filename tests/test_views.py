@@ -38,3 +38,13 @@ def test_a_colour_bar_runs_from_the_first_to_the_last_colour_of_its_scale():
 def test_the_line_profile_s_row_is_marked_on_the_image():
     marked = views.mark_row(np.zeros((20, 30), np.uint8), 7)
     assert marked.shape == (20, 30, 3) and (marked[6:9] == (255, 64, 64)).all() and not marked[:6].any()
+
+
+def test_a_box_dragged_on_the_image_becomes_a_region_inside_it():
+    drag = {"selection": {"box": [{"x": [10.2, 40.7], "y": [60.4, 20.1]}]}}  # pixel centres at integers
+    assert views.selected_box(drag, (100, 80)) == views.Box(top=21, left=11, height=40, width=30)
+    outside = {"selection": {"box": [{"x": [-30, 200], "y": [95, 300]}]}}
+    assert views.selected_box(outside, (100, 80)) == views.Box(top=96, left=0, height=4, width=80)
+    assert views.selected_box({"selection": {"box": []}}, (100, 80)) is None and views.selected_box(None, (9, 9)) is None
+    fig = views.image_figure(np.zeros((100, 80), np.uint8))
+    assert fig.layout.dragmode == "select" and tuple(fig.layout.yaxis.range) == (99.5, -0.5)  # rows run downwards

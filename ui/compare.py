@@ -204,6 +204,14 @@ def default_regions(reference: np.ndarray) -> tuple[Box, Box]:
     return Box(height * 3 // 8, width * 3 // 8, height // 4, width // 4), core_metrics.flat_region(reference)
 
 
+def _drawn(target: str, shape: tuple[int, ...]) -> None:
+    """Callback of the drawing: the box dragged on the image becomes the ``target`` region's four numbers."""
+    box = views.selected_box(st.session_state["w.roi.draw"], shape)
+    if box is not None:
+        for name in ("top", "left", "height", "width"):
+            st.session_state[f"w.roi.{target}.{name}"] = getattr(box, name)
+
+
 def region_inputs(label: str, default: Box, shape: tuple[int, ...], key: str) -> Box:
     """Four number inputs (top, left, height, width) for one region."""
     height, width = shape[:2]
@@ -244,7 +252,11 @@ def show_roi(clean: np.ndarray | None, items: list[tuple]) -> None:
         background = region_inputs("Background region (flat tissue or air)", default_background, reference.shape,
                                    "background")
     marked = views.mark(views.mark(page.screen(items[0][1], reference), signal), background, color=(64, 160, 255))
-    left.image(marked, caption="Signal (red) and background (blue)", width="stretch")
+    with left:
+        target = st.segmented_control("Drag a box on the image to set", ["signal", "background"], default="signal",
+                                      key="w.roi.target", required=True)
+        views.show_chart(views.image_figure(marked), key="w.roi.draw", on_select=lambda: _drawn(target, reference.shape))
+        st.caption("Signal (red) and background (blue): drag a box (box select) or type the numbers")
     try:
         frame = roi_frame(clean, items, signal, background, meta)
     except DenoiseError as error:

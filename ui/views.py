@@ -204,8 +204,37 @@ def _layout(fig: go.Figure, *, height: int = 300, title: str = "", **axes) -> go
     return fig
 
 
-def show_chart(fig: go.Figure, *, key: str) -> None:
-    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+def show_chart(fig: go.Figure, *, key: str, on_select=None) -> None:
+    """A chart; with ``on_select`` (a callback) a box dragged on it is reported (``selected_box``)."""
+    if on_select is None:
+        st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+    else:
+        st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False}, on_select=on_select,
+                        selection_mode="box")
+
+
+def image_figure(u8: np.ndarray) -> go.Figure:
+    """An image as a chart, one unit per pixel and the y axis downwards, in box-select mode for drawing regions."""
+    height, width = u8.shape[:2]
+    fig = go.Figure(go.Image(z=as_rgb(u8)))
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
+    fig.update_yaxes(visible=False, range=[height - 0.5, -0.5], scaleanchor="x")
+    fig.update_layout(dragmode="select", margin=dict(l=0, r=0, t=0, b=0), height=360)
+    return fig
+
+
+def selected_box(event, shape: tuple[int, ...]) -> Box | None:
+    """The region a box drag on :func:`image_figure` selected (``event``: the chart's selection state), inside
+    an image of ``shape`` and at least 2×2; None when nothing was dragged."""
+    boxes = (event or {}).get("selection", {}).get("box", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "box", None) or []
+    if not boxes:
+        return None
+    (x0, x1), (y0, y1) = (sorted(boxes[-1]["x"]), sorted(boxes[-1]["y"]))
+    rows, cols = shape[:2]
+    top, left = int(np.clip(round(y0 + 0.5), 0, rows - 2)), int(np.clip(round(x0 + 0.5), 0, cols - 2))
+    bottom, right = int(np.clip(round(y1 + 0.5), top + 2, rows)), int(np.clip(round(x1 + 0.5), left + 2, cols))
+    return Box(top, left, bottom - top, right - left)
 
 
 def bars(values: dict[str, float], *, title: str, higher_is_better: bool | None, fmt: str = ".3g",
