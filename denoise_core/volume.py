@@ -4,16 +4,16 @@ while a slice is read (and a NIfTI output's volume at the source's data type, se
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import registry
-from .apply import denoise, resolve
+from .apply import add_noise, denoise, resolve
 from .errors import InvalidImageError
 from .image import volume_slices, write_volume
 from .image.read import source_label
-from .metrics import mse, psnr_of, ssim
+from .metrics import mse, psnr, psnr_of, ssim
 from .timing import timed
 
 Source = str | os.PathLike | bytes
@@ -28,6 +28,14 @@ class VolumeResult:
     params: list[dict]
     slices: int
     seconds: float
+    scores: list[dict] = field(default_factory=list)
+    """With synthetic noise added: per slice denoised, {"slice", "noisy_psnr", "psnr", "ssim", "mse"} against
+    the clean slice."""
+
+    @property
+    def volume_psnr(self) -> float | None:
+        """PSNR over all the voxels scored (every slice has as many), None without scores."""
+        return psnr_of(sum(row["mse"] for row in self.scores) / len(self.scores)) if self.scores else None
 
 
 class _Cancelled(Exception):
@@ -35,7 +43,8 @@ class _Cancelled(Exception):
 
 
 def denoise_volume(source: Source, out: str | os.PathLike, method: str, params: Mapping[str, Any] | None = None, *,
-                   name: str | None = None, progress: Callable[[int, int], None] | None = None,
+                   name: str | None = None, noise: tuple[str, Mapping[str, Any], int] | None = None,
+                   progress: Callable[[int, int], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> VolumeResult:
     """Denoise every slice of a volume file (a path, or the bytes of an upload named ``name``) into ``out``.
 
@@ -44,6 +53,8 @@ def denoise_volume(source: Source, out: str | os.PathLike, method: str, params: 
     .tif/.tiff, or a folder without a suffix for a DICOM series). ``progress(done, total)`` is called after
     each slice is written; ``cancel()`` is asked before each slice, and when it says True the run stops and
     nothing is left at ``out`` (``result.path`` is None). An exception (e.g. Ctrl-C) leaves nothing either.
+    ``noise`` = (model, parameters, seed): each slice, taken as clean, first gets that noise (seed + its index)
+    and is scored against itself (``result.scores``).
 
     Raises
     ------
@@ -53,13 +64,19 @@ def denoise_volume(source: Source, out: str | os.PathLike, method: str, params: 
     entry = registry.get(method, "denoiser")
     first, slices = volume_slices(source, name=name)
     used: list[dict] = []
+    scores: list[dict] = []
 
     def denoised():
         for image, meta in slices:
             if cancel is not None and cancel():
                 raise _Cancelled
-            used.append(resolve(entry, image, params))
-            yield denoise(image, entry.name, used[-1], auto=False), meta
+            noisy = image if noise is None else add_noise(image, noise[0], noise[1], seed=noise[2] + meta.slice_index)
+            used.append(resolve(entry, noisy, params))
+            result = denoise(noisy, entry.name, used[-1], auto=False)
+            if noise is not None:
+                scores.append({"slice": meta.slice_index, "noisy_psnr": psnr(image, noisy), "psnr": psnr(image, result),
+                               "ssim": ssim(image, result), "mse": mse(image, result)})
+            yield result, meta
             if progress is not None:
                 progress(len(used), first.slices)
 
@@ -71,7 +88,7 @@ def denoise_volume(source: Source, out: str | os.PathLike, method: str, params: 
         return True
 
     finished, seconds = timed(run)
-    return VolumeResult(Path(out) if finished else None, used, first.slices, seconds)
+    return VolumeResult(Path(out) if finished else None, used, first.slices, seconds, scores)
 
 
 def measure_volume(reference: Source, image: Source) -> dict:

@@ -53,5 +53,5 @@ with tabs[3]:
     compare.show_roi(clean, items)
 with tabs[4]:
     compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
-    volume.show_export(results)
+    volume.show_export(results, (model, params, seed) if has_clean else None)
 state.write_url(with_methods=True)  # last: the link holds the view drawn above

@@ -114,7 +114,7 @@ def test_a_nifti_upload_gets_the_slider_and_a_slice_that_cannot_be_read_keeps_th
 def test_the_whole_volume_is_denoised_from_the_page_and_downloads_as_nifti(open_page, media):
     import nibabel
 
-    from denoise_core import denoise
+    from denoise_core import add_noise, denoise
     from denoise_core.image import to_source_units
 
     at = open_page("compare", img=VOLUME, m="median").run()
@@ -128,5 +128,11 @@ def test_the_whole_volume_is_denoised_from_the_page_and_downloads_as_nifti(open_
     assert written.shape == source.shape and np.allclose(written.affine, source.affine)
     image, meta = read_image(samples.sample_path(VOLUME), slice=10)
     got, got_meta = read_image(data, name="v.nii.gz", slice=10)
-    expected = to_source_units(denoise(image, "median"), meta)  # slice 10 with the auto median of its own level
+    noisy = add_noise(image, "gaussian", {}, seed=10)  # the page's noise (σ 25/255, seed 0) + the slice's index
+    expected = to_source_units(denoise(noisy, "median"), meta)  # with the auto median of its own level
     assert np.abs(to_source_units(got, got_meta) - expected).max() <= 1.0  # within one stored level
+    scores = next(d.value for d in at.dataframe if "noisy PSNR (dB)" in d.value.columns)
+    assert list(scores["slice"]) == list(range(1, meta.slices + 1))
+    assert (scores["PSNR (dB)"] > scores["noisy PSNR (dB)"]).mean() > 0.9  # the median helps almost every slice
+    whole = float(next(m.value for m in at.metric if m.label == "PSNR over the whole volume").split()[0])
+    assert scores["PSNR (dB)"].min() - 0.01 <= whole <= scores["PSNR (dB)"].max() + 0.01

@@ -216,3 +216,19 @@ def test_metrics_per_slice_and_for_the_volume(tmp_path, capsys):
     multiframe_dicom(tmp_path / "ct.dcm")
     code, _, err = run_cli(capsys, "metrics", clean, tmp_path / "ct.dcm", "--volume")
     assert code == 2 and err.count("\n") == 1 and "has 5 slices, the reference 6" in err, err
+
+
+def test_synthetic_noise_on_every_slice_is_scored_per_slice_and_for_the_volume(tmp_path):
+    from denoise_core import add_noise, measure
+    from denoise_core.volume import denoise_volume
+    source = samples.sample_path("mri_volume")
+    result = denoise_volume(source, tmp_path / "out.tif", "median", noise=("gaussian", {"sigma": 0.1}, 3))
+    assert [row["slice"] for row in result.scores] == list(range(result.slices))
+    clean, _ = read_image(source, slice=20)
+    noisy = add_noise(clean, "gaussian", {"sigma": 0.1}, seed=23)  # seed + the slice's index
+    row = result.scores[20]
+    assert row["noisy_psnr"] == pytest.approx(measure(clean, noisy)["psnr"], abs=1e-6)
+    assert row["psnr"] == pytest.approx(measure(clean, denoise(noisy, "median"))["psnr"], abs=1e-6)
+    assert np.mean([r["psnr"] - r["noisy_psnr"] for r in result.scores]) > 3  # the median gains dB on σ 0.1
+    mean_mse = np.mean([r["mse"] for r in result.scores])
+    assert result.volume_psnr == pytest.approx(10 * np.log10(1 / mean_mse))
