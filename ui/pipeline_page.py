@@ -129,6 +129,8 @@ def last_run(noisy: np.ndarray, noisy_key: str, chosen: Choices) -> pipeline.Res
     settings = (noisy_key, chosen, modality)
     if st.button("Run the pipeline", type="primary", key="w.pl.run"):
         bar = st.progress(0.0, text="Starting…")
+        st.button("Cancel", key="w.pl.cancel", icon=":material/stop:",
+                  help="Stops the run at the next stage; nothing is kept")  # its click reruns the page
         result = page.guarded(pipeline.run, noisy, noise_type=chosen.noise_type,
                               denoisers=list(chosen.denoisers) or None, sharpen=chosen.sharpen, sr=chosen.sr,
                               sr_method=chosen.sr_method, modality=modality,
@@ -138,7 +140,8 @@ def last_run(noisy: np.ndarray, noisy_key: str, chosen: Choices) -> pipeline.Res
         state.put(state.PIPELINE_RUN, (settings, result))
     stored = state.get(state.PIPELINE_RUN)
     if not stored or stored[0] != settings:
-        st.info("Press **Run the pipeline** to run the route above.")
+        st.info(("Cancelled. " if st.session_state.get("w.pl.cancel") else "")
+                + "Press **Run the pipeline** to run the route above.")
         st.stop()
     return stored[1]
 
