@@ -11,6 +11,7 @@ import json
 import os
 import re
 import runpy
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -194,3 +195,12 @@ def test_time_drunet_times_ffdnet_and_every_drunet_configuration(smoke):
     timed = rows(out, r"^(\S.*?) {2,}([\d,]+) +(\d+\.\d\d)$")
     assert len(timed) == 1 + len(names["CONFIGS"]) and next(iter(timed)).startswith(names["FFDNET"])
     assert all(int(count.replace(",", "")) > 0 for count, _ in timed.values())
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("chromedriver") is None,
+                    reason="chromium and chromium-driver are not installed (bash scripts/setup.sh --with-browser)")
+def test_app_browser_timing_times_each_interaction_in_chromium(tmp_path):
+    out = child("benchmarks/app_browser_timing.py", tmp_path)
+    times = rows(out, r"^(.+?):\s+(\d+\.\d\d) s   \(target ≤ ([\d.]+) s\)$")
+    assert set(times) == {"whole cached rerun", "zoomed region moved", "tab switched", "link opened in a new session"}
+    assert all(float(seconds) > 0 for seconds, _ in times.values())
