@@ -42,16 +42,21 @@ results = compare.run_all(noisy_key, noisy, settings)
 items = compare.panels(clean, noisy, noisy_key, results)
 compare.show_slider(items, compare.panel_names(results, clean is not None))
 frame, direction, formats = compare.metrics_frame(clean, noisy, noisy_key, results)
-tabs = st.tabs(["Metrics", "Zoomed grid", "Difference maps", "Region of interest", "Downloads"])
-with tabs[0]:
-    compare.show_metrics(frame, direction, formats, clean is not None)
-with tabs[1]:
-    compare.show_zoom_grid(items)
-with tabs[2]:
-    compare.show_differences(clean, noisy, results)
-with tabs[3]:
-    compare.show_roi(clean, items)
-with tabs[4]:
-    compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
-    volume.show_export(results, (model, params, seed) if has_clean else None)
+tabs = compare.tabs()  # only the open one is drawn
+if tabs["metrics"].open:
+    with tabs["metrics"]:
+        compare.show_metrics(frame, direction, formats, clean is not None)
+if tabs["zoom"].open:
+    with tabs["zoom"]:
+        compare.show_zoom_grid(items)
+if tabs["differences"].open:
+    with tabs["differences"]:
+        compare.show_differences(clean, noisy, results)
+if tabs["roi"].open:
+    with tabs["roi"]:
+        compare.show_roi(clean, items)
+if tabs["downloads"].open:
+    with tabs["downloads"]:
+        compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
+        volume.show_export(results, (model, params, seed) if has_clean else None)
 state.write_url(with_methods=True)  # last: the link holds the view drawn above

@@ -50,3 +50,11 @@ def open_page(small_sample, monkeypatch):
         return at
 
     return make
+
+
+def open_tab(at, tab: str):
+    """Open tab ``tab`` of Denoise & Compare (a name of ``ui.compare.TABS``) as a click on it does, and rerun:
+    only the open tab is drawn."""
+    from ui.compare import TABS
+    at.session_state["w.cmp.tab"] = TABS[tab]
+    return at.run()

@@ -16,8 +16,12 @@ def test_compare_runs_with_its_widgets(open_page):
     assert not at.exception
     assert at.multiselect(key="w.methods.classical").value  # a default selection
     assert {"w.cmp.left", "w.cmp.right", "w.noise.model"} <= {s.key for s in at.selectbox}
-    assert {"w.cmp.zsize", "w.cmp.zx", "w.cmp.zy"} <= {s.key for s in at.slider}
     assert PSNR in metrics(at).columns and "seconds" in metrics(at).columns
+    assert "w.cmp.zsize" not in {s.key for s in at.slider}  # only the open tab is drawn
+    at.session_state["w.cmp.tab"] = "Zoomed grid"  # as a click on the tab sets it
+    at.run()
+    assert {"w.cmp.zsize", "w.cmp.zx", "w.cmp.zy"} <= {s.key for s in at.slider}
+    assert at.query_params["tab"] == "zoom"  # the link holds the open tab
 
 
 def test_median_beats_the_noisy_image_by_8_db_on_5_percent_salt_and_pepper(open_page):
@@ -97,7 +101,8 @@ def test_learned_models_made_for_the_noise_come_first_the_others_apart_with_a_no
 
 def test_a_link_restores_the_slider_panels_the_zoomed_region_and_the_window(open_page):
     from denoise_core import registry
-    at = open_page("compare", img="ct", m="median", left="clean", right="median", zoom="10,20,32", win="40,400").run()
+    at = open_page("compare", img="ct", m="median", left="clean", right="median", tab="zoom", zoom="10,20,32",
+                   win="40,400").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     median = registry.get("median", "denoiser").title
     assert (at.selectbox(key="w.cmp.left").value, at.selectbox(key="w.cmp.right").value) == ("Clean", median)
@@ -105,8 +110,8 @@ def test_a_link_restores_the_slider_panels_the_zoomed_region_and_the_window(open
     assert at.session_state[state.WINDOW][1] == (40.0, 400.0)  # centre 40 HU, width 400 HU
     at.selectbox(key="w.cmp.right").set_value("Noisy").run()
     assert (at.query_params["left"], at.query_params["right"]) == ("clean", "noisy")  # written back as it changes
-    assert at.query_params["zoom"] == "10,20,32" and at.query_params["win"] == "40,400"
-    assert any("not the open tab or the slider's position" in c.value for c in at.caption)
+    assert at.query_params["zoom"] == "10,20,32" and at.query_params["win"] == "40,400" and at.query_params["tab"] == "zoom"
+    assert any("the open tab" in c.value and "(not the slider's position)" in c.value for c in at.caption)
 
 
 def test_a_link_with_a_bad_view_says_so_in_one_line_and_shows_the_defaults(open_page):

@@ -58,6 +58,7 @@ def upload(name: str, data: bytes):
     assert at.session_state[state.SAMPLE] is None
     at.switch_page("pages/2_Denoise_and_Compare.py")
     at.query_params["m"] = "median"
+    at.query_params["tab"] = "downloads"
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return at
@@ -100,7 +101,7 @@ def test_a_deidentified_download_names_no_patient_of_either_session(monkeypatch,
 
 
 def test_the_comparison_figure_is_a_png_of_every_panel(open_page, media):
-    at = open_page("compare", m="median,gaussian").run()
+    at = open_page("compare", m="median,gaussian", tab="downloads").run()
     assert not at.exception and not at.error
     figure = Image.open(io.BytesIO(download(at, "w.dl.figure", media)))
     assert figure.format == "PNG" and figure.width == 4 * (320 + 8) + 8  # Clean, Noisy, two results: one row

@@ -2,6 +2,7 @@
 import numpy as np
 
 from denoise_core.image import ImageMeta
+from conftest import open_tab
 from ui import image_input, state
 
 
@@ -73,6 +74,7 @@ def test_uploading_a_16_bit_noisy_tiff_without_reference(open_page):
     assert at.query_params["img"] == "upload" and at.query_params["ref"] == "none"
     at.switch_page("pages/2_Denoise_and_Compare.py").run()
     assert not at.exception
+    open_tab(at, "downloads")
     labels = [b.label for b in at.get("download_button")]
     assert any("Median" in label for label in labels)
     assert at.radio(key="w.dl.format").value == "TIFF 16-bit"  # a deep upload keeps its depth by default

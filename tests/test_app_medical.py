@@ -8,6 +8,7 @@ import pytest
 from denoise_core import add_noise, registry, samples
 from denoise_core.image import read_image, to_source_units, window_bounds
 from denoise_core.metrics import cnr, snr
+from conftest import open_tab
 from test_app_downloads import media  # noqa: F401  (a fixture)
 from ui import presets, state
 
@@ -21,7 +22,10 @@ def ct_compare(open_page):
 
 
 def roi_table(at):
-    return at.dataframe[1].value  # the metrics table is the first, the region table the second
+    """The region table, on the Region of interest tab (opened if it is not)."""
+    if at.session_state["w.cmp.tab"] != "Region of interest":
+        open_tab(at, "roi")
+    return at.dataframe[0].value
 
 
 def test_ct_window_presets_apply_to_every_page(ct_compare):
@@ -84,13 +88,14 @@ def test_ct_metrics_are_also_given_in_hu_and_say_what_they_are_measured_on(ct_co
     np.testing.assert_allclose(table["MAE (HU)"], table["MAE"] * span, rtol=1e-9)
     np.testing.assert_allclose(table["MSE (HU²)"], table["MSE"] * span**2, rtol=1e-9)
     assert 100 < table.loc["Noisy (input)", "MAE (HU)"] < 250  # σ 25/255 of a 2063 HU span, clipped
-    captions = [c.value for c in at.caption]
     measured = "Measured on the data (CT, 16-bit, HU; [0, 1] ↔ −896…1167 HU), never on the display window."
-    assert sum(measured in c for c in captions) == 2  # under the metrics table and under the region table
-    assert any("peak = full data range = 2063 HU" in c for c in captions)
-    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]  # charts and the ROI drawing
-    titles = [layout["title"]["text"].split("  <span")[0] for layout in layouts if "title" in layout]  # no reference
+    assert any(measured in c.value for c in at.caption)  # under the metrics table
+    assert any("peak = full data range = 2063 HU" in c.value for c in at.caption)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].split("  <span")[0]  # less the noisy input's value
+              for c in at.get("plotly_chart")]
     assert titles[:5] == ["PSNR (dB) ↑", "SSIM ↑", "MSE (HU²) ↓", "MAE (HU) ↓", "seconds ↓"]  # errors charted in HU
+    roi_table(at)
+    assert any(measured in c.value for c in at.caption)  # and under the region table
 
 
 def test_the_region_table_gives_the_background_noise_in_hu(ct_compare):
@@ -157,7 +162,7 @@ def test_ct_results_download_as_dicom_or_tiff_in_hounsfield_units(media, ct_comp
     from test_app_downloads import download
     from ui import cache
 
-    at = ct_compare
+    at = open_tab(ct_compare, "downloads")
     assert at.radio(key="w.dl.format").options == ["DICOM", "TIFF 16-bit", "PNG 8-bit"]
     clean, meta = read_image(samples.sample_path("ct"))
     noisy = add_noise(clean, "gaussian", {}, seed=0)  # the page's defaults

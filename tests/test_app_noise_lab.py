@@ -1,5 +1,6 @@
 """AppTest of the Noise Lab: controls from the schema, presets, statistics that match the model."""
 from denoise_core import registry
+from conftest import open_tab
 from ui import presets, state
 
 
@@ -110,6 +111,8 @@ def test_an_image_smaller_than_the_region_still_renders(open_page):
     assert not at.exception, at.exception
     assert at.slider(key="w.nl.size").value == 20 and "w.nl.x" not in {s.key for s in at.slider}
     at.switch_page("pages/2_Denoise_and_Compare.py").run()
+    assert not at.exception, at.exception
+    open_tab(at, "zoom")
     assert not at.exception, at.exception
     assert at.slider(key="w.cmp.zsize").value == 20 and "w.cmp.zx" not in {s.key for s in at.slider}
 

@@ -117,7 +117,7 @@ def test_the_whole_volume_is_denoised_from_the_page_and_downloads_as_nifti(open_
     from denoise_core import add_noise, denoise
     from denoise_core.image import to_source_units
 
-    at = open_page("compare", img=VOLUME, m="median").run()
+    at = open_page("compare", img=VOLUME, m="median", tab="downloads").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.selectbox(key="w.vol.format").options[0] == "NIfTI (.nii.gz)"
     at.button(key="w.vol.run").click().run()

@@ -17,7 +17,7 @@ from . import cache, controls, page, state, units, views, zoo
 
 
 LINK_HOLDS = ("The link holds the image, the noise and its seed, the methods and their parameters, the slider's two "
-              "panels, the zoomed region and the display window (not the open tab or the slider's position).")
+              "panels, the open tab, the zoomed region and the display window (not the slider's position).")
 NOISY = "Noisy (input)"  # the metrics table's first row, the charts' reference line
 
 
@@ -140,6 +140,21 @@ def panels(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results:
     items.append(("Noisy", noisy_key, noisy))
     items += [(r.title, r.key, r.image) for r in results]
     return items
+
+
+TABS = {"metrics": "Metrics", "zoom": "Zoomed grid", "differences": "Difference maps", "roi": "Region of interest",
+        "downloads": "Downloads"}
+"""The page's tabs: the name a link gives each (``tab=``) -> its label."""
+
+
+def tabs() -> dict:
+    """The page's tabs by name, the one the view names (``tab`` of the link) open. Only the open tab is drawn
+    (``.open``): a switch reruns the page, which then draws just that tab, so a rerun never pays for the others."""
+    chosen = TABS.get(state.get(state.VIEW).get("tab"), TABS["metrics"])
+    containers = st.tabs(list(TABS.values()), key="w.cmp.tab", default=chosen, on_change="rerun")
+    label = st.session_state.get("w.cmp.tab", chosen)
+    state.put(state.VIEW, {**state.get(state.VIEW), "tab": next(name for name, title in TABS.items() if title == label)})
+    return dict(zip(TABS, containers))
 
 
 def panel_names(results: list[Result], has_clean: bool) -> list[str]:

@@ -23,7 +23,8 @@ The page configuration is mirrored in the URL query parameters so a lecturer can
 e.g. ``?img=xray&noise=gaussian&n.sigma=0.0980392&n.clip=false&seed=0&m=median&m=bm3d&d.median=auto
 &d.bm3d.sigma=0.1``. Only URL-safe characters, so a link reads as it is written.
 
-The view: ``left`` and ``right`` (the slider's panels: ``clean``, ``noisy`` or a denoiser), ``zoom=<x>,<y>,<side>``
+The view: ``left`` and ``right`` (the slider's panels: ``clean``, ``noisy`` or a denoiser), ``tab`` (the open tab of
+Denoise & Compare: ``zoom``, ``differences``, ``roi``, ``downloads``; none: the metrics), ``zoom=<x>,<y>,<side>``
 (the zoomed region) and ``win=<centre>,<width>`` (the display window, in the image's units).
 
 ``img=upload`` marks an uploaded image (not shareable by link); ``ref=none`` marks an image used
@@ -73,7 +74,7 @@ DONE_JOBS = "_done_jobs"         # job keys computed in this session: those need
 CANCELLED = "_cancelled"         # True from a Cancel click until the page has said what it left unrun
 VOLUME_EXPORT = "_volume_export"  # (settings, bytes, VolumeResult) of the last whole volume denoised in this session
 PROJECTOR = "projector"          # True: the high-contrast theme for a lecture hall (larger type, black text)
-VIEW = "compare_view"            # what Denoise & Compare shows: {"left", "right": panel names, "zoom": [x, y, size]}
+VIEW = "compare_view"            # what Denoise & Compare shows: {"left", "right": panels, "tab", "zoom": [x, y, size]}
 WAS_AUTO = "_was."               # prefix: WAS_AUTO + an "auto" checkbox's key holds its value on the last run
 
 DEFAULT_METHODS = ("median", "gaussian", "wavelet")
@@ -253,6 +254,8 @@ def url_dict(*, with_methods: bool) -> dict[str, str | list[str]]:
                     out[f"d.{name}.{key}"] = _text(value)
         view = st.session_state[VIEW]
         out.update({key: view[key] for key in ("left", "right") if view.get(key)})
+        if view.get("tab", "metrics") != "metrics":
+            out["tab"] = view["tab"]
         if view.get("zoom"):
             out["zoom"] = ",".join(str(int(v)) for v in view["zoom"])
     if st.session_state[WINDOW] is not None:
@@ -351,7 +354,7 @@ def _numbers(text: str, count: int, what: str, problems: list[str]) -> list[floa
 
 def _apply_view(values: dict[str, str], problems: list[str]) -> None:
     """The link's view: the slider's panels, the zoomed region and the display window."""
-    view = {key: values[key] for key in ("left", "right") if key in values}
+    view = {key: values[key] for key in ("left", "right", "tab") if key in values}
     zoom = _numbers(values["zoom"], 3, "zoom", problems) if "zoom" in values else None
     if zoom is not None:
         view["zoom"] = [int(v) for v in zoom]
