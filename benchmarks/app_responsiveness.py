@@ -8,8 +8,8 @@ BENCHMARK.md), seed 0, methods median, BM3D, NLM and wavelet with their "auto" p
 2. The page, cold: AppTest runs Denoise & Compare with those settings from a link (results not
    cached; the app itself is warm, as a running server is: one earlier run of another setting).
 3. The page again with the same settings: everything from the cache.
-4. With every result cached: the slider's left panel changed, the zoomed region moved, and the page's
-   link opened in a new session (AppTest times the script's run on the server, not the browser's drawing).
+4. With every result cached: the slider's left panel changed, the zoom tab opened, the zoomed region
+   moved, and the page's link opened in a new session (AppTest times the script's run on the server, not the browser's drawing).
 
 Prints the times and ratio page / sum(methods); the targets: ≤ 1.3 for the first run, ≤ 1.5 s for a cached
 rerun, ≤ 1 s for a changed panel or region, ≤ 3 s for a link whose results are cached.
@@ -92,9 +92,15 @@ def main() -> None:
     start = time.perf_counter()
     at.run()
     cached = time.perf_counter() - start
+    table = at.dataframe[0].value  # the metrics tab, open by default
+
+    def open_zoom_tab():
+        at.session_state["w.cmp.tab"] = "Zoomed grid"  # as a click on the tab sets it
+        at.run()
 
     interactions = {
         "slider's left panel changed": lambda: at.selectbox(key="w.cmp.left").set_value("Clean").run(),
+        "tab switched (zoomed grid)": open_zoom_tab,
         "zoomed region moved": lambda: at.slider(key="w.cmp.zx").set_value(at.slider(key="w.cmp.zx").value // 2).run(),
         "shared link opened (new session)": lambda: linked().run(),
     }
@@ -114,10 +120,9 @@ def main() -> None:
     print(f"{'sum of the methods own times:':34s}{total:7.2f} s")
     print(f"{'page, first run:':34s}{cold:7.2f} s   ratio {cold / total:.2f} (target ≤ 1.30)")
     print(f"{'page, same settings again:':34s}{cached:7.2f} s   (target ≤ 1.5 s, from the cache)")
-    for (label, seconds), target in zip(timings.items(), (1.0, 1.0, 3.0)):
+    for (label, seconds), target in zip(timings.items(), (1.0, 1.0, 1.0, 3.0)):
         print(f"{label + ':':34s}{seconds:7.2f} s   (target ≤ {target:g} s)")
     print(f"progress indicator: {labels[0] if labels else 'status element not found'}; {'; '.join(lines)}")
-    table = at.dataframe[0].value
     print(table.drop(columns=["parameters"], errors="ignore").round(4).to_string())
 
 

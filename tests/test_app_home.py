@@ -117,3 +117,10 @@ def test_a_new_image_does_not_inherit_the_ct_scanner_noise(open_page):
     at.button(key="w.sample.mri").click().run()
     at.button(key="w.sample.ct").click().run()  # noise made for any image stays as it is
     assert at.session_state[state.NOISE] == "gaussian"
+
+
+def test_a_new_upload_after_the_ct_scanner_noise_starts_from_the_default_noise(open_page):
+    at = open_page("home", img="ct", noise="ct_lowdose").run()
+    at.file_uploader(key="w.upload").set_value(("photo.tif", _tiff16(96, 120), "image/tiff")).run()
+    assert not at.exception and at.session_state[state.SAMPLE] is None
+    assert at.session_state[state.NOISE] == "gaussian"

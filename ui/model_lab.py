@@ -14,7 +14,7 @@ from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
 from denoise_core.timing import timed
 
-from . import page, state, views, zoo
+from . import controls, page, state, views, zoo
 
 MODEL = "w.ml.model"  # the model picker, set to a model just imported
 
@@ -77,7 +77,7 @@ def show_summary(entry: weights.Entry, network: runner.Network) -> None:
     left, middle, right = st.columns(3)
     left.metric("Parameters", f"{parameter_count(network.model):,}")
     middle.metric("Architecture", entry.arch)
-    right.metric("Trained for", entry.noise + (f" · {entry.modality}" if entry.modality else ""))
+    right.metric("Trained for", controls.title(entry.noise, "noise") + (f" · {entry.modality}" if entry.modality else ""))
     st.caption(f"{entry.title} · weights `{entry.file.name}` ({entry.source}) · sha256 `{entry.sha256[:12]}…`")
 
 
