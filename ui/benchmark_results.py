@@ -25,9 +25,9 @@ SHOWN = "w.bench.show"  # the run picker, set to a run just made
 def run_and_show(config: dict, workers: int, store: Store) -> None:
     """Run ``config`` with a progress bar and show the new run; a failure is one error line. Cancel stops it
     after the task running now: the rows stored so far stay, and running the same config again resumes it."""
-    bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="w.bench.cancel", icon=":material/stop:",
-              help="Stops after the task running now; the run resumes where it stopped when started again")
+    bar, cancel = st.progress(0.0, text="Starting…"), st.empty()
+    cancel.button("Cancel", key="w.bench.cancel", icon=":material/stop:",
+                  help="Stops after the task running now; the run resumes where it stopped when started again")
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"{done} of {total} image × method tasks")
@@ -37,6 +37,8 @@ def run_and_show(config: dict, workers: int, store: Store) -> None:
     except DenoiseError as error:
         views.error_line(error)
         return
+    finally:
+        cancel.empty()
     bar.empty()
     st.session_state[SHOWN] = table.attrs["run_id"]
 

@@ -128,14 +128,15 @@ def last_run(noisy: np.ndarray, noisy_key: str, chosen: Choices) -> pipeline.Res
     modality = state.get(state.IMAGE_META).modality
     settings = (noisy_key, chosen, modality)
     if st.button("Run the pipeline", type="primary", key="w.pl.run"):
-        bar = st.progress(0.0, text="Starting…")
-        st.button("Cancel", key="w.pl.cancel", icon=":material/stop:",
-                  help="Stops the run at the next stage; nothing is kept")  # its click reruns the page
+        bar, cancel = st.progress(0.0, text="Starting…"), st.empty()
+        cancel.button("Cancel", key="w.pl.cancel", icon=":material/stop:",
+                      help="Stops the run at the next stage; nothing is kept")  # its click reruns the page
         result = page.guarded(pipeline.run, noisy, noise_type=chosen.noise_type,
                               denoisers=list(chosen.denoisers) or None, sharpen=chosen.sharpen, sr=chosen.sr,
                               sr_method=chosen.sr_method, modality=modality,
                               on_stage=lambda name, i, total: bar.progress(i / total, text=f"{name} ({i}/{total})…"))
         bar.empty()
+        cancel.empty()
         record_speeds(result)
         state.put(state.PIPELINE_RUN, (settings, result))
     stored = state.get(state.PIPELINE_RUN)

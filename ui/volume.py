@@ -85,8 +85,8 @@ def show_scores(result) -> None:
 def run(found: tuple[str | bytes, str], chosen, out_name: str, noise) -> tuple[bytes, object] | None:
     """Denoise the volume into a temporary folder: (the download's bytes, ``VolumeResult``); None when it failed
     (one line). A click on Cancel reruns the page, which stops the run at the next slice and leaves nothing."""
-    bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="w.vol.cancel", help="Stops at the next slice; nothing is kept")  # its click reruns the page
+    bar, cancel = st.progress(0.0, text="Starting…"), st.empty()
+    cancel.button("Cancel", key="w.vol.cancel", help="Stops at the next slice; nothing is kept")  # its click reruns
     params = None if chosen.auto else chosen.params
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / out_name
@@ -96,6 +96,8 @@ def run(found: tuple[str | bytes, str], chosen, out_name: str, noise) -> tuple[b
         except DenoiseError as exc:
             views.error_line(exc)
             return None
+        finally:
+            cancel.empty()
         bar.empty()
         speed.record(chosen.name, result.slices * chosen.image.size, result.seconds)
         return (_zipped(out) if out.is_dir() else out.read_bytes()), result
