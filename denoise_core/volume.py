@@ -74,8 +74,9 @@ def denoise_volume(source: Source, out: str | os.PathLike, method: str, params: 
             used.append(resolve(entry, noisy, params))
             result = denoise(noisy, entry.name, used[-1], auto=False)
             if noise is not None:
-                scores.append({"slice": meta.slice_index, "noisy_psnr": psnr(image, noisy), "psnr": psnr(image, result),
-                               "ssim": ssim(image, result), "mse": mse(image, result)})
+                error = mse(image, result)
+                scores.append({"slice": meta.slice_index, "noisy_psnr": psnr(image, noisy), "psnr": psnr_of(error),
+                               "ssim": ssim(image, result), "mse": error})
             yield result, meta
             if progress is not None:
                 progress(len(used), first.slices)

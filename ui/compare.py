@@ -67,10 +67,9 @@ def estimates(noisy: np.ndarray, jobs: list[tuple]) -> dict[str, float]:
     return {title: seconds for title, seconds in found.items() if seconds is not None}
 
 
-def approved(noisy: np.ndarray, pending: list[tuple]) -> bool:
-    """True when the pending methods may run: not just cancelled, and fast enough or the user pressed the
-    button the warning offers."""
-    expected = estimates(noisy, pending)
+def approved(noisy: np.ndarray, pending: list[tuple], expected: dict[str, float]) -> bool:
+    """True when the pending methods (``expected``: their :func:`estimates`) may run: not just cancelled, and
+    fast enough or the user pressed the button the warning offers."""
     if state.get(state.CANCELLED):
         state.put(state.CANCELLED, False)
         st.info("Cancelled: " + ", ".join(job[0].title for job in pending) + " not run.", icon=":material/stop:")
@@ -103,7 +102,8 @@ def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Re
         done.add(key)
         results.append(Result(method.name, method.title, out, seconds, params, auto, key))
 
-    if pending and not approved(noisy, pending):
+    expected = estimates(noisy, pending)
+    if pending and not approved(noisy, pending, expected):
         jobs = [j for j in jobs if j[3] in done]  # the finished ones still show
         pending = []
     if not pending:
@@ -111,7 +111,6 @@ def run_all(noisy_key: str, noisy: np.ndarray, settings: list[tuple]) -> list[Re
             one(*job)
     else:
         start = time.perf_counter()
-        expected = estimates(noisy, pending)
         with st.status(f"Running {len(pending)} of {len(jobs)} methods…", expanded=True) as status:
             bar = st.progress(0.0)
             st.button("Cancel", key="w.cmp.cancel", icon=":material/stop:", on_click=state.put,

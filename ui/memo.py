@@ -113,6 +113,5 @@ def cached(spinner: str | None = None) -> Callable[[Callable], Callable]:
             STORE.put(key, value)
             return value
 
-        wrapper.clear = STORE.clear
         return wrapper
     return decorate

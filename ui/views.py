@@ -226,8 +226,7 @@ def image_figure(u8: np.ndarray) -> go.Figure:
 def selected_box(event, shape: tuple[int, ...]) -> Box | None:
     """The region a box drag on :func:`image_figure` selected (``event``: the chart's selection state), inside
     an image of ``shape`` and at least 2×2; None when nothing was dragged."""
-    boxes = (event or {}).get("selection", {}).get("box", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "box", None) or []
+    boxes = (event or {}).get("selection", {}).get("box", [])  # the chart's state is a dict
     if not boxes:
         return None
     (x0, x1), (y0, y1) = (sorted(boxes[-1]["x"]), sorted(boxes[-1]["y"]))
