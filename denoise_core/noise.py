@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from . import progress
 from .registry import BoolParam, FloatParam, IntParam, Level, get, register
 
 
@@ -199,7 +200,14 @@ CT_MAX_ATTENUATION = 4.0
 """Line integral of the most attenuating ray in ``ct_lowdose`` (e^-4: 1.8 % of the photons get through)."""
 
 
-def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Generator) -> np.ndarray:
+CT_CHUNKS = 8
+"""Projection and reconstruction each run in this many groups of angles, with progress after each (exact: every
+angle is projected alone and filtered back-projection is a sum over angles)."""
+
+
+def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Generator,
+                           done: float, share: float) -> np.ndarray:
+    """One plane's noisy reconstruction; ``done`` and ``share``: where its work lies in the whole (progress)."""
     from skimage.transform import iradon, radon  # heavy (scipy.interpolate): loaded for CT noise only
 
     height, width = plane.shape
@@ -207,12 +215,21 @@ def _fbp_of_noisy_sinogram(plane: np.ndarray, photons: float, rng: np.random.Gen
     square = np.zeros((side, side))
     top, left = (side - height) // 2, (side - width) // 2
     square[top:top + height, left:left + width] = plane
-    angles = np.linspace(0.0, 180.0, side, endpoint=False)
-    sinogram = radon(square, theta=angles, circle=False)
+    groups = np.array_split(np.linspace(0.0, 180.0, side, endpoint=False), CT_CHUNKS)
+    projections = []
+    for step, angles in enumerate(groups, 1):
+        projections.append(radon(square, theta=angles, circle=False))
+        progress.report(done + share * step / (2 * CT_CHUNKS))
+    sinogram = np.concatenate(projections, axis=1)
     scale = CT_MAX_ATTENUATION / sinogram.max() if sinogram.max() > 0 else 1.0
     counts = rng.poisson(photons * np.exp(-sinogram * scale))
     measured = -np.log(np.maximum(counts, 1) / photons) / scale
-    recon = iradon(measured, theta=angles, filter_name="ramp", circle=False, output_size=side)
+    recon, first = np.zeros((side, side)), 0
+    for step, angles in enumerate(groups, 1):
+        part = measured[:, first:first + len(angles)]
+        recon += iradon(part, theta=angles, filter_name="ramp", circle=False, output_size=side) * len(angles) / side
+        first += len(angles)
+        progress.report(done + share * (CT_CHUNKS + step) / (2 * CT_CHUNKS))
     return recon[top:top + height, left:left + width]
 
 
@@ -238,8 +255,9 @@ def ct_lowdose(image: np.ndarray, *, photons: float = 2e3, rng: np.random.Genera
         Incident photons per detector reading (1e3–1e4 is low dose, 1e6 nearly noise-free).
     """
     planes = image[..., None] if image.ndim == 2 else image
-    out = np.stack([_fbp_of_noisy_sinogram(planes[..., c].astype(np.float64), photons, rng)
-                    for c in range(planes.shape[2])], axis=2)
+    count = planes.shape[2]
+    out = np.stack([_fbp_of_noisy_sinogram(planes[..., c].astype(np.float64), photons, rng, c / count, 1 / count)
+                    for c in range(count)], axis=2)
     return np.clip(out.reshape(image.shape), 0.0, 1.0).astype(np.float32)
 
 

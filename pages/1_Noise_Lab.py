@@ -22,7 +22,7 @@ if not state.get(state.HAS_CLEAN):
     st.info("This image was marked as already noisy; here it is treated as the clean image the noise is added to.")
 
 key = noise_lab.noisy_id(model, params, seed)
-noisy = page.guarded(cache.add_noise, state.get(state.IMAGE_HASH), clean, model, cache.freeze(params), seed)
+noisy = page.noisy_image(clean, model, params, seed)
 residual = noisy - clean
 gain = noise_lab.residual_gain(residual)
 

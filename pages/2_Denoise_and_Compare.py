@@ -23,7 +23,7 @@ st.title("Denoise & Compare")
 if has_clean:
     recipe, noise_tag = noise_lab.recipe_caption(model, params, seed), noise_lab.file_tag(model, params)
     noisy_key = noise_lab.noisy_id(model, params, seed)
-    noisy = page.guarded(cache.add_noise, state.get(state.IMAGE_HASH), clean, model, cache.freeze(params), seed)
+    noisy = page.noisy_image(clean, model, params, seed)
 else:
     recipe, noisy_key, noisy, clean = "input used as is (no clean reference)", state.get(state.IMAGE_HASH), clean, None
     noise_tag = "input"

@@ -152,3 +152,18 @@ def test_each_noise_is_summed_up_by_a_statistic_that_means_something_for_it(open
     assert abs(float(metric_value(at, "Peak fitted")) - 30) < 8  # the peak read off the residual
     at = open_page("noise_lab", noise="salt_pepper", **{"n.amount": "0.1"}).run()
     assert any("left unchanged (0) are left out" in c.value for c in at.caption)  # the impulses, not a spike at 0
+
+
+def test_noise_speed_is_recorded_and_a_cancelled_noise_waits_for_a_click(open_page):
+    from denoise_core import progress, speed
+    at = open_page("noise_lab", img="ct", noise="ct_lowdose", seed="4711").run()  # a noise no other test made
+    assert not at.exception and speed.estimate("noise ct_lowdose", 512 * 512) > 0  # the next bar's estimate
+    noisy_shown = at.session_state[state.NOISE_PARAMS]["ct_lowdose"]
+    key = (at.session_state[state.IMAGE_HASH], "ct_lowdose", tuple(sorted(noisy_shown.items())), 4711)
+    at.session_state[state.NOISE_CANCELLED] = key  # as a click on the bar's Cancel leaves it
+    at.run()
+    assert "Cancelled: the Low-dose CT (projection-domain Poisson) noise was not added." in [i.value for i in at.info]
+    assert not at.tabs  # the page waits: nothing is drawn from a noise that was not made
+    at.button(key="w.noise.resume").click().run()
+    assert not at.exception and at.session_state[state.NOISE_CANCELLED] is None and len(at.tabs) == 4
+    assert progress.report(0.5) is None  # no listener is left behind by the page

@@ -175,6 +175,15 @@ def test_ct_lowdose_converges_to_the_noise_free_reconstruction(ct_phantom):
     assert psnr(wide, add_noise(wide, "ct_lowdose", {"photons": 1e7}, seed=0)) > 28
 
 
+def test_ct_lowdose_reports_its_progress_in_order_up_to_the_end(ct_phantom):
+    from denoise_core import progress
+    heard: list[float] = []
+    with progress.listening(heard.append):
+        add_noise(np.stack([ct_phantom] * 3, axis=2), "ct_lowdose", {"photons": 1e3}, seed=0)
+    assert len(heard) == 3 * 2 * denoise_core.noise.CT_CHUNKS and heard == sorted(heard) and heard[-1] == pytest.approx(1.0)
+    add_noise(ct_phantom, "ct_lowdose", {"photons": 1e3}, seed=0)  # no listener: nothing to tell, nothing breaks
+
+
 def test_low_light_mean_and_variance():
     x, dim, peak, read = 0.5, 0.2, 500.0, 0.005
     params = {"dim": dim, "peak": peak, "read_sigma": read}

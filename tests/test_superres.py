@@ -105,11 +105,14 @@ def test_ncnn_that_cannot_start_is_a_one_line_denoise_error(monkeypatch):
         superres.upscale(GRAY, "realesrgan", 4, {"tile": 992})
 
 
-def test_expected_seconds_grows_with_pixels_and_x4plus_is_the_slow_one():
+def test_expected_seconds_grows_with_pixels_and_factor_and_x4plus_is_the_slow_one():
     small, large = superres.expected_seconds((64, 64)), superres.expected_seconds((128, 128, 3))
-    assert large == pytest.approx(4 * small) and 1 < small < 10
+    assert large == pytest.approx(4 * small, rel=0.01) and 1 < small < 10
+    x2, x4 = (superres.expected_seconds((512, 512, 3), "realesrgan", {"scale": s}) for s in (2, 4))
+    assert x2 < x4 < 1.05 * x2  # the 4x network runs for both; only the resize grows with the factor
     assert superres.expected_seconds((64, 64), "realesrgan", {"model": "realesr-animevideov3"}) < small / 10
-    assert superres.expected_seconds((512, 512), "bicubic") < 2
+    bicubic = [superres.expected_seconds((512, 512, 3), "bicubic", {"scale": s}) for s in (2, 4)]
+    assert bicubic[1] == pytest.approx(4 * bicubic[0]) and bicubic[1] < 2
 
 
 # ---------------------------------------------------------------------------------------------- quality

@@ -49,9 +49,12 @@ def _read_upload(session: str, data: bytes, name: str, slice: int | None) -> tup
     return core_image.read_image(data, name=name, slice=slice)
 
 
-@memo.cached("Adding the noise…")
+@memo.cached()
 def add_noise(image_hash: str, _image: np.ndarray, model: str, params: PARAMS, seed: int) -> np.ndarray:
-    return apply.add_noise(_image, model, dict(params), seed=seed)
+    """``_image`` with the noise, its seconds recorded in ``speed`` (as ``noise MODEL``) to estimate the next one."""
+    noisy, seconds = timing.timed(lambda: apply.add_noise(_image, model, dict(params), seed=seed))
+    speed.record(f"noise {model}", _image.size, seconds)
+    return noisy
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -7,11 +7,11 @@ from pathlib import Path, PurePath
 import numpy as np
 import streamlit as st
 
-from denoise_core import samples
+from denoise_core import progress, samples, speed
 from denoise_core.errors import DenoiseError
 from denoise_core.image import MIN_SIDE, window_presets
 
-from . import cache, image_input, state, units, views
+from . import cache, controls, image_input, state, units, views
 
 TITLE = "Denoise Workbench"
 
@@ -155,6 +155,35 @@ def require_image() -> np.ndarray:
         return image
     st.page_link("app.py", label="Go to Home", icon=":material/home:")
     st.stop()
+
+
+def noisy_image(clean: np.ndarray, model: str, params: dict, seed: int) -> np.ndarray:
+    """``clean`` with the chosen noise (cached). Noise that reports progress (CT's reconstruction) shows a bar
+    with its expected time and a Cancel button; a cancelled noise stops the page with a line and a button to
+    add it after all."""
+    key = (state.get(state.IMAGE_HASH), model, cache.freeze(params), seed)
+    name = controls.title(model, "noise")
+    if state.get(state.NOISE_CANCELLED) == key:
+        st.info(f"Cancelled: the {name} noise was not added.", icon=":material/stop:")
+        st.button(f"Add the {name} noise after all", key="w.noise.resume", on_click=state.put,
+                  args=(state.NOISE_CANCELLED, None))
+        st.stop()
+    shown: list = []
+
+    def show(fraction: float) -> None:
+        if not shown:
+            expected = speed.estimate(f"noise {model}", clean.size)
+            label = f"Adding {name} noise" + (f" ({speed.describe(expected)} on this machine)" if expected else "")
+            shown.extend([st.progress(0.0, text=label), st.empty(), label])
+            shown[1].button("Cancel", key="w.noise.cancel", icon=":material/stop:", on_click=state.put,
+                            args=(state.NOISE_CANCELLED, key), help="Stops the noise; the page waits for another setting")
+        shown[0].progress(fraction, text=f"{shown[2]}: {100 * fraction:.0f}%")
+
+    with progress.listening(show):
+        noisy = guarded(cache.add_noise, *key[:1], clean, *key[1:])
+    for element in shown[:2]:
+        element.empty()
+    return noisy
 
 
 def guarded(func, *args, **kwargs):

@@ -70,7 +70,7 @@ def noisy_input(image: np.ndarray, noise: tuple[str, dict, int] | None) -> tuple
     if noise is None:
         return None, image, state.get(state.IMAGE_HASH)
     model, params, seed = noise
-    noisy = page.guarded(cache.add_noise, state.get(state.IMAGE_HASH), image, model, cache.freeze(params), seed)
+    noisy = page.noisy_image(image, model, params, seed)
     st.caption(noise_lab.recipe_caption(model, params, seed))
     return image, noisy, noise_lab.noisy_id(model, params, seed)
 
@@ -103,7 +103,8 @@ def show_sr_time(noisy: np.ndarray, chosen: Choices) -> None:
     if chosen.sr is None:
         return
     measured = speed.estimate(sr_speed_name(chosen.sr_method, chosen.sr), noisy.size)
-    seconds = measured if measured is not None else page.guarded(superres.expected_seconds, noisy.shape, chosen.sr_method)
+    seconds = measured if measured is not None else page.guarded(superres.expected_seconds, noisy.shape,
+                                                                  chosen.sr_method, {"scale": int(chosen.sr[1:])})
     source = "measured on this machine" if measured is not None else "a first estimate, refined once it has run here"
     st.info(f"Super-resolution {chosen.sr} with {controls.title(chosen.sr_method)} of this {noisy.shape[1]}×"
             f"{noisy.shape[0]} image: {speed.describe(seconds)} ({source}).", icon=":material/timer:")

@@ -72,6 +72,7 @@ PIPELINE_RUN = "pipeline_run"    # (settings, pipeline.Result) of the Pipeline p
 MODEL_TIMING = "model_timing"    # (model, image hash, seconds) of the Model Lab's last timing
 DONE_JOBS = "_done_jobs"         # job keys computed in this session: those need no progress indicator
 CANCELLED = "_cancelled"         # True from a Cancel click until the page has said what it left unrun
+NOISE_CANCELLED = "_noise_cancelled"  # (image hash, model, params, seed) of the noise whose generation was cancelled
 VOLUME_EXPORT = "_volume_export"  # (settings, bytes, VolumeResult) of the last whole volume denoised in this session
 PROJECTOR = "projector"          # True: the high-contrast theme for a lecture hall (larger type, black text)
 VIEW = "compare_view"            # what Denoise & Compare shows: {"left", "right": panels, "tab", "zoom": [x, y, size]}
@@ -83,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     PENDING: None, NOISE: "gaussian", NOISE_PARAMS: {}, SEED: 0, METHODS: None,
     METHOD_PARAMS: {}, METHOD_AUTO: {}, URL: None, NOTICE: None, WINDOW: None, PAGE: None,
     SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
-    MODEL_TIMING: None, DONE_JOBS: set(), CANCELLED: False, VOLUME_EXPORT: None, PROJECTOR: False, VIEW: {},
+    MODEL_TIMING: None, DONE_JOBS: set(), CANCELLED: False, NOISE_CANCELLED: None, VOLUME_EXPORT: None, PROJECTOR: False, VIEW: {},
 }
 
 

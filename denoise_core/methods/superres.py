@@ -49,18 +49,22 @@ TORCH_MODELS: dict[str, tuple[str, str, dict]] = {
 """Model -> (``weights.DOWNLOADS`` name, ``models.ARCHITECTURES`` name, its configuration)."""
 
 SECONDS_PER_PIXEL: dict[tuple[str, str], float] = {
-    ("bicubic", ""): 2e-6,
-    ("lanczos", ""): 2e-6,
+    ("bicubic", ""): 0.0,
+    ("lanczos", ""): 0.0,
     ("realesrgan", "realesrgan-x4plus"): 5.5e-4,
     ("realesrgan", "realesr-animevideov3"): 2e-5,
     ("realesrgan_torch", "realesrgan-x4plus"): 2.5e-3,
     ("realesrgan_torch", "realesr-general-x4v3"): 1.7e-4,
 }
-"""Seconds per input pixel at scale 4 on the CPU, (method, model) -> s. Measured on the development machine
+"""Seconds per input pixel of the network at its native scale on the CPU, (method, model) -> s (the resizers have
+no network: ``RESIZE_SECONDS_PER_SAMPLE`` is their cost). Measured on the development machine
 (2 cores shared with a training job, torch with 2 threads): ncnn x4plus 2.2 s for 64×64 and 7.6 s for 128×128,
 animevideov3 0.3 s for 128×128; torch RRDBNet 10 s for 64×64 (36 s under heavier load), SRVGG 2.8 s for
-128×128; bicubic 0.5 s for 512×512 colour. A model's first use adds a few seconds of loading. On CUDA the
+128×128; ncnn x4plus 18–23 s for 256×256 at 2× and at 4× alike (idle 2 cores). A model's first use adds a few seconds of loading. On CUDA the
 torch figures are an upper bound."""
+
+RESIZE_SECONDS_PER_SAMPLE = 4e-8
+"""Seconds per output value of the Lanczos/bicubic resize and residual (0.5 s for a 512×512 colour image at 4×)."""
 
 TILE = 256
 PAD = 10
@@ -415,11 +419,15 @@ def upscale(image: np.ndarray, method: str = "realesrgan", scale: int = 4,
 
 def expected_seconds(shape: tuple[int, ...], method: str = "realesrgan",
                      params: Mapping[str, Any] | None = None) -> float:
-    """Expected run time of ``upscale`` on an image of ``shape`` on the CPU, from ``SECONDS_PER_PIXEL``.
+    """Expected run time of ``upscale`` on an image of ``shape`` on the CPU, before it has run here.
 
-    A rough figure for telling the user before a long run (the same for gray and colour, and for every
-    scale); the first use of a learned model adds a few seconds of loading.
+    The network runs at its native scale on the input's pixels (``SECONDS_PER_PIXEL``), whatever the factor
+    asked: x4plus takes as long for 2× as for 4×. The resize to the asked factor and the added residual cost
+    ``RESIZE_SECONDS_PER_SAMPLE`` per output value. A rough figure; a model's first use adds a few seconds
+    of loading.
     """
     entry = registry.get(method, "superres")
-    model = entry.resolve(params).get("model", "")
-    return SECONDS_PER_PIXEL[method, model] * shape[0] * shape[1]
+    resolved = entry.resolve(params)
+    pixels, channels = shape[0] * shape[1], (shape[2] if len(shape) == 3 else 1)
+    network = SECONDS_PER_PIXEL[method, resolved.get("model", "")] * pixels
+    return network + RESIZE_SECONDS_PER_SAMPLE * pixels * channels * resolved["scale"] ** 2
