@@ -202,5 +202,6 @@ def test_time_drunet_times_ffdnet_and_every_drunet_configuration(smoke):
 def test_app_browser_timing_times_each_interaction_in_chromium(tmp_path):
     out = child("benchmarks/app_browser_timing.py", tmp_path)
     times = rows(out, r"^(.+?):\s+(\d+\.\d\d) s   \(target ≤ ([\d.]+) s\)$")
-    assert set(times) == {"whole cached rerun", "zoomed region moved", "tab switched", "link opened in a new session"}
+    assert set(times) == {"whole cached rerun", "slider's left panel changed", "slider's right panel changed",
+                          "zoomed region moved", "tab switched", "link opened in a new session"}
     assert all(float(seconds) > 0 for seconds, _ in times.values())
