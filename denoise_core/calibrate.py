@@ -37,8 +37,8 @@ MASKS = ((0, 0), (2, 2))
 """Offsets of the masks averaged in the loss (each costs one denoiser call per grid point)."""
 POINTS = {1: (12,), 2: (6, 3)}
 """Coarse grid points per tuned parameter, by how many parameters are tuned (at most ``MAX_TUNED``)."""
-REFINE = (-2 / 3, -1 / 3, 1 / 3, 2 / 3)
-"""A float's coarse step ``r`` is refined around the best coarse point at ``r`` to these powers."""
+REFINE = ((-2 / 3, -1 / 3, 1 / 3, 2 / 3), (-1 / 6, 1 / 6))
+"""Two refinements of a float's coarse step ``r``: around the best point so far, at ``r`` to these powers."""
 MAX_TUNED = 2
 DECADES = 3.0
 """A float parameter whose range starts at 0 (or spans more) is searched over its top ``DECADES`` decades."""
@@ -90,15 +90,17 @@ def values(param: Param, count: int) -> list:
 
 
 def grid(method: Method) -> list[dict]:
-    """The coarse grid: every combination of the tuned parameters' :func:`values` (at most 18 points)."""
+    """The coarse grid: every combination of the tuned parameters' :func:`values` (at most 18 points).
+
+    :func:`calibrate` adds the ``auto`` rule's point and refines around the best (:func:`refined`)."""
     tuned = tuned_params(method)
     axes = [values(p, n) for p, n in zip(tuned, POINTS[len(tuned)])]
     return [dict(zip((p.name for p in tuned), combo)) for combo in itertools.product(*axes)]
 
 
-def refined(method: Method, centre: Mapping[str, Any], done: list[dict]) -> list[dict]:
-    """Points between ``centre`` (a coarse point) and its neighbours along the first tuned parameter, when it
-    is a float (``REFINE``), the other tuned values kept; those already in ``done`` are left out."""
+def refined(method: Method, centre: Mapping[str, Any], done: list[dict], powers: tuple[float, ...]) -> list[dict]:
+    """Points around ``centre`` along the first tuned parameter when it is a float, at its coarse step to
+    ``powers``, the other tuned values kept; those already in ``done`` are left out."""
     first = tuned_params(method)[0]
     if not isinstance(first, FloatParam):
         return []
@@ -106,7 +108,7 @@ def refined(method: Method, centre: Mapping[str, Any], done: list[dict]) -> list
     step = axis[1] / axis[0]
     seen = [{k: row[k] for k in centre} for row in done]
     out = []
-    for power in REFINE:
+    for power in powers:
         value = first.check(float(f"{min(max(centre[first.name] * step ** power, first.lo), first.hi):.4g}"))
         point = {**centre, first.name: value}
         if point not in seen and point not in out:
@@ -138,7 +140,9 @@ class Calibration:
     auto: dict
     """The ``auto`` rule's parameters at ``level`` (the defaults for a method without one)."""
     grid: list[dict]
-    """One row per grid point: the tuned values, ``loss`` and, with a clean reference, ``psnr``."""
+    """One row per point tried: the tuned values, ``stage`` (``grid``: the coarse grid and the ``auto`` point;
+    ``refined``: around the least loss; ``oracle``: around the best PSNR, with a clean reference, never
+    chosen), ``loss`` and, with a clean reference, ``psnr``."""
     chosen: dict
     """Full parameters: ``auto`` with the tuned values of the point of least loss."""
     image: np.ndarray = field(repr=False)
@@ -200,24 +204,29 @@ def calibrate(noisy: np.ndarray, method: str, *, clean: np.ndarray | None = None
     level = noise_level(noisy)
     auto = entry.resolve(None, level)
     inputs = [masked(noisy, offset) for offset in MASKS]
-    total = len(points) + len(REFINE) * (1 + (clean is not None))
+    tuned = [p.name for p in tuned_params(entry)]
+    if _at(auto, tuned) not in points:
+        points.append(_at(auto, tuned))
+    total = len(points) + sum(map(len, REFINE)) * (1 + (clean is not None))
     rows: list[dict] = []
 
-    def run(batch: list[dict]) -> bool:
+    def run(batch: list[dict], stage: str) -> bool:
         for point in batch:
             if cancel is not None and cancel():
                 return False
-            rows.append({**point, **_evaluate(noisy, entry.name, {**auto, **point}, inputs, clean)})
+            rows.append({**point, "stage": stage, **_evaluate(noisy, entry.name, {**auto, **point}, inputs, clean)})
             if progress is not None:
                 progress(len(rows), total)
         return True
 
-    tuned = [p.name for p in tuned_params(entry)]
-    if not run(points) or not run(refined(entry, _at(min(rows, key=lambda r: r["loss"]), tuned), rows)):
+    if not run(points, "grid"):
         return None
-    if clean is not None and not run(refined(entry, _at(max(rows[:len(points)], key=lambda r: r["psnr"]), tuned),
-                                             rows)):
-        return None
+    targets = [("loss", min, "refined")] + [("psnr", max, "oracle")] * (clean is not None)  # the oracle alike
+    for score, pick, stage in targets:
+        for powers in REFINE:
+            centre = _at(pick(rows, key=lambda row: row[score]), tuned)
+            if not run(refined(entry, centre, rows, powers), stage):
+                return None
     if progress is not None:
         progress(total, total)
     return _result(noisy, entry, clean, level, auto, rows, start)
@@ -240,7 +249,7 @@ def _evaluate(noisy: np.ndarray, method: str, params: dict, inputs: list, clean:
 def _result(noisy, entry: Method, clean, level: Mapping[str, float], auto: dict, rows: list[dict],
             start: float) -> Calibration:
     tuned = tuple(p.name for p in tuned_params(entry))
-    best = min(rows, key=lambda row: row["loss"])
+    best = min((row for row in rows if row["stage"] != "oracle"), key=lambda row: row["loss"])
     chosen = {**auto, **{name: best[name] for name in tuned}}
     image = denoise(noisy, entry.name, chosen, auto=False)
     result = Calibration(entry.name, tuned, {k: float(v) for k, v in level.items()}, auto, rows, chosen, image, 0.0)
