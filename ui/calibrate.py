@@ -140,14 +140,15 @@ def _axes(found: core.Calibration, frame: pd.DataFrame) -> tuple[str, list[tuple
     return x, [(f"{other}={value:.4g}", group) for value, group in frame.groupby(other, sort=True)]
 
 
-def _marks(found: core.Calibration, frame: pd.DataFrame, score: str) -> list[tuple[str, float, float, str]]:
+def _marks(found: core.Calibration, frame: pd.DataFrame, score: str, factor: float) -> list[tuple[str, float, float, str]]:
+    """The self-tuned and (with a reference) the oracle's point on the chart of ``score`` (× ``factor``)."""
     marks = [("self-tuned", found.chosen, "star"), ("oracle", found.oracle, "diamond")]
     out = []
     for name, params, symbol in marks:
         if params is None:
             continue
         row = frame[np.logical_and.reduce([frame[k] == params[k] for k in found.tuned])].iloc[0]
-        out.append((name, float(row[found.tuned[0]]), float(row[score]), symbol))
+        out.append((name, float(row[found.tuned[0]]), float(row[score]) * factor, symbol))
     return out
 
 
@@ -157,12 +158,12 @@ def figures(found: core.Calibration, frame: pd.DataFrame) -> list:
     log_x = isinstance(registry.get(found.method, "denoiser").param(x), registry.FloatParam)
     auto = [("auto", float(found.auto[x]))]
     charts = [views.grid_figure([(n, g[x], g["loss"] * 255**2) for n, g in lines], title="Self-supervised loss ↓",
-                                xaxis=x, yaxis="loss (× 255²)", marks=_marks(found, frame, "loss")[:1],
+                                xaxis=x, yaxis="loss (× 255²)", marks=_marks(found, frame, "loss", 255**2),
                                 vlines=auto, log_x=log_x)]
     if found.oracle is not None:
         charts.append(views.grid_figure([(n, g[x], g["psnr"]) for n, g in lines], title="True PSNR (dB) ↑",
-                                        xaxis=x, yaxis="PSNR (dB)", marks=_marks(found, frame, "psnr"), vlines=auto,
-                                        log_x=log_x))
+                                        xaxis=x, yaxis="PSNR (dB)", marks=_marks(found, frame, "psnr", 1.0),
+                                        vlines=auto, log_x=log_x))
     return charts
 
 

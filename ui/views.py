@@ -337,7 +337,7 @@ def grid_figure(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], 
                                  marker=dict(symbol=symbol, size=15, color=colour, line=dict(width=1, color="#000000"))))
     for i, (name, x) in enumerate(vlines):
         colour = SERIES[(len(series) + len(marks) + i) % len(SERIES)]
-        fig.add_vline(x=np.log10(x) if log_x else x, line_dash="dash", line_color=colour)
+        fig.add_vline(x=x, line_dash="dash", line_color=colour)
         fig.add_trace(go.Scatter(x=[None], y=[None], name=name, mode="lines", line=dict(dash="dash", color=colour)))
     if log_x:
         fig.update_xaxes(type="log")
