@@ -97,7 +97,9 @@ def last_run(noisy: np.ndarray, noisy_key: str, clean: np.ndarray | None, method
     if state.get(state.CANCELLED):
         state.put(state.CANCELLED, False)
         st.info("Cancelled: nothing kept.", icon=":material/stop:")
-    st.info(f"Press **Tune {title} on the noisy image**: about 20 settings, each one denoising the image "
+    coarse = len(core.grid(registry.get(method, "denoiser")))
+    st.info(f"Press **Tune {title} on the noisy image**: {coarse} settings over the range, then a few finer ones, "
+            "each one denoising the image "
             + ("three times (two masked copies for the score, the whole image for the true PSNR)." if clean is not None
                else "twice (two masked copies for the score)."))
     return None
