@@ -85,3 +85,16 @@ def test_the_smallest_colour_image_is_tuned(open_page):
     assert not at.exception and not at.error, [e.value for e in at.error]
     found = at.session_state[state.CALIBRATION][1]
     assert found.image.shape == (16, 16, 3) and len(found.grid) >= 18 and len(at.get("plotly_chart")) == 2
+
+
+def test_a_cancel_is_said_once_and_leaves_nothing_for_other_pages(tuning_page):
+    at = tuning_page.run()
+    at.button(key="w.cal.run").click().run()
+    found = at.session_state[state.CALIBRATION]
+    at.session_state[state.CANCELLED] = True  # what the Cancel button's click leaves for the next run
+    at.run()
+    assert any(i.value == "Cancelled: nothing kept." for i in at.info)
+    assert at.session_state[state.CANCELLED] is False  # Denoise & Compare would say it too otherwise
+    assert at.session_state[state.CALIBRATION] is found and len(at.get("plotly_chart")) == 2  # the last run stays
+    at.run()
+    assert not any(i.value.startswith("Cancelled") for i in at.info)

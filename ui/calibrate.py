@@ -91,12 +91,12 @@ def last_run(noisy: np.ndarray, noisy_key: str, clean: np.ndarray | None, method
         cancel.empty()
         if found is not None:
             state.put(state.CALIBRATION, (settings, found))
+    if state.get(state.CANCELLED):  # said once, here: the flag is shared with the other pages' runs
+        state.put(state.CANCELLED, False)
+        st.info("Cancelled: nothing kept.", icon=":material/stop:")
     stored = state.get(state.CALIBRATION)
     if stored and stored[0] == settings:
         return stored[1]
-    if state.get(state.CANCELLED):
-        state.put(state.CANCELLED, False)
-        st.info("Cancelled: nothing kept.", icon=":material/stop:")
     coarse = len(core.grid(registry.get(method, "denoiser")))
     st.info(f"Press **Tune {title} on the noisy image**: {coarse} settings over the range, then a few finer ones, "
             "each one denoising the image "
