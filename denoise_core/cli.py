@@ -170,6 +170,38 @@ def cmd_classify(args: argparse.Namespace) -> None:
     print("level: " + ", ".join(f"{name} {value:.4g}" for name, value in result["level"].items()))
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    """Tune a method on the noisy image alone (``calibrate.calibrate``), a progress bar on stderr."""
+    from tqdm import tqdm
+
+    from .calibrate import calibrate, point_label, tuned_params
+    tuned_params(registry.get(args.method, "denoiser"))  # nothing to tune: refused before reading
+    noisy, _ = read_image(args.input)
+    clean = read_image(args.clean)[0] if args.clean else None
+    bars = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # from the first point on: a refusal before it stays one line
+            bars.append(tqdm(desc=f"calibrating {args.method}", total=total, unit="point", file=sys.stderr, leave=False))
+        bars[0].update(done - bars[0].n)
+    try:
+        result = calibrate(noisy, args.method, clean=clean, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    if args.json:
+        _print_json(result.record())
+        return
+    print(f"{'point':28} {'loss':>11}" + (f" {'PSNR (dB)':>10}" if clean is not None else ""))
+    for row in sorted(result.grid, key=lambda row: [row[name] for name in result.tuned]):
+        print(f"{point_label(row, result.tuned):28} {row['loss']:11.4e}" + (f" {row['psnr']:10.2f}" if clean is not None else ""))
+    chosen = point_label(result.chosen, result.tuned)
+    print(f"chosen (least self-supervised loss): {json.dumps(result.chosen)}")
+    if clean is not None:
+        print(f"PSNR: chosen {chosen} {result.chosen_psnr:.2f} dB; oracle {point_label(result.oracle, result.tuned)} "
+              f"{result.oracle_psnr:.2f} dB; auto {point_label(result.auto, result.tuned)} {result.auto_psnr:.2f} dB")
+
+
 def cmd_train_classifier(args: argparse.Namespace) -> None:
     """Train the noise-type classifier (torch loads only here)."""
     import torch
@@ -517,6 +549,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--slice", **SLICE)
     p.set_defaults(run=cmd_classify)
+
+    p = commands.add_parser("calibrate", help="tune a method's parameters on the noisy image alone (J-invariance)")
+    p.add_argument("input")
+    p.add_argument("--method", required=True, help="a classical denoiser (see: list --kind denoiser)")
+    p.add_argument("--clean", metavar="REF", help="clean reference: adds the true PSNR of every point and the oracle")
+    p.add_argument("--json", action="store_true", help="print the chosen parameters and the grid as JSON")
+    p.set_defaults(run=cmd_calibrate)
 
     p = commands.add_parser("train-classifier", help="train the noise-type classifier on a folder of clean images")
     p.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors")

@@ -225,3 +225,19 @@ def test_a_region_is_drawn_by_dragging_a_box_on_the_image(server, browser):
     tops = browser.find_elements("css selector", 'input[aria-label="top"]')
     values = [int(t.get_attribute("value")) for t in tops]
     assert 20 <= values[0] <= 40, values  # the signal region now starts about a quarter down the 128-row slice
+
+
+def test_self_tuning_draws_the_loss_and_the_psnr_with_the_auto_line_inside_them(server, browser, small_sample):
+    from denoise_core import registry
+    open_page(browser, f"{server}/Self_Tuning?img={small_sample}&noise=gaussian&n.sigma=0.0980392&seed=0&cal=tv",
+              '[data-testid="stImage"]')
+    title = registry.get("tv", "denoiser").title
+    browser.find_element("xpath", f"//button[.//p[text()='Tune {title} on the noisy image']]").click()
+    charts = wait_until(browser, lambda d: len(d.find_elements("css selector", ".js-plotly-plot")) == 2
+                        and d.find_elements("css selector", ".js-plotly-plot"), 120, "the loss and PSNR charts")
+    wait_until(browser, settled, 120, "the tuning to finish")
+    for chart in charts:  # the auto rule's dashed line, on a log axis, lies inside the plot
+        area = chart.find_element("css selector", ".nsewdrag").rect
+        line = wait_until(browser, lambda d: chart.find_element("css selector", ".shapelayer path"), 10, "the line").rect
+        assert area["x"] < line["x"] < area["x"] + area["width"], (area, line)
+    shoot(browser, SHOTS / "self_tuning.png")

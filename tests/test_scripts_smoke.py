@@ -163,6 +163,15 @@ def test_specialists_measures_a_specialist_and_prints_its_margins(tmp_path):
     assert re.search(rf'^    \("{model}", "\w+"\): Margin\([+-]\d+\.\d\d, ', out, re.MULTILINE)
 
 
+def test_calibrate_vs_auto_prints_auto_calibrated_and_oracle(smoke):
+    out, _ = smoke("benchmarks/calibrate_vs_auto.py")
+    found = re.search(r"^\| Gaussian σ25 \| tv \| (\d+\.\d\d) \| (\d+\.\d\d) \| (\d+\.\d\d) \| (\d+\.\d\d) \| "
+                      r"([+-]\d+\.\d\d) \| ([+-]\d+\.\d\d) \|", out, re.MULTILINE)
+    noisy, auto, calibrated, oracle, gap, gain = map(float, found.groups())
+    assert noisy < auto and calibrated <= oracle and gap == pytest.approx(calibrated - oracle, abs=0.011)
+    assert oracle - calibrated <= 0.5 and gain == pytest.approx(calibrated - auto, abs=0.011)
+
+
 def test_tune_auto_scores_every_grid(smoke):
     out, names = smoke("benchmarks/tune_auto.py")
     best = rows(out, r"^(\w+) +σ15: best (\S+) \(\d+\.\d\d dB\)  σ25: best (\S+) .*  \| overall (\S+)$")

@@ -25,7 +25,8 @@ e.g. ``?img=xray&noise=gaussian&n.sigma=0.0980392&n.clip=false&seed=0&m=median&m
 
 The view: ``left`` and ``right`` (the slider's panels: ``clean``, ``noisy`` or a denoiser), ``tab`` (the open tab of
 Denoise & Compare: ``zoom``, ``differences``, ``roi``, ``downloads``; none: the metrics), ``zoom=<x>,<y>,<side>``
-(the zoomed region) and ``win=<centre>,<width>`` (the display window, in the image's units).
+(the zoomed region) and ``win=<centre>,<width>`` (the display window, in the image's units). The Self Tuning
+page adds ``cal=<denoiser>``, the method it tunes.
 
 ``img=upload`` marks an uploaded image (not shareable by link); ``ref=none`` marks an image used
 without a clean reference. ``slice`` is the slice of a volume (NIfTI, multi-frame DICOM) counted from
@@ -86,6 +87,12 @@ DEFAULTS: dict[str, Any] = {
     SOURCE: None, SLICE_ERROR: None, DICOM_FILES: {}, LESSON: None, UPLOAD_TOKEN: None, PIPELINE_RUN: None,
     MODEL_TIMING: None, DONE_JOBS: set(), CANCELLED: False, NOISE_CANCELLED: None, VOLUME_EXPORT: None, PROJECTOR: False, VIEW: {},
 }
+
+# --- Self Tuning: a denoiser tuned on the noisy image alone (ui.calibrate) ---
+CALIBRATE_METHOD = "calibrate_method"  # the denoiser the Self Tuning page tunes (the link's cal=)
+CALIBRATION = "calibration"            # (settings, calibrate.Calibration) of this session's last tuning, or None
+CALIBRATE_URL = "cal"                  # the link's key for CALIBRATE_METHOD
+DEFAULTS.update({CALIBRATE_METHOD: "nlm", CALIBRATION: None})
 
 
 def init() -> None:
@@ -273,9 +280,9 @@ def current_url() -> dict[str, str | list[str]]:
     return out
 
 
-def write_url(*, with_methods: bool) -> None:
-    """Mirror the configuration into the address bar (only when it changed)."""
-    wanted = url_dict(with_methods=with_methods)
+def write_url(*, with_methods: bool, extra: dict[str, str] | None = None) -> None:
+    """Mirror the configuration into the address bar (only when it changed); ``extra``: a page's own keys."""
+    wanted = {**url_dict(with_methods=with_methods), **(extra or {})}
     if current_url() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[URL] = wanted
@@ -406,6 +413,8 @@ def apply_url(load_sample, use_slice=None) -> None:
             problems.append(f"unknown noise model '{one_line(model, 40)}'")
     if "seed" in values:
         _apply_seed(values["seed"], problems)
+    if CALIBRATE_URL in values:  # checked by the Self Tuning page, which knows what can be tuned
+        st.session_state[CALIBRATE_METHOD] = values[CALIBRATE_URL]
     if "m" in given:
         known = registry.names("denoiser")
         listed = given["m"] if isinstance(given["m"], list) else [given["m"]]

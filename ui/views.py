@@ -323,6 +323,27 @@ def lines_figure(series: Sequence[tuple[str, np.ndarray, np.ndarray]], *, title:
     return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title=yaxis)
 
 
+def grid_figure(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, title: str, xaxis: str,
+                yaxis: str, marks: Sequence[tuple[str, float, float, str]] = (), vlines: Sequence[tuple[str, float]] = (),
+                log_x: bool = False, height: int = 320) -> go.Figure:
+    """Lines through the points of a parameter grid (name, x, y), ``marks`` (name, x, y, marker symbol) drawn
+    large on top, in the series colours after the lines', and ``vlines`` (name, x) as dashed vertical lines."""
+    fig = go.Figure()
+    for name, x, y in series:
+        fig.add_trace(go.Scatter(x=list(x), y=list(y), name=name, mode="lines+markers", marker=dict(size=6)))
+    for i, (name, x, y, symbol) in enumerate(marks):
+        colour = SERIES[(len(series) + i) % len(SERIES)]
+        fig.add_trace(go.Scatter(x=[x], y=[y], name=name, mode="markers",
+                                 marker=dict(symbol=symbol, size=15, color=colour, line=dict(width=1, color="#000000"))))
+    for i, (name, x) in enumerate(vlines):
+        colour = SERIES[(len(series) + len(marks) + i) % len(SERIES)]
+        fig.add_vline(x=x, line_dash="dash", line_color=colour)
+        fig.add_trace(go.Scatter(x=[None], y=[None], name=name, mode="lines", line=dict(dash="dash", color=colour)))
+    if log_x:
+        fig.update_xaxes(type="log")
+    return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title=yaxis)
+
+
 def markdown_section(text: str, heading: str) -> str:
     """The section of a Markdown ``text`` whose heading starts with ``heading`` ("" if there is none)."""
     depth = len(heading) - len(heading.lstrip("#"))

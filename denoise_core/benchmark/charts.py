@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
             "#bcbd22", "#17becf"]
 _SIZE, _MARGIN = (720, 440), (70, 40, 190, 50)  # left, top, right, bottom
+_LABEL_GAP = 44  # pixels between the x labels drawn
 
 
 def line_chart(lines: Mapping[str, list[tuple[float, float]]], title: str, path: Path) -> Path:
@@ -48,10 +49,13 @@ def _scaler(x_range: tuple[float, float], x_pixels: tuple[float, float], y_range
 def _ticks(draw: ImageDraw.ImageDraw, font: Any, scale: Any, xs: list[float], ys: np.ndarray,
            corner: tuple[int, int]) -> None:
     left, bottom = corner
+    labelled = -np.inf
     for x in xs:
         px, _ = scale(x, ys[0])
         draw.line((px, bottom, px, bottom + 5), fill="black")
-        draw.text((px - 8, bottom + 8), f"{x:g}", fill="black", font=font)
+        if px - labelled >= _LABEL_GAP:  # close ticks (a refined grid) keep their mark, not an overlapping label
+            draw.text((px - 8, bottom + 8), f"{x:.4g}", fill="black", font=font)
+            labelled = px
     for y in dict.fromkeys(ys):
         _, py = scale(xs[0], y)
         draw.line((left - 5, py, left, py), fill="black")
