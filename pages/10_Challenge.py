@@ -9,7 +9,7 @@ st.caption("Denoise the image as well as you can, by eye alone: the clean image 
            "the lecturer shows the leaderboard.")
 if classroom.lecturer():
     with st.expander("Open a challenge (lecturer)", icon=":material/add_circle:",
-                     expanded=not state.get(state.CHALLENGE_CODE)):
+                     expanded=not classroom.joining(state.CHALLENGE_CODE)):
         challenge.challenge_form()
 joined = classroom.join("challenge", state.CHALLENGE_CODE)
 if joined is not None:

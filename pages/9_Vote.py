@@ -8,7 +8,8 @@ st.title("Blind A/B vote")
 st.caption("Judge the results by eye before seeing any number: each of you gets pairs in an own order, sides "
            "drawn at random and the methods hidden.")
 if classroom.lecturer():
-    with st.expander("Open a round (lecturer)", icon=":material/add_circle:", expanded=not state.get(state.VOTE_CODE)):
+    with st.expander("Open a round (lecturer)", icon=":material/add_circle:",
+                     expanded=not classroom.joining(state.VOTE_CODE)):
         vote.round_form()
 joined = classroom.join("vote", state.VOTE_CODE)
 if joined is not None:

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from apptest_threads import one_server
+
 from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
 from denoise_core.classroom import PASSCODE_VAR, Round, open_round, schedule
@@ -78,7 +80,7 @@ def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, v
 
 
 def test_sessions_voting_at_once_lose_no_vote_and_count_none_twice(open_page, vote_round, store):
-    sessions = [open_page("vote", round=vote_round.code) for _ in range(4)]
+    sessions = [open_page("vote", round=vote_round.code) for _ in range(6)]
     failures = []
 
     def vote(at) -> None:
@@ -87,18 +89,19 @@ def test_sessions_voting_at_once_lose_no_vote_and_count_none_twice(open_page, vo
         except Exception as error:  # noqa: BLE001: reported below with the others
             failures.append(error)
 
-    threads = [threading.Thread(target=vote, args=(at,)) for at in sessions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with one_server():
+        threads = [threading.Thread(target=vote, args=(at,)) for at in sessions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert not failures and not any(at.exception for at in sessions)
     votes = store.votes(vote_round.code)
-    assert len(votes) == 4 * 3 and votes["voter"].nunique() == 4
+    assert len(votes) == 6 * 3 and votes["voter"].nunique() == 6
     assert not votes.duplicated(["voter", "pair"]).any()
     voter = votes["voter"].iloc[0]  # a vote sent again (a reload, a double click) is stored once
     assert not store.add_vote(vote_round.code, voter, 0, 0, *METHODS, "a")
-    assert len(store.votes(vote_round.code)) == 12
+    assert len(store.votes(vote_round.code)) == 18
 
 
 def test_a_challenge_hides_the_clean_image_and_a_resent_submission_counts_once(open_page, store):

@@ -67,6 +67,11 @@ def link(code: str) -> str:
     return f"{here}?{ROUND_PARAM}={code}"
 
 
+def joining(key: str) -> bool:
+    """Whether this session has a round of state ``key`` or a link that names one."""
+    return bool(state.get(key) or st.query_params.get(ROUND_PARAM))
+
+
 def join(kind: str, key: str) -> rounds.Round | None:
     """The class code box (filled from the link's ``round=``), and the round of ``kind`` it names, kept in state
     ``key``; None until a code is given, or with one error line when no such round exists."""

@@ -22,16 +22,20 @@ PRIOR = 0.5
 LOWER_IS_BETTER = {"lpips"}
 
 
-def _wins(votes: pd.DataFrame, methods: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _outcomes(votes: pd.DataFrame, methods: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each vote as (index of a, index of b, a's score: 1 a won, 0.5 "same", 0 b won)."""
+    index = {name: i for i, name in enumerate(methods)}
+    choice = votes["choice"].to_numpy()
+    return (votes["a"].map(index).to_numpy(dtype=int), votes["b"].map(index).to_numpy(dtype=int),
+            np.where(choice == "a", 1.0, np.where(choice == "same", 0.5, 0.0)))
+
+
+def _wins(a: np.ndarray, b: np.ndarray, score: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(wins, comparisons): ``wins[i, j]`` how often i beat j (a "same" counts half), ``comparisons[i, j]``
     how often they met."""
-    index = {name: i for i, name in enumerate(methods)}
-    wins = np.zeros((len(methods), len(methods)))
-    a = votes["a"].map(index).to_numpy()
-    b = votes["b"].map(index).to_numpy()
-    choice = votes["choice"].to_numpy()
-    np.add.at(wins, (a, b), np.where(choice == "a", 1.0, np.where(choice == "same", 0.5, 0.0)))
-    np.add.at(wins, (b, a), np.where(choice == "b", 1.0, np.where(choice == "same", 0.5, 0.0)))
+    wins = np.zeros((size, size))
+    np.add.at(wins, (a, b), score)
+    np.add.at(wins, (b, a), 1.0 - score)
     return wins, wins + wins.T
 
 
@@ -66,10 +70,12 @@ def bradley_terry(votes: pd.DataFrame, methods: Sequence[str], *, resamples: int
     DataFrame indexed by method: ``strength`` (log scale, mean 0; P(i beats j) = 1 / (1 + exp(s_j - s_i))),
     ``low`` and ``high`` (2.5 and 97.5 percentiles), best first.
     """
-    strength = _fit(*_wins(votes, methods))
+    a, b, score = _outcomes(votes, methods)
+    strength = _fit(*_wins(a, b, score, len(methods)))
     rng = np.random.default_rng(seed)
-    draws = np.array([_fit(*_wins(votes.iloc[rng.integers(0, len(votes), len(votes))], methods))
-                      for _ in range(resamples if len(votes) else 0)]).reshape(-1, len(methods))
+    picks = [rng.integers(0, len(votes), len(votes)) for _ in range(resamples if len(votes) else 0)]
+    draws = np.array([_fit(*_wins(a[pick], b[pick], score[pick], len(methods)))
+                      for pick in picks]).reshape(-1, len(methods))
     low, high = (np.percentile(draws, [2.5, 97.5], axis=0) if len(draws) else (np.full(len(methods), np.nan),) * 2)
     table = pd.DataFrame({"strength": strength, "low": low, "high": high}, index=pd.Index(methods, name="method"))
     return table.sort_values("strength", ascending=False)
