@@ -11,6 +11,8 @@ from denoise_core.errors import DenoiseError
 
 from . import classroom, controls, memo, state, views
 
+ZOOMED_SIDE = 480
+"""A zoomed crop is enlarged by a whole factor to about this many pixels a side."""
 CHOICES = {"a": "A looks better", "same": "The same", "b": "B looks better"}
 
 
@@ -57,7 +59,8 @@ def _open(wanted: Round) -> Round | None:
 def _views(code: str, condition: int, _round: Round) -> dict[str, np.ndarray]:
     """uint8 views (the file's window, the round's crop) of every method's result on one condition."""
     _, _, results, meta = rounds.outputs(_round, condition)
-    return {method: rounds.view(_round, image, meta) for method, image in results.items()}
+    factor = max(1, ZOOMED_SIDE // _round.crop[2]) if _round.crop else 1  # a crop enlarged pixel by pixel
+    return {method: views.magnify(rounds.view(_round, image, meta), factor) for method, image in results.items()}
 
 
 def _vote(round_: Round, pair: rounds.Pair, choice: str) -> None:

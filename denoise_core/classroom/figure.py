@@ -10,13 +10,17 @@ import pandas as pd
 from .. import registry
 
 EYE, METRIC_COLOURS = "#0072B2", ["#E69F00", "#009E73", "#D55E00", "#CC79A7"]  # Okabe and Ito's palette
-ROW, PANEL_GAP, LABEL, PLOT, RANKS = 26, 56, 230, 320, 90
+ROW, LABEL, PLOT, RANKS = 26, 230, 320, 150
 
 
 def _title(name: str, kind: str) -> str:
     model, _, place = name.partition(" #")
     found = [m.title for m in registry.methods(kind) if m.name == model]
     return (found[0] if found else name) + (f" #{place}" if place else "")
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}" if np.isfinite(value) else "n/a"
 
 
 def ranking_svg(ranking: pd.DataFrame, taus: pd.DataFrame) -> str:
@@ -36,8 +40,10 @@ def ranking_svg(ranking: pd.DataFrame, taus: pd.DataFrame) -> str:
         for number, metric in enumerate(metrics):
             value = tau.get(metric, np.nan)
             parts.append(f'<text x="{LABEL + PLOT + RANKS * number}" y="{top + 36}" fill="{METRIC_COLOURS[number]}">'
-                         f'{metric.upper()} τ {value:+.2f}</text>')
+                         f'{metric.upper()}: τ = {_signed(value)}</text>')
         top += 44
+        parts.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top}" y2="{top + ROW * len(panel)}" stroke="#999" '
+                     'stroke-dasharray="4 3"/>')  # strength 0: the average method
         for _, row in panel.sort_values("eye_rank").iterrows():
             middle = top + ROW / 2
             parts.append(f'<text x="10" y="{middle + 5}">{int(row["eye_rank"])}. '
@@ -47,9 +53,9 @@ def ranking_svg(ranking: pd.DataFrame, taus: pd.DataFrame) -> str:
                              f'stroke="{EYE}" stroke-width="3"/>')
             parts.append(f'<circle cx="{x(row["strength"]):.1f}" cy="{middle}" r="6" fill="{EYE}"/>')
             for number, metric in enumerate(metrics):
-                parts.append(f'<text x="{LABEL + PLOT + RANKS * number + 20}" y="{middle + 5}" '
+                parts.append(f'<text x="{LABEL + PLOT + RANKS * number}" y="{middle + 5}" '
                              f'fill="{METRIC_COLOURS[number]}">rank {int(row[f"{metric}_rank"])}</text>')
             top += ROW
-        top += PANEL_GAP - 44 + 20
+        top += 32
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top}" font-family="sans-serif" '
             f'font-size="14"><rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>')
