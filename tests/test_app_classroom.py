@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from apptest_threads import one_server
+from test_app_fuzz import assert_calm
 
 from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
@@ -179,3 +180,17 @@ def test_a_student_cannot_read_another_students_upload(open_page, classroom):
     second = open_page("home", img="upload").run()  # the first student's link, opened by another
     assert second.session_state["image_id"].startswith("sample:")
     assert second.session_state["image_hash"] != first.session_state["image_hash"]
+
+
+@pytest.mark.parametrize("page", ["vote", "challenge"])
+@pytest.mark.parametrize("code", ["x" * 5000, "AB\nCD\x1b", "../../etc/passwd", "ガウス", "'; DROP TABLE votes; --"],
+                         ids=["long", "control", "path", "unicode", "sql"])
+def test_a_hostile_class_code_in_a_link_is_one_line(open_page, store, page, code):
+    at = open_page(page, round=code).run()
+    assert_calm(at)
+    assert len(at.error) == 1 and "no round with class code" in at.error[0].value
+
+
+def test_a_code_of_the_other_kind_says_where_it_belongs(open_page, vote_round):
+    at = open_page("challenge", round=vote_round.code).run()
+    assert [e.value for e in at.error] == [f"class code {vote_round.code} is a vote: open it on the Vote page"]

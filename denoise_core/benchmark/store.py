@@ -41,7 +41,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from .. import registry
-from ..errors import DenoiseError
+from ..errors import DenoiseError, one_line
 from ..paths import results_db
 from .config import config_hash
 from .results import COLUMNS, paper_table, tidy
@@ -330,7 +330,7 @@ class Store:
         with self._connect() as db:
             found = db.execute("SELECT kind, config FROM rounds WHERE code = ?", (code,)).fetchone()
         if found is None:
-            raise StoreError(f"no round with class code '{code}': check the code with your lecturer")
+            raise StoreError(f"no round with class code '{one_line(code, 20)}': check the code with your lecturer")
         return found[0], json.loads(found[1])
 
     def rounds(self) -> pd.DataFrame:
