@@ -64,9 +64,15 @@ def _views(code: str, condition: int, _round: Round) -> dict[str, np.ndarray]:
 
 
 def _vote(round_: Round, pair: rounds.Pair, choice: str) -> None:
-    record_vote(classroom.store(), round_, state.anonymous_id(), pair, choice)
+    """Store this session's ``choice`` on ``pair`` and show the next pair; a store that cannot take it is one line."""
+    try:
+        record_vote(classroom.store(), round_, state.anonymous_id(), pair, choice)
+    except DenoiseError as error:
+        views.error_line(error)
+        return
     voted = state.get(state.VOTED)
     state.put(state.VOTED, {**voted, round_.code: {**voted.get(round_.code, {}), pair.index: choice}})
+    st.rerun()
 
 
 def ballot(round_: Round) -> None:
@@ -85,8 +91,9 @@ def ballot(round_: Round) -> None:
     for column, side in zip(st.columns(2), (pair.a, pair.b)):
         column.image(shown[side], caption="A" if side == pair.a else "B", width="stretch")
     for column, (choice, label) in zip(st.columns(3), CHOICES.items()):
-        column.button(label, key=f"w.vote.{choice}", on_click=_vote, args=(round_, pair, choice), width="stretch",
-                      type="primary" if choice != "same" else "secondary")
+        if column.button(label, key=f"w.vote.{choice}", width="stretch",
+                         type="primary" if choice != "same" else "secondary"):
+            _vote(round_, pair, choice)
 
 
 @st.cache_data(show_spinner="Measuring PSNR, SSIM and LPIPS of every method…", max_entries=16)
