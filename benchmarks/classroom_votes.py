@@ -55,7 +55,8 @@ def in_threads(work, voters: int) -> tuple[float, list[float]]:
 
 
 def report(what: str, stored: int, expected: int, wall: float, seconds: list[float]) -> None:
-    print(f"{what}: {stored} votes stored of {expected} sent once ({'none lost, none twice' if stored == expected else 'MISMATCH'}); "
+    verdict = "none lost, none twice" if stored == expected else "MISMATCH"
+    print(f"{what}: {stored} votes stored of {expected} sent once ({verdict}); "
           f"{stored / wall:.0f} votes/s; per vote median {np.median(seconds) * 1000:.1f} ms, "
           f"95th percentile {np.percentile(seconds, 95) * 1000:.1f} ms; wall {wall:.2f} s")
     if stored != expected:

@@ -12,7 +12,7 @@ from test_app_fuzz import assert_calm
 
 from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
-from denoise_core.classroom import PASSCODE_VAR, Round, open_round, schedule
+from denoise_core.classroom import PASSCODE_VAR, Round, open_round
 from denoise_core.paths import DB_VAR, ROOTS_VAR
 from test_benchmark import small_config, write_images
 
@@ -183,8 +183,8 @@ def test_a_student_cannot_read_another_students_upload(open_page, classroom):
 
 
 @pytest.mark.parametrize("page", ["vote", "challenge"])
-@pytest.mark.parametrize("code", ["x" * 5000, "AB\nCD\x1b", "../../etc/passwd", "ガウス", "'; DROP TABLE votes; --"],
-                         ids=["long", "control", "path", "unicode", "sql"])
+@pytest.mark.parametrize("code", ["x" * 5000 + "ガウス", "AB\nCD\x1b", "'; DROP TABLE votes; --"],
+                         ids=["long", "control", "sql"])
 def test_a_hostile_class_code_in_a_link_is_one_line(open_page, store, page, code):
     at = open_page(page, round=code).run()
     assert_calm(at)

@@ -13,5 +13,5 @@ from .ranking import bradley_terry, kendall_tau, reveal, win_rates
 from .rounds import Pair, Round, conditions, new_code, open_round, outputs, record_vote, schedule
 
 __all__ = ["PASSCODE_VAR", "Pair", "Round", "bradley_terry", "classroom_mode", "conditions", "kendall_tau",
-           "leaderboard", "new_code", "open_round", "outputs", "passcode_matches", "ranking_svg", "record_vote", "reveal",
-           "schedule", "submission_key", "submit", "win_rates"]
+           "leaderboard", "new_code", "open_round", "outputs", "passcode_matches", "ranking_svg", "record_vote",
+           "reveal", "schedule", "submission_key", "submit", "win_rates"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import apply, metrics, registry, samples
 from ..benchmark.store import Store
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, one_line
 from ..image import to_display, window_bounds, window_presets
 
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -82,7 +82,8 @@ def check(round_: Round) -> Round:
     known = {sample.name for sample in samples.samples()}
     for name in round_.images:
         if name not in known:
-            raise InvalidParameterError(f"image {name!r} is not a sample image (choose from {', '.join(sorted(known))})")
+            raise InvalidParameterError(f"image {one_line(name, 40)!r} is not a sample image "
+                                        f"(choose from {', '.join(sorted(known))})")
     noises = tuple({"model": n["model"], "params": registry.get(n["model"], "noise").resolve(n.get("params"))}
                    for n in round_.noises)
     for name in round_.methods:
