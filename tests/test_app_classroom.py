@@ -146,6 +146,9 @@ def test_a_student_cannot_open_a_round_or_see_the_reveal_the_lecturer_can(open_p
     assert any(b.key == "w.vote.open" for b in lecturer.button)
     vote_all(lecturer)
     assert any(t.key == "w.vote.reveal" for t in lecturer.toggle)
+    lecturer.button(key="w.class.leave").click().run()  # back to a student's view: the passcode is asked again
+    assert not any(b.key == "w.vote.open" for b in lecturer.button) and lecturer.text_input(key="w.class.passcode")
+    assert not lecturer.text_input(key="w.class.passcode").value
 
 
 def test_a_student_cannot_list_a_server_folder_or_delete_runs(open_page, store, tmp_path, monkeypatch, classroom):
