@@ -34,6 +34,17 @@ def vote_round(store) -> Round:
                                    methods=METHODS, pairs=3))
 
 
+@pytest.fixture
+def classroom(monkeypatch):
+    """Classroom mode: the server is shared and the lecturer's passcode is set."""
+    monkeypatch.setenv(PASSCODE_VAR, PASSCODE)
+
+
+def become_lecturer(at, passcode: str = PASSCODE):
+    at.text_input(key="w.class.passcode").set_value(passcode).run()
+    return at
+
+
 def texts(at) -> str:
     """Everything the page wrote, in one string."""
     parts = [e.value for kind in ("markdown", "caption", "title", "success", "info") for e in getattr(at, kind)]
@@ -60,7 +71,7 @@ def test_a_lecturer_opens_a_round_and_gets_a_code_and_a_link(open_page, store):
     assert any(b.key == "w.vote.a" for b in at.button)  # the lecturer can try the ballot too
 
 
-def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, vote_round, store):
+def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, vote_round, store, classroom):
     student = open_page("vote", round=vote_round.code).run()
     assert not student.exception
     shown = texts(student)
@@ -70,14 +81,16 @@ def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, v
     assert "Every pair judged" in student.success[-1].value
     votes = store.votes(vote_round.code)
     assert len(votes) == 3 and votes["choice"].eq("a").all()
-    lecturer = open_page("vote", round=vote_round.code).run()
+    lecturer = become_lecturer(open_page("vote", round=vote_round.code).run())
     lecturer.toggle(key="w.vote.reveal").set_value(True).run()
     assert not lecturer.exception and not lecturer.error
     ranking = lecturer.dataframe[0].value
     assert set(ranking["method"]) == {"Median filter", "Mean (box) filter"}
     assert {"strength", "low", "high", "win_rate", "psnr_rank", "ssim_rank"} <= set(ranking.columns)
     assert lecturer.dataframe[1].value["metric"].tolist()[:2] == ["psnr", "ssim"]
-    assert [b.label for b in lecturer.get("download_button")] == ["Ranking (CSV)", "Kendall τ (CSV)", "Figure (SVG)"]
+    assert [b.label for b in lecturer.get("download_button")] == ["Ranking (CSV)", "Kendall τ (CSV)", "Figure (SVG)",
+                                                                   "Round settings (JSON)"]
+    assert "noise: Gaussian (additive white) (clip True, sigma 25/255)" in texts(lecturer)
 
 
 def test_sessions_voting_at_once_lose_no_vote_and_count_none_twice(open_page, vote_round, store):
@@ -123,17 +136,6 @@ def test_a_challenge_hides_the_clean_image_and_a_resent_submission_counts_once(o
     assert board[["rank", "name", "method", "submitted"]].to_dict("records") == [
         {"rank": 1, "name": "Ada", "method": "Median filter", "submitted": 1}]
     assert board["psnr"].iloc[0] == pytest.approx(sent["psnr"].iloc[0]) and board["psnr"].iloc[0] > 25
-
-
-@pytest.fixture
-def classroom(monkeypatch):
-    """Classroom mode: the server is shared and the lecturer's passcode is set."""
-    monkeypatch.setenv(PASSCODE_VAR, PASSCODE)
-
-
-def become_lecturer(at, passcode: str = PASSCODE):
-    at.text_input(key="w.class.passcode").set_value(passcode).run()
-    return at
 
 
 def test_a_student_cannot_open_a_round_or_see_the_reveal_the_lecturer_can(open_page, vote_round, classroom):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from denoise_core import paths, registry
+from denoise_core import paths, registry, samples
 from denoise_core.benchmark.store import Store
 from denoise_core.classroom import classroom_mode, passcode_matches, rounds
 from denoise_core.errors import DenoiseError
@@ -106,9 +106,28 @@ def put_code(key: str, code: str) -> None:
 
 
 def show_code(round_: rounds.Round) -> None:
-    """The class code, large, and the link that joins it."""
+    """The class code, large, the link that joins it and what the round shows."""
     st.success(f"Class code **{round_.code}**", icon=":material/key:")
     st.code(link(round_.code), language=None)
+    st.caption(describe(round_))
+
+
+def describe(round_: rounds.Round) -> str:
+    """The round's settings in one line, levels in the units the page shows (σ in /255)."""
+    titles = {sample.name: sample.title for sample in samples.samples()}
+    noises = []
+    for noise in round_.noises:
+        method = registry.get(noise["model"], "noise")
+        shown = controls.level_units(method, None)
+        values = [f"{name} {value * shown[name][0]:.4g}{shown[name][1]}" if name in shown else f"{name} {value}"
+                  for name, value in noise["params"].items()]
+        noises.append(f"{method.title} ({', '.join(values)})")
+    parts = [f"Images: {', '.join(titles.get(name, name) for name in round_.images)}", f"noise: {'; '.join(noises)}"]
+    if round_.methods:
+        parts += [f"methods: {', '.join(map(controls.title, round_.methods))}", f"{round_.pairs} pairs per student"]
+    if round_.crop:
+        parts.append(f"zoomed crop {round_.crop[2]} px at ({round_.crop[0]}, {round_.crop[1]})")
+    return " · ".join(parts + [f"noise seed {round_.seed}"])
 
 
 def noise_rows(models: list[str], scope: str) -> tuple[dict, ...]:

@@ -1,6 +1,8 @@
 """The Vote page's sections: the lecturer's round, a student's blind pairs, and the reveal."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -129,9 +131,11 @@ def reveal_view(round_: Round) -> None:
     st.caption("Strength: Bradley–Terry on a log scale (mean 0), a \"same\" counting half a win to each side; "
                "95 % interval from 200 bootstrap resamples of the votes (seed 0); metrics: means over the round's "
                f"images against the clean image; noise seeds {round_.seed} and up.")
-    files = st.columns(3)
+    files = st.columns(4)
     files[0].download_button("Ranking (CSV)", ranking.to_csv(index=False), f"vote-{round_.code}-ranking.csv",
                              "text/csv", key="w.vote.csv")
     files[1].download_button("Kendall τ (CSV)", taus.to_csv(index=False), f"vote-{round_.code}-kendall.csv",
                              "text/csv", key="w.vote.tau")
     files[2].download_button("Figure (SVG)", figure, f"vote-{round_.code}.svg", "image/svg+xml", key="w.vote.svg")
+    files[3].download_button("Round settings (JSON)", json.dumps({"code": round_.code, **round_.config()}, indent=1),
+                             f"vote-{round_.code}.json", "application/json", key="w.vote.json")
