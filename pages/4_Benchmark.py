@@ -4,7 +4,7 @@ import os
 import streamlit as st
 
 from denoise_core.benchmark.store import Store
-from ui import benchmark_config, benchmark_results, page
+from ui import benchmark_config, benchmark_results, classroom, page
 
 page.setup("Benchmark", icon=":material/leaderboard:")
 store = page.guarded(Store)
@@ -12,7 +12,8 @@ with st.sidebar:
     st.markdown("### Benchmark config")
     config = benchmark_config.chosen_config()
     workers = st.number_input("Worker processes (0 = in this app)", 0, 64, os.cpu_count() or 1, key="w.bench.workers")
-    start = st.button("Run benchmark", type="primary", key="w.bench.run", width="stretch", disabled=config is None)
+    start = st.button("Run benchmark", type="primary", key="w.bench.run", width="stretch",
+                      disabled=config is None or not classroom.lecturer_only("Running a benchmark"))
 
 st.title("Benchmark")
 st.caption("Protocol of BENCHMARK.md: seeded noise per image in sorted order, unclipped Gaussian noise, metrics on "

@@ -8,6 +8,7 @@ missing; always stops the server it started.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -85,8 +86,9 @@ def server(small_sample, results_db):
         proc.stdout.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium with its own profile (its own cookies: a session of its own), closed afterwards."""
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="dw-chromium-")
@@ -103,6 +105,12 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as driver:
+        yield driver
 
 
 def wait_until(driver, condition, timeout: float, what: str):
@@ -241,3 +249,27 @@ def test_self_tuning_draws_the_loss_and_the_psnr_with_the_auto_line_inside_them(
         line = wait_until(browser, lambda d: chart.find_element("css selector", ".shapelayer path"), 10, "the line").rect
         assert area["x"] < line["x"] < area["x"] + area["width"], (area, line)
     shoot(browser, SHOTS / "self_tuning.png")
+
+
+def test_three_browsers_open_the_vote_link_at_once_and_one_votes(server, browser, results_db):
+    from denoise_core.benchmark.store import Store
+    from denoise_core.classroom import Round, open_round
+
+    store = Store(results_db)
+    code = open_round(store, Round(kind="vote", images=("ct",), noises=({"model": "gaussian", "params": {}},),
+                                   methods=("median", "mean"), pairs=2)).code
+    with chromium() as second, chromium() as third:
+        drivers = [browser, second, third]
+        for driver in drivers:  # each returns once the page has loaded; the three scripts then run at once
+            driver.get(f"{server}/Vote?round={code}")
+        for driver in drivers:
+            wait_until(driver, lambda d: len(d.find_elements("css selector", '[data-testid="stImage"] img')) == 2, 120,
+                       "the two sides of the first pair")
+            wait_until(driver, settled, 60, "the page to finish")
+            assert not driver.find_elements("css selector", '[data-testid="stException"]'), "the page shows an exception"
+            captions = [c.text for c in driver.find_elements("css selector", '[data-testid="stImageCaption"]')]
+            assert captions == ["A", "B"], captions  # the methods' names hidden
+        browser.find_element("xpath", "//button[.//p[text()='A looks better']]").click()
+        wait_until(browser, lambda d: "1 of 2 pairs judged" in d.page_source, 60, "the vote to be counted")
+    votes = store.votes(code)
+    assert len(votes) == 1 and votes["choice"].tolist() == ["a"]

@@ -214,3 +214,10 @@ def test_app_browser_timing_times_each_interaction_in_chromium(tmp_path):
     assert set(times) == {"whole cached rerun", "slider's left panel changed", "slider's right panel changed",
                           "zoomed region moved", "tab switched", "link opened in a new session"}
     assert all(float(seconds) > 0 for seconds, _ in times.values())
+
+
+def test_classroom_votes_counts_every_vote_once_through_the_store_and_the_page(tmp_path):
+    out = child("benchmarks/classroom_votes.py", tmp_path)
+    found = rows(out, r"^(store|page): (\d+) votes stored of (\d+) sent once \(none lost, none twice\); (\d+) votes/s")
+    assert list(found) == ["store", "page"]
+    assert all(stored == sent == "6" and int(rate) > 0 for stored, sent, rate in found.values())  # 2 voters × 3

@@ -12,7 +12,7 @@ from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
 from denoise_core.paths import SHARED_DATA, image_roots
 
-from . import controls, state, views, zoo
+from . import classroom, controls, state, views, zoo
 
 CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
 SET_TITLES = {"set12": "Set12", "bsd68": "BSD68"}
@@ -22,7 +22,8 @@ FAST_METHODS = ("median", "gaussian", "mean")
 def image_sources() -> dict[str, str]:
     """Image set label -> config source, for the sets present on this computer."""
     sets = {SET_TITLES[name]: name for name in NAMED_SETS if (SHARED_DATA / name).is_dir()}
-    return {"Sample images": "samples", **sets, "A folder on this computer": "folder"}
+    folder = {"A folder on this computer": "folder"} if classroom.lecturer() else {}  # a student reads no server folder
+    return {"Sample images": "samples", **sets, **folder}
 
 
 def levels_text(model: registry.Method) -> str:
@@ -42,6 +43,8 @@ def noise_entry(model: registry.Method, text: str) -> dict:
 
 def folder_source(text: str) -> dict:
     """The folder typed in the box, as a config source, once it is known to lie inside the allowed folders."""
+    if not classroom.lecturer():
+        raise DenoiseError("a folder on this server is the lecturer's alone to read in classroom mode")
     folder = checked_folder(text, image_roots())
     return {"folder": str(folder), "group": folder.name}
 

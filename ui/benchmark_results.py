@@ -17,7 +17,7 @@ from denoise_core.benchmark.report import export
 from denoise_core.benchmark.store import Store
 from denoise_core.errors import DenoiseError
 
-from . import views
+from . import classroom, views
 
 SHOWN = "w.bench.show"  # the run picker, set to a run just made
 
@@ -147,7 +147,8 @@ def show_report_and_delete(store: Store, runs: pd.DataFrame, run_id: int) -> Non
     rows = int(runs.set_index("id").loc[run_id, "rows"])
     st.download_button("Download report (Markdown and PNG charts)", report_zip(str(store.path), run_id, rows),
                        f"run-{run_id}-report.zip", key="w.bench.md")
-    st.button("Delete this run", key="w.bench.delete", on_click=delete_run, args=(store, run_id))
+    if classroom.lecturer_only("Deleting runs"):
+        st.button("Delete this run", key="w.bench.delete", on_click=delete_run, args=(store, run_id))
 
 
 def show_comparison(store: Store, runs: pd.DataFrame) -> None:

@@ -14,13 +14,15 @@ from denoise_core.errors import DenoiseError
 from denoise_core.models import parameter_count
 from denoise_core.timing import timed
 
-from . import controls, page, state, views, zoo
+from . import classroom, controls, page, state, views, zoo
 
 MODEL = "w.ml.model"  # the model picker, set to a model just imported
 
 
 def import_box() -> None:
     """A weights file uploaded, converted into the cache folder and registered under the name typed."""
+    if not classroom.lecturer_only("Importing weights"):
+        return
     st.caption("A published DnCNN `.pth` (layouts `module.dncnn.N.*` or `model.N.*`, read with "
                "`weights_only=True`) or a `.safetensors` file written by `python -m denoise_core train`. "
                "It is converted into your cache folder and appears in every page as a learned denoiser; importing "

@@ -11,7 +11,7 @@ from denoise_core import progress, samples, speed
 from denoise_core.errors import DenoiseError
 from denoise_core.image import MIN_SIDE, window_presets
 
-from . import cache, controls, image_input, state, units, views
+from . import cache, classroom, controls, image_input, state, units, views
 
 TITLE = "Denoise Workbench"
 
@@ -19,7 +19,7 @@ TITLE = "Denoise Workbench"
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = {"app": ":material/home:", "Noise_Lab": ":material/grain:", "Denoise_and_Compare": ":material/compare:",
          "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:",
-         "Self_Tuning": ":material/tune:"}
+         "Self_Tuning": ":material/tune:", "Vote": ":material/how_to_vote:", "Challenge": ":material/emoji_events:"}
 
 
 def page_label(stem: str) -> str:
@@ -50,6 +50,7 @@ def nav() -> None:
         state.seed_widget("w.projector", state.get(state.PROJECTOR))
         state.put(state.PROJECTOR, st.toggle("Projector (high contrast)", key="w.projector",
                                              help="Larger, black type and thicker chart lines for a lecture hall"))
+        classroom.passcode_box()
         st.divider()
     if state.get(state.PROJECTOR):
         st.markdown(PROJECTOR_CSS, unsafe_allow_html=True)

@@ -435,3 +435,19 @@ def apply_url(load_sample, use_slice=None) -> None:
     st.session_state[URL] = given
     if problems:
         st.session_state[NOTICE] = "Link partly applied: " + "; ".join(one_line(p, 200) for p in problems)
+
+
+# --- the classroom: the Vote and Challenge pages, the lecturer's passcode of a served class ---------------------
+
+LECTURER = "_lecturer"            # True once this session gave the lecturer's passcode (classroom mode)
+VOTE_CODE = "vote_code"           # class code of the vote round this session opened or joined, or None
+VOTED = "_voted"                  # {class code: {pair index: choice}}: this session's votes
+CHALLENGE_CODE = "challenge_code"  # class code of the challenge this session opened or joined, or None
+SUBMITTED = "_submitted"          # {class code: [(method, params, stored?)]}: this session's submissions
+DEFAULTS.update({LECTURER: False, VOTE_CODE: None, VOTED: {}, CHALLENGE_CODE: None, SUBMITTED: {}})
+
+
+def anonymous_id() -> str:
+    """This session's anonymous voter and student id: drawn from its secret, so it names nobody and no other
+    session can take it."""
+    return hashlib.sha256(f"classroom:{st.session_state[SECRET]}".encode()).hexdigest()[:16]

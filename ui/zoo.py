@@ -19,7 +19,7 @@ from denoise_core.errors import DenoiseError
 from denoise_core.weights import download
 from denoise_core.weights.zoo import MEASURED_HERE, ZOO, Published, size_label
 
-from . import cache, views
+from . import cache, classroom, views
 
 LPIPS_LABEL = "Download LPIPS weights (233 MB)"
 _ONE_DOWNLOAD = threading.Lock()
@@ -63,8 +63,11 @@ def fetch_button(label: str, key: str, title: str, sources: Sequence[download.So
                  run: Callable[[download.Progress], object], after: Callable[[], None] | None = None) -> None:
     """A button that calls ``run(progress)`` under a progress bar, then ``after()`` and reruns the page.
 
-    A failure is one error line (offline: how to use a mirror folder), never a traceback.
+    A failure is one error line (offline: how to use a mirror folder), never a traceback. In classroom mode only
+    the lecturer sees the button.
     """
+    if not classroom.lecturer_only("Downloading weights"):
+        return
     if not st.button(label, key=key, icon=":material/download:"):
         return
     bar = st.progress(0.0, text="Starting the download…")

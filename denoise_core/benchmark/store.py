@@ -8,6 +8,12 @@ leaves a readable store with its finished rows kept. A UNIQUE index on everythin
 distinct (run, group, image, noise and its parameters, level, seed, method and its parameters,
 metric) keeps any row from being stored twice. ``report`` exports a run.
 
+The classroom keeps its rounds in the same file: ``rounds`` (a vote round or a challenge: its code and
+config), ``votes`` (one row per vote: round, anonymous voter, pair, the two methods as shown, choice,
+time) and ``submissions`` (a challenge entry and its score). Each vote and submission carries a key
+that is UNIQUE, so one resent is stored once; every write is one short transaction, and the file is in
+WAL mode, so many sessions voting at once wait their turn (up to 30 s) instead of failing.
+
 One process at a time writes an incomplete run: ``begin`` claims it (owner host, pid and a token,
 plus a heartbeat refreshed every ``HEARTBEAT_SECONDS`` by a background thread) and a second
 process that wants the same run is refused with one line. A claim is stale, and is taken over,
@@ -35,7 +41,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from .. import registry
-from ..errors import DenoiseError
+from ..errors import DenoiseError, one_line
 from ..paths import results_db
 from .config import config_hash
 from .results import COLUMNS, paper_table, tidy
@@ -66,6 +72,21 @@ CREATE TABLE IF NOT EXISTS results (
     metric TEXT NOT NULL, value REAL, seconds REAL, error TEXT
 );
 CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
+"""
+_CLASSROOM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rounds (
+    code TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('vote', 'challenge')), config TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    round TEXT NOT NULL REFERENCES rounds(code) ON DELETE CASCADE, voter TEXT NOT NULL, pair INTEGER NOT NULL,
+    condition INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,
+    choice TEXT NOT NULL CHECK (choice IN ('a', 'b', 'same')), time TEXT NOT NULL, UNIQUE (round, voter, pair)
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    round TEXT NOT NULL REFERENCES rounds(code) ON DELETE CASCADE, student TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL, method TEXT NOT NULL, params TEXT NOT NULL, psnr REAL, ssim REAL, time TEXT NOT NULL
+);
 """
 _QUOTED = ", ".join(f'"{column}"' for column in COLUMNS)
 ROW_KEY = ("run_id", "group", "image", "noise", "noise_params", "level", "seed", "method", "params", "metric")
@@ -136,7 +157,7 @@ class Store:
         self._claims: dict[int, tuple[str, threading.Event]] = {}
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process creates and migrates at a time; the others wait their turn
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+            for statement in filter(str.strip, (_SCHEMA + _CLASSROOM_SCHEMA).split(";")):
                 db.execute(statement)
             _migrate(db)
         with self._connect() as db:
@@ -282,6 +303,72 @@ class Store:
         both = pd.concat(tables, axis=1, keys=["first", "second"])
         both["difference"] = both["second"] - both["first"]
         return both
+
+    def open_round(self, code: str, kind: str, config: Mapping[str, Any]) -> None:
+        """Store a new round (``kind`` "vote" or "challenge") under its class ``code``.
+
+        Raises
+        ------
+        StoreError
+            ``code`` is taken.
+        """
+        with self._connect() as db:
+            try:
+                db.execute("INSERT INTO rounds (code, kind, config, created) VALUES (?, ?, ?, ?)",
+                           (code, kind, json.dumps(config, sort_keys=True), _now()))
+            except sqlite3.IntegrityError:
+                raise StoreError(f"class code {code} is taken; open the round again for a new code") from None
+
+    def round(self, code: str) -> tuple[str, dict[str, Any]]:
+        """``(kind, config)`` of the round with class ``code``.
+
+        Raises
+        ------
+        StoreError
+            No round has that code.
+        """
+        with self._connect() as db:
+            found = db.execute("SELECT kind, config FROM rounds WHERE code = ?", (code,)).fetchone()
+        if found is None:
+            raise StoreError(f"no round with class code '{one_line(code, 20)}': check the code with your lecturer")
+        return found[0], json.loads(found[1])
+
+    def rounds(self) -> pd.DataFrame:
+        """One row per round, newest first: code, kind, created, votes and submissions."""
+        with self._connect() as db:
+            return pd.read_sql_query(
+                "SELECT r.code, r.kind, r.created, (SELECT COUNT(*) FROM votes v WHERE v.round = r.code) AS votes, "
+                "(SELECT COUNT(*) FROM submissions s WHERE s.round = r.code) AS submissions "
+                "FROM rounds r ORDER BY r.created DESC, r.rowid DESC", db)
+
+    def add_vote(self, code: str, voter: str, pair: int, condition: int, a: str, b: str, choice: str) -> bool:
+        """Store one vote; False when this voter's vote on ``pair`` of round ``code`` is stored already."""
+        with self._connect() as db:
+            return db.execute("INSERT INTO votes (round, voter, pair, condition, a, b, choice, time) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                              (code, voter, pair, condition, a, b, choice, _now())).rowcount == 1
+
+    def votes(self, code: str) -> pd.DataFrame:
+        """Every vote of round ``code``: voter, pair, condition, a, b, choice, time."""
+        with self._connect() as db:
+            return pd.read_sql_query("SELECT voter, pair, condition, a, b, choice, time FROM votes WHERE round = ? "
+                                     "ORDER BY rowid", db, params=(code,))
+
+    def add_submission(self, code: str, student: str, key: str, entry: Mapping[str, Any]) -> bool:
+        """Store a challenge submission (``entry``: name, method, params, psnr, ssim); False when ``key`` is
+        stored already (a resent submission)."""
+        with self._connect() as db:
+            return db.execute("INSERT INTO submissions (round, student, key, name, method, params, psnr, ssim, time) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                              (code, student, key, entry["name"], entry["method"],
+                               json.dumps(entry["params"], sort_keys=True), entry["psnr"], entry["ssim"],
+                               _now())).rowcount == 1
+
+    def submissions(self, code: str) -> pd.DataFrame:
+        """Every submission of round ``code``: student, name, method, params, psnr, ssim, time."""
+        with self._connect() as db:
+            return pd.read_sql_query("SELECT student, name, method, params, psnr, ssim, time FROM submissions "
+                                     "WHERE round = ? ORDER BY rowid", db, params=(code,))
 
 
 def _now() -> str:
