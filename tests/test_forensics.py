@@ -122,7 +122,7 @@ def test_smooth_estimate_keeps_the_measured_share_of_white_noise():
 
 def test_refuses_small_images_and_mismatched_references():
     with pytest.raises(InvalidImageError, match="too small"):
-        forensics.analyse(np.zeros((16, 64), np.float32))
+        forensics.analyse(np.zeros((8, 64), np.float32))
     with pytest.raises(InvalidImageError, match="differs"):
         forensics.analyse(RAMP, RAMP[:64])
 
@@ -165,3 +165,16 @@ def test_confusion_is_measured_once_then_read_from_the_cache():
     assert len(cached) == 1
     cached[0].write_text(json.dumps({**first, "accuracy": -1.0}))  # what is read is the file, not a new measurement
     assert confusion.held_out_confusion(per_class=2, crop=64, seed=3)["accuracy"] == -1.0
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (16, 200), (40, 40, 3)])
+def test_the_smallest_images_get_a_verdict_and_no_grid(shape):
+    noise = np.random.default_rng(0).random(shape).astype(np.float32)
+    report = forensics.analyse(noise)
+    assert report.kind in {"gaussian", "unmeasured"} and not report.grid.detected
+    assert forensics.verdict(report)
+
+
+def test_a_flat_image_is_unmeasured_with_one_line_that_says_why():
+    report = forensics.analyse(np.full((64, 64), 0.5, np.float32))
+    assert report.kind == "unmeasured" and forensics.verdict(report).startswith("too few flat blocks")

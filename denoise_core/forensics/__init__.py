@@ -29,7 +29,8 @@ _KIND = {"additive": "gaussian", "poisson": "poisson", "speckle": "speckle", "ri
 @dataclass(frozen=True)
 class Report:
     """Everything ``analyse`` measured; ``kind`` names the noise as the registered noise models do
-    (``gaussian``, ``poisson``, ``speckle``, ``rician``, ``salt_pepper``, ``jpeg``) or ``clean``."""
+    (``gaussian``, ``poisson``, ``speckle``, ``rician``, ``salt_pepper``, ``jpeg``), or ``clean``, or
+    ``unmeasured`` (too few flat blocks to fit a variance model)."""
 
     has_reference: bool
     blocks: variance.Blocks
@@ -90,7 +91,9 @@ def _kind(fits: dict[str, variance.Fit], densities: dict[str, distributions.Dens
     if grid.detected:
         return "jpeg"
     best = next(iter(fits.values()))
-    if not np.isfinite(best.bic) or (best.model == "additive" and best.params["sigma"] < CLEAN_SIGMA):
+    if not np.isfinite(best.bic):
+        return "unmeasured"
+    if best.model == "additive" and best.params["sigma"] < CLEAN_SIGMA:
         return "clean"
     return _KIND[best.model]
 
@@ -119,6 +122,9 @@ def verdict(report: Report, sigma: Callable[[float], str] = lambda v: f"{255 * v
         g = report.grid
         return (f"looks like JPEG compression: an 8×8 block grid (rows at offset {g.offsets[0]}, columns at "
                 f"{g.offsets[1]}; jumps ×{g.ratios[0]:.2f} and ×{g.ratios[1]:.2f} the median offset's)")
+    if report.kind == "unmeasured":
+        return (f"too few flat blocks ({len(report.binned.mean)} intensity bins with {variance.MIN_BLOCKS} or more) "
+                "to fit a noise model: try smaller blocks or a larger image")
     if report.kind == "clean":
         return f"looks clean: flat-variance σ = {sigma(report.fits['additive'].params['sigma'])}, below {sigma(CLEAN_SIGMA)}"
     margin = f"; BIC {fits[1].bic - best.bic:.0f} below the {fits[1].model} model's" if fits[1].bic > best.bic else \

@@ -97,7 +97,7 @@ def _spikes(level: np.ndarray) -> np.ndarray:
 def _impulse_parts(spikes: np.ndarray, core: float) -> np.ndarray:
     """Bin probabilities of the core N(0, core²) and of the spikes spread by it (the level is known no better
     than the noise)."""
-    reach = int(np.ceil(4 * core / WIDTH))
+    reach = min(int(np.ceil(4 * core / WIDTH)), len(CENTRES) // 2 - 1)  # "same" keeps the length only so
     kernel = stats.norm.pdf(np.arange(-reach, reach + 1) * WIDTH, scale=core)
     kernel /= kernel.sum()
     spread = [np.convolve(spike, kernel, mode="same") for spike in spikes]

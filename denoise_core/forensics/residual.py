@@ -9,13 +9,12 @@ import cv2
 import numpy as np
 
 from ..errors import InvalidImageError
-from ..image import check_array
+from ..image import MIN_SIDE, check_array
 
 MEDIAN_SIDE = 5
 BLUR_SIGMA = 1.5
 SMOOTH_NAME = f"{MEDIAN_SIDE}×{MEDIAN_SIDE} median, then a Gaussian blur of σ = {BLUR_SIGMA} pixels"
 """The smooth estimate used without a clean reference, as the page names it."""
-MIN_SIDE = 32
 
 
 class Residual(NamedTuple):

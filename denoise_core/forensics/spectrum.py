@@ -12,6 +12,8 @@ LAGS = 8
 GRID_THRESHOLD = 1.15
 """A JPEG grid is detected when, along both axes, the mean jump between neighbours at one offset modulo 8 exceeds
 the median offset's by this factor (white noise: about 1.02 on 128² pixels; JPEG at quality 30: over 1.3)."""
+GRID_MIN_SIDE = 64
+"""Fewer than eight blocks a side are too few to tell a grid from chance."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Spectrum:
 @dataclass(frozen=True)
 class Grid:
     """The 8×8 block grid: per axis (rows, columns) the mean neighbour jump at each offset modulo 8, the strongest
-    offset and its ratio to the median; ``detected`` when both ratios reach ``GRID_THRESHOLD``."""
+    offset and its ratio to the median; ``detected`` when both ratios reach ``GRID_THRESHOLD`` on an image of at
+    least ``GRID_MIN_SIDE`` pixels a side."""
 
     jumps: tuple[np.ndarray, np.ndarray]
     offsets: tuple[int, int]
@@ -80,4 +83,5 @@ def jpeg_grid(image: np.ndarray) -> Grid:
         jumps.append(per_offset)
         offsets.append(int(per_offset.argmax()))
         ratios.append(float(per_offset.max() / max(np.median(per_offset), 1e-12)))
-    return Grid(tuple(jumps), tuple(offsets), tuple(ratios), min(ratios) >= GRID_THRESHOLD)
+    detected = min(ratios) >= GRID_THRESHOLD and min(gray.shape) >= GRID_MIN_SIDE
+    return Grid(tuple(jumps), tuple(offsets), tuple(ratios), detected)
