@@ -190,7 +190,8 @@ def cmd_forensics(args: argparse.Namespace) -> None:
         print(f"{row['analysis']:13} {row['model']:9} {row['parameter']:10} {row['value']:.4g}{error}  ({score})")
     spec, grid = report.spectrum, report.grid
     print(f"spectral flatness {spec.flatness:.3f} (1 = white), neighbour correlation {spec.neighbour:.3f}; "
-          f"JPEG grid {'detected' if grid.detected else 'not detected'} (jumps ×{grid.ratios[0]:.2f}, ×{grid.ratios[1]:.2f})")
+          f"JPEG grid {'detected' if grid.detected else 'not detected'} (jumps ×{grid.ratios[0]:.3g}, ×{grid.ratios[1]:.3g}; "
+          f"×{grid.threshold:.3g} needed)")
 
 
 def cmd_confusion(args: argparse.Namespace) -> None:

@@ -15,10 +15,11 @@ from denoise_core.cli import main
 from denoise_core.errors import InvalidImageError
 from denoise_core.forensics import confusion, distributions, residual, spectrum
 from denoise_core.image import read_image
-from denoise_core.paths import SAMPLE_DIR
+from denoise_core.paths import SAMPLE_DIR, SHARED_DATA
 
 RAMP = np.tile(np.linspace(0, 1, 256, dtype=np.float32), (96, 1))
 CAMERA = read_image(SAMPLE_DIR / "camera.png")[0][128:384, 128:384]
+SET12 = SHARED_DATA / "set12"
 
 
 def analyse(image, model, params, *, reference: bool, seed: int = 0):
@@ -91,11 +92,21 @@ def test_histogram_of_unclipped_gaussian_noise_is_best_fitted_by_the_gaussian():
     assert report.counts.sum() == RAMP.size and len(gaussian.pdf) == len(distributions.CENTRES)
 
 
+@pytest.mark.parametrize("reference", [True, False])
 @pytest.mark.parametrize("quality", [10, 20, 30])
-def test_jpeg_grid_detected_at_quality_30_and_below(quality):
-    report = analyse(CAMERA, "jpeg", {"quality": quality}, reference=False)
+def test_jpeg_grid_detected_at_quality_30_and_below(quality, reference):
+    """In the noisy image without a reference (jumps over 1.3× the median offset's), in the residual with one."""
+    report = analyse(CAMERA, "jpeg", {"quality": quality}, reference=reference)
     assert report.grid.detected and report.kind == "jpeg"
-    assert min(report.grid.ratios) > 1.3
+    assert min(report.grid.ratios) > (1.05 if reference else 1.3)
+
+
+def test_a_grid_already_in_the_clean_image_is_not_taken_for_the_noise():
+    """Set12's house (03.png) holds an 8×8 grid of its own: with its clean reference, Gaussian noise stays Gaussian."""
+    house = read_image(SET12 / "03.png")[0] if (SET12 / "03.png").is_file() else pytest.skip("../shared/data/set12 absent")
+    assert spectrum.jpeg_grid(house).detected
+    report = analyse(house, "gaussian", {"sigma": 15 / 255}, reference=True)
+    assert report.kind == "gaussian" and not report.grid.detected
 
 
 @pytest.mark.parametrize("sigma", [10 / 255, 25 / 255, 50 / 255])

@@ -197,8 +197,9 @@ def show_spectrum(report: forensics.Report) -> None:
     c[1].metric("Neighbour correlation", f"{spec.neighbour:.3f}",
                 help="The largest autocorrelation one or two pixels away: about 0 for white noise")
     c[2].metric("JPEG 8×8 grid", "detected" if grid.detected else "not detected",
-                help=f"Jumps at the strongest offset ×{grid.ratios[0]:.2f} (rows), ×{grid.ratios[1]:.2f} (columns) "
-                     f"the median offset's; detected when both reach ×{forensics.spectrum.GRID_THRESHOLD}")
+                help=f"Jumps at the strongest offset ×{grid.ratios[0]:.3g} (rows), ×{grid.ratios[1]:.3g} (columns) "
+                     f"the median offset's; detected when both reach ×{grid.threshold:.3g}, in the "
+                     + ("residual" if report.has_reference else "noisy image"))
 
 
 def matrix_figure(doc: dict) -> go.Figure:

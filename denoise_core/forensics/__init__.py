@@ -30,7 +30,8 @@ _KIND = {"additive": "gaussian", "poisson": "poisson", "speckle": "speckle", "ri
 class Report:
     """Everything ``analyse`` measured; ``kind`` names the noise as the registered noise models do
     (``gaussian``, ``poisson``, ``speckle``, ``rician``, ``salt_pepper``, ``jpeg``), or ``clean``, or
-    ``unmeasured`` (too few flat blocks to fit a variance model)."""
+    ``unmeasured`` (too few flat blocks to fit a variance model). The JPEG grid is looked for in the residual
+    when there is a clean reference, else in the noisy image."""
 
     has_reference: bool
     blocks: variance.Blocks
@@ -74,7 +75,7 @@ def analyse(noisy: np.ndarray, clean: np.ndarray | None = None, *, block: int = 
     counts, densities = distributions.fit_all(res, seed)
     spec = spectrum.spectrum(np.stack(res.residual, axis=-1) if len(res.residual) > 1 else res.residual[0],
                              low_cut=0.05 if res.has_reference else 0.2)
-    grid = spectrum.jpeg_grid(noisy)
+    grid = spectrum.jpeg_grid(noisy - clean if res.has_reference else noisy, residual=res.has_reference)
     return Report(res.has_reference, blocks, binned, fits, counts, densities, spec, grid,
                   _kind(fits, densities, grid))
 
@@ -121,7 +122,8 @@ def verdict(report: Report, sigma: Callable[[float], str] = lambda v: f"{255 * v
     if report.kind == "jpeg":
         g = report.grid
         return (f"looks like JPEG compression: an 8×8 block grid (rows at offset {g.offsets[0]}, columns at "
-                f"{g.offsets[1]}; jumps ×{g.ratios[0]:.2f} and ×{g.ratios[1]:.2f} the median offset's)")
+                f"{g.offsets[1]}; jumps ×{g.ratios[0]:.3g} and ×{g.ratios[1]:.3g} the median offset's, "
+                f"×{g.threshold:.3g} needed)")
     if report.kind == "unmeasured":
         return (f"too few flat blocks ({len(report.binned.mean)} intensity bins with {variance.MIN_BLOCKS} or more) "
                 "to fit a noise model: try smaller blocks or a larger image")
@@ -166,7 +168,8 @@ def summary(report: Report, sigma: Callable[[float], str] = lambda v: f"{255 * v
         "densities": {d.model: {"params": d.params, "ks": d.ks, "loglik_per_pixel": d.loglik}
                       for d in report.densities.values()},
         "spectrum": {"flatness": spec.flatness, "above_frequency": spec.low_cut, "neighbour_correlation": spec.neighbour},
-        "jpeg_grid": {"detected": grid.detected, "offsets": list(grid.offsets), "ratios": list(grid.ratios)},
+        "jpeg_grid": {"detected": grid.detected, "offsets": list(grid.offsets), "ratios": list(grid.ratios),
+                      "threshold": grid.threshold, "in": "residual" if report.has_reference else "noisy image"},
     }
 
 

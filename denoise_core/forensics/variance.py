@@ -205,9 +205,10 @@ def fit(model: str, data: Binned) -> Fit:
 
 
 def fit_all(data: Binned) -> dict[str, Fit]:
-    """Every model of ``MODELS`` fitted, best first: the lowest BIC, except that a model with fewer parameters
-    within ``BIC_MARGIN`` of it goes before it (an extra parameter must earn its place)."""
+    """Every model of ``MODELS`` fitted, best first: the lowest BIC, except that a simpler model within
+    ``BIC_MARGIN`` of it goes before it: one with fewer parameters, or the additive one beside the Rician (which
+    differ only near black: a floor must show to be claimed)."""
     fits = sorted((fit(model, data) for model in MODELS), key=lambda f: f.bic if np.isfinite(f.bic) else np.inf)
     close = [f for f in fits if f.bic - fits[0].bic < BIC_MARGIN]
-    best = min(close, key=lambda f: len(f.params)) if close else fits[0]
+    best = min(close, key=lambda f: (len(f.params), f.model != "additive")) if close else fits[0]
     return {f.model: f for f in [best, *(f for f in fits if f is not best)]}
