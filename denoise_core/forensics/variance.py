@@ -91,20 +91,19 @@ def blocks(res: Residual, side: int = 8) -> Blocks:
     return Blocks(mean, variance, structure, kept)
 
 
-def binned(stats_: Blocks) -> Binned:
+def binned(measured: Blocks) -> Binned:
     """Mean, variance and its standard error of the kept blocks per intensity bin (saturated bins left out:
     a block within 1/255 of 0 or 1 on average carries no noise to measure)."""
-    index = np.minimum((stats_.mean * BINS).astype(int), BINS - 1)
+    index = np.minimum((measured.mean * BINS).astype(int), BINS - 1)
     rows = []
     for b in range(BINS):
-        chosen = stats_.kept & (index == b) & (stats_.mean > 1 / 255) & (stats_.mean < 254 / 255)
+        chosen = measured.kept & (index == b) & (measured.mean > 1 / 255) & (measured.mean < 254 / 255)
         count = int(chosen.sum())
         if count >= MIN_BLOCKS:
-            v = stats_.variance[chosen]
-            rows.append((stats_.mean[chosen].mean(), v.mean(), v.std(ddof=1) / np.sqrt(count), count))
-    mean, variance, error, count = (np.array(c) for c in zip(*rows)) if rows else (np.zeros(0),) * 4
-    error = np.maximum(error, _RELATIVE_FLOOR * variance + _ABSOLUTE_FLOOR) if len(rows) else error
-    return Binned(mean, variance, error, count.astype(int))
+            v = measured.variance[chosen]
+            rows.append((measured.mean[chosen].mean(), v.mean(), v.std(ddof=1) / np.sqrt(count), count))
+    mean, variance, error, count = (np.array(c, np.float64) for c in zip(*rows)) if rows else (np.zeros(0),) * 4
+    return Binned(mean, variance, np.maximum(error, _RELATIVE_FLOOR * variance + _ABSOLUTE_FLOOR), count.astype(int))
 
 
 def _censored(mean: np.ndarray, variance: np.ndarray, low: float | None) -> tuple[np.ndarray, np.ndarray]:
