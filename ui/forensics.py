@@ -135,7 +135,7 @@ def show_scatter(report: forensics.Report) -> None:
     st.caption(f"One point per block; in each of {variance.BINS} intensity bins the flattest "
                f"{100 * variance.FLAT_SHARE:.0f}% of the blocks (by the spread of the clean image, or of the smooth "
                "estimate) are fitted, so edges stay out. Each model is seen through the clipping to [0, 1]. The "
-               "first row wins: lowest BIC, unless a model with fewer parameters is within "
+               "first row wins: lowest BIC, unless a simpler model (fewer parameters; additive before Rician) is within "
                f"{variance.BIC_MARGIN:g}. Uncertainties: standard errors of the weighted least squares.")
 
 
