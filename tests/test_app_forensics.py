@@ -53,3 +53,16 @@ def test_a_link_sets_the_settings_and_a_bad_value_is_one_notice(open_page):
     at = open_page("forensics", **{"fx.block": "7"}).run()
     assert not at.exception and at.select_slider(key="w.fx.block").value == 8
     assert any("fx.block '7' is not one of its choices" in w.value for w in at.warning)
+
+
+def test_an_image_marked_already_noisy_is_measured_as_it_is_against_the_smooth_estimate(open_page):
+    at = open_page("forensics").run()
+    at.session_state[state.HAS_CLEAN] = False  # what Home's "already noisy" sets
+    at.run()
+    assert not at.exception
+    radio = at.radio(key="w.fx.ref")
+    assert radio.value == "smooth" and radio.disabled
+    assert any(c.value.startswith("Noise: the image as it is (already noisy, no clean reference) · residual against a "
+                                  "smooth estimate") for c in at.caption)
+    assert at.success[0].value.startswith("**No noise (clean)**: looks clean")  # the sample photograph itself
+    assert "w.noise.model" not in at.session_state  # no noise is added to it

@@ -36,10 +36,14 @@ def apply_link() -> None:
 
 
 def settings() -> dict:
-    """The sidebar's settings (stored in ``ui.state``): the residual's reference, the block side, the log axis."""
+    """The sidebar's settings (stored in ``ui.state``): the residual's reference, the block side, the log axis. An
+    image without a clean reference is measured against the smooth estimate, and the stored reference stays."""
     chosen = dict(state.forensics_settings())
     has_clean = state.get(state.HAS_CLEAN)
-    state.seed_widget("w.fx.ref", chosen["ref"] if has_clean else "smooth")
+    if has_clean:
+        state.seed_widget("w.fx.ref", chosen["ref"])
+    else:
+        state.force_widget("w.fx.ref", "smooth")
     chosen["ref"] = st.radio("Residual", state.FORENSICS_REFS, format_func=REFS.get, key="w.fx.ref",
                              disabled=not has_clean,
                              help="Against the clean image when there is one; else against a smooth estimate "
@@ -49,8 +53,7 @@ def settings() -> dict:
                                        help="The mean–variance scatter measures one point per block")
     state.seed_widget("w.fx.log", chosen["log"])
     chosen["log"] = st.toggle("Histogram on a log scale", key="w.fx.log", help="Shows the tails: impulses, outliers")
-    if has_clean:
-        state.put(state.FORENSICS, chosen)
+    state.put(state.FORENSICS, chosen if has_clean else {**chosen, "ref": state.forensics_settings()["ref"]})
     return chosen
 
 
