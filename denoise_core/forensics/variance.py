@@ -21,6 +21,8 @@ BINS = 20
 FLAT_SHARE = 0.5
 """Share of the blocks of each intensity bin kept: those whose noise-free estimate varies least (no edges)."""
 MIN_BLOCKS = 4
+EXACT_PEAK = 500.0
+"""Up to this peak the Poisson model's clipping is computed from the Poisson distribution itself."""
 BIC_MARGIN = 10.0
 """A BIC difference below this is not evidence enough for a model with more parameters (Kass and Raftery: >10 is
 very strong)."""
@@ -137,7 +139,17 @@ def _additive(x, sigma):
 
 
 def _poisson(x, gain, offset):
-    return _censored(x, np.maximum(gain * x + offset, 0.0), None)
+    """Clipped ``Poisson(peak·x)/peak`` (peak = 1/gain) plus an unclipped variance ``offset``: exact up to
+    ``EXACT_PEAK`` (counts at or above the peak read 1), the censored normal above."""
+    peak = 1 / max(gain, 1e-12)
+    if peak > EXACT_PEAK:
+        return _censored(x, np.maximum(gain * x + offset, 0.0), None)
+    counts = np.arange(int(np.ceil(peak)))[:, None]
+    below = stats.poisson.pmf(counts, peak * x[None, :])
+    above = np.maximum(1.0 - below.sum(axis=0), 0.0)
+    mean = (counts / peak * below).sum(axis=0) + above
+    second = ((counts / peak) ** 2 * below).sum(axis=0) + above
+    return mean, np.maximum(second - mean ** 2, 0.0) + offset
 
 
 def _speckle(x, var, offset):
