@@ -22,7 +22,7 @@ IMPULSE_MIN = 0.02
 IMPULSE_GAIN = 0.2
 """How much better, in log-likelihood per pixel, the impulse density must fit than the Gaussian."""
 CLEAN_SIGMA = 1 / 255
-"""Below this flat-variance noise standard deviation the verdict calls the image clean."""
+"""Below this noise standard deviation at mid-grey (by the winning model) the verdict calls the image clean."""
 _KIND = {"additive": "gaussian", "poisson": "poisson", "speckle": "speckle", "rician": "rician"}
 
 
@@ -94,7 +94,7 @@ def _kind(fits: dict[str, variance.Fit], densities: dict[str, distributions.Dens
     best = next(iter(fits.values()))
     if not np.isfinite(best.bic):
         return "unmeasured"
-    if best.model == "additive" and best.params["sigma"] < CLEAN_SIGMA:
+    if variance.noise_at(best) < CLEAN_SIGMA:
         return "clean"
     return _KIND[best.model]
 
@@ -128,7 +128,8 @@ def verdict(report: Report, sigma: Callable[[float], str] = lambda v: f"{255 * v
         return (f"too few flat blocks ({len(report.binned.mean)} intensity bins with {variance.MIN_BLOCKS} or more) "
                 "to fit a noise model: try smaller blocks or a larger image")
     if report.kind == "clean":
-        return f"looks clean: flat-variance σ = {sigma(report.fits['additive'].params['sigma'])}, below {sigma(CLEAN_SIGMA)}"
+        return (f"looks clean: the {next(iter(report.fits))} model's σ at mid-grey is "
+                f"{sigma(variance.noise_at(next(iter(report.fits.values()))))}, below {sigma(CLEAN_SIGMA)}")
     margin = f"; BIC {fits[1].bic - best.bic:.0f} below the {fits[1].model} model's" if fits[1].bic > best.bic else \
         f"; the {fits[1].model} model is not {variance.BIC_MARGIN:g} BIC better with its extra parameter"
     text = {

@@ -177,6 +177,13 @@ def curve(model: str, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]
     return func(_X, *(params[n] for n in names))
 
 
+def noise_at(fit: Fit, mean: float = 0.5) -> float:
+    """The noise standard deviation ``fit`` gives an observed intensity ``mean``."""
+    curve_mean, curve_variance = curve(fit.model, fit.params)
+    order = np.argsort(curve_mean)
+    return float(np.sqrt(np.interp(mean, curve_mean[order], curve_variance[order])))
+
+
 def _predict(model: str, means: np.ndarray, *values: float) -> np.ndarray:
     """``model``'s variance at the observed ``means`` (its curve read at them)."""
     curve_mean, curve_variance = curve(model, dict(zip(MODELS[model][2], values)))
