@@ -201,6 +201,47 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         print(f"PSNR: chosen {chosen} {result.chosen_psnr:.2f} dB; oracle {point_label(result.oracle, result.tuned)} "
               f"{result.oracle_psnr:.2f} dB; auto {point_label(result.auto, result.tuned)} {result.auto_psnr:.2f} dB")
 
+def cmd_forensics(args: argparse.Namespace) -> None:
+    """What kind of noise, how strong, and the evidence (``denoise_core.forensics``)."""
+    from . import forensics
+    noisy, _ = read_image(args.input, slice=args.slice)
+    clean = read_image(args.clean, slice=args.slice)[0] if args.clean else None
+    try:
+        report = forensics.analyse(noisy, clean, block=args.block)
+    except DenoiseError as error:
+        raise DenoiseError(f"{args.input}: {error}") from None
+    if args.json:
+        _print_json(forensics.summary(report))
+        return
+    print(forensics.verdict(report))
+    print(f"residual against {report.estimate}")
+    for row in forensics.fit_rows(report):
+        score = f"BIC {row['bic']:.1f}" if row["bic"] is not None else f"KS {row['ks']:.4f}, {row['loglik']:.3f} nats/pixel"
+        error = "" if row["error"] is None else f" ± {row['error']:.3g}"
+        print(f"{row['analysis']:13} {row['model']:9} {row['parameter']:10} {row['value']:.4g}{error}  ({score})")
+    spec, grid = report.spectrum, report.grid
+    print(f"spectral flatness {spec.flatness:.3f} (1 = white), neighbour correlation {spec.neighbour:.3f}; "
+          f"JPEG grid {'detected' if grid.detected else 'not detected'} (jumps ×{grid.ratios[0]:.3g}, ×{grid.ratios[1]:.3g}; "
+          f"×{grid.threshold:.3g} needed)")
+
+
+def cmd_confusion(args: argparse.Namespace) -> None:
+    """The noise classifier's confusion matrix on held-out images (torch loads here)."""
+    from pathlib import Path
+
+    from .classifier.training import report
+    from .forensics import confusion
+    from .paths import write_atomically
+    source, files = confusion.held_out()
+    matrix = confusion.measure(files, per_class=args.per_class, seed=args.seed)
+    doc = confusion.document(source, files, matrix, per_class=args.per_class, crop=confusion.CROP, seed=args.seed)
+    if args.out:
+        write_atomically(Path(args.out), lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1) + "\n"))
+    if args.json:
+        _print_json(doc)
+    else:
+        print(f"held out: {source} ({len(files)} images), {args.per_class} crops per class\n{report(matrix)}")
+
 
 def cmd_train_classifier(args: argparse.Namespace) -> None:
     """Train the noise-type classifier (torch loads only here)."""
@@ -556,6 +597,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", metavar="REF", help="clean reference: adds the true PSNR of every point and the oracle")
     p.add_argument("--json", action="store_true", help="print the chosen parameters and the grid as JSON")
     p.set_defaults(run=cmd_calibrate)
+
+    p = commands.add_parser("forensics", help="what kind of noise an image has, how strong, and the evidence")
+    p.add_argument("input")
+    p.add_argument("--clean", help="the clean reference (else the residual is taken against a smooth estimate)")
+    p.add_argument("--block", type=int, default=8, help="block side of the mean-variance scatter (4-32)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--slice", **SLICE)
+    p.set_defaults(run=cmd_forensics)
+
+    p = commands.add_parser("confusion", help="the noise classifier's confusion matrix on held-out images")
+    p.add_argument("--per-class", type=int, default=50, help="noisy crops per class")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="also write the JSON document to FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_confusion)
 
     p = commands.add_parser("train-classifier", help="train the noise-type classifier on a folder of clean images")
     p.add_argument("--out", required=True, help="weights path without suffix; writes OUT.safetensors")

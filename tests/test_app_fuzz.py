@@ -13,7 +13,7 @@ from ui import state
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py",
          "pipeline": "pages/3_Pipeline.py", "benchmark": "pages/4_Benchmark.py", "model_lab": "pages/5_Model_Lab.py",
-         "self_tuning": "pages/8_Self_Tuning.py"}
+         "self_tuning": "pages/8_Self_Tuning.py", "forensics": "pages/7_Noise_Forensics.py"}
 
 FUZZ = {
     "duplicates": {"seed": ["1", "2"], "m": ["median", "median"], "noise": ["gaussian", "poisson"],

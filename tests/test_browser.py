@@ -273,3 +273,23 @@ def test_three_browsers_open_the_vote_link_at_once_and_one_votes(server, browser
         wait_until(browser, lambda d: "1 of 2 pairs judged" in d.page_source, 60, "the vote to be counted")
     votes = store.votes(code)
     assert len(votes) == 1 and votes["choice"].tolist() == ["a"]
+
+
+def test_noise_forensics_draws_its_figures_and_switches_tabs(server, browser, small_sample):
+    open_page(browser, f"{server}/Noise_Forensics?img={small_sample}&noise=poisson&n.peak=30&fx.ref=smooth",
+              ".js-plotly-plot .main-svg", timeout=120)
+
+    def shown(d) -> list:
+        return [c for c in d.find_elements("css selector", ".js-plotly-plot") if c.is_displayed()]
+
+    scatter = wait_until(browser, shown, 30, "the mean–variance scatter")[0]
+    assert "Local mean–variance" in scatter.find_element("css selector", ".gtitle").text
+    assert "looks like Poisson" in browser.find_element("css selector", '[data-testid="stAlertContentSuccess"]').text
+    shoot(browser, SHOTS / "noise_forensics.png")
+    browser.find_element("xpath", "//*[@role='tab'][contains(., 'Spectrum')]").click()
+    titles = wait_until(browser, lambda d: len(shown(d)) >= 4 and [c.find_element("css selector", ".gtitle").text
+                                                                    for c in shown(d)], 30, "the spectrum tab's charts")
+    assert "Autocorrelation, shifts ±8" in titles and "Mean jump per offset modulo 8" in titles
+    browser.find_element("xpath", "//*[@role='tab'][contains(., 'Classifier')]").click()
+    wait_until(browser, lambda d: any(c.find_element("css selector", ".gtitle").text.startswith("Confusion on held-out")
+                                      for c in shown(d)), 60, "the confusion matrix")

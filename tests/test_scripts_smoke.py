@@ -95,6 +95,15 @@ def test_classifier_accuracy_reports_every_class(smoke):
     assert re.search(r"Overall accuracy: \d+\.\d% \(\d+/" + str(samples) + r"\)", out)
 
 
+def test_forensics_recovery_reports_every_model_with_and_without_a_reference(smoke):
+    out, _ = smoke("benchmarks/forensics_recovery.py")
+    table = re.findall(r"^\| (\w+) \| \w+ [\d.]+ \| (clean|none) \| ([\d.]+) \| [^|]+ \| (\d+)% \|$", out, re.MULTILINE)
+    assert [(model, ref) for model, ref, *_ in table] == [(m, r) for m in ("gaussian", "poisson", "speckle", "rician",
+                                                                           "salt_pepper", "jpeg")
+                                                          for r in ("clean", "none")]
+    assert all(float(value) > 0 for _, _, value, _ in table)
+
+
 def test_colour_models_scores_every_method_on_both_sets(smoke):
     out, names = smoke("benchmarks/colour_models.py")
     table = rows(out, rf"^\| (\w+) \| {SCORE} \| {SCORE} \|$")

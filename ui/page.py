@@ -19,7 +19,8 @@ TITLE = "Denoise Workbench"
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = {"app": ":material/home:", "Noise_Lab": ":material/grain:", "Denoise_and_Compare": ":material/compare:",
          "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:",
-         "Self_Tuning": ":material/tune:", "Vote": ":material/how_to_vote:", "Challenge": ":material/emoji_events:"}
+         "Self_Tuning": ":material/tune:", "Vote": ":material/how_to_vote:", "Challenge": ":material/emoji_events:",
+         "Noise_Forensics": ":material/troubleshoot:"}
 
 
 def page_label(stem: str) -> str:

@@ -451,3 +451,55 @@ def anonymous_id() -> str:
     """This session's anonymous voter and student id: drawn from its secret, so it names nobody and no other
     session can take it."""
     return hashlib.sha256(f"classroom:{st.session_state[SECRET]}".encode()).hexdigest()[:16]
+
+
+# --- noise forensics ---------------------------------------------------------------------------
+
+FORENSICS = "forensics"            # the Noise Forensics page's settings: {"ref", "block", "log"}
+FORENSICS_URL = "_forensics_url"   # the fx.* query parameters that page last wrote or applied
+FORENSICS_DEFAULTS = {"ref": "clean", "block": 8, "log": False}
+FORENSICS_REFS = ("clean", "smooth")   # residual against the clean image, or against a smooth estimate
+FORENSICS_BLOCKS = (4, 8, 16, 32)
+
+
+def forensics_settings() -> dict:
+    """The Noise Forensics settings (``FORENSICS_DEFAULTS`` until changed)."""
+    if FORENSICS not in st.session_state:
+        st.session_state[FORENSICS] = dict(FORENSICS_DEFAULTS)
+    return st.session_state[FORENSICS]
+
+
+def _forensics_params(settings: dict) -> dict[str, str]:
+    return {f"fx.{key}": _text(value) for key, value in settings.items()}
+
+
+def apply_forensics_url() -> None:
+    """The link's ``fx.ref`` (clean or smooth), ``fx.block`` (4, 8, 16 or 32) and ``fx.log`` (true or false), when
+    they differ from what this page last wrote; a bad value is one notice line and keeps the current one."""
+    given = {k: v for k, v in current_url().items() if k.startswith("fx.")}
+    if not given or given == st.session_state.get(FORENSICS_URL):
+        return
+    settings, problems = dict(forensics_settings()), []
+    readers = {"ref": lambda t: t if t in FORENSICS_REFS else None,
+               "block": lambda t: int(t) if t.isdigit() and int(t) in FORENSICS_BLOCKS else None,
+               "log": lambda t: {"true": True, "false": False}.get(t)}
+    for key, read in readers.items():
+        text = given.get(f"fx.{key}")
+        if text is not None:
+            value = read(text if isinstance(text, str) else text[0])
+            if value is None:
+                problems.append(f"fx.{key} '{one_line(text, 40)}' is not one of its choices; keeping {settings[key]}")
+            else:
+                settings[key] = value
+    st.session_state[FORENSICS] = settings
+    st.session_state[FORENSICS_URL] = given
+    forget_widgets("w.fx.")
+    if problems:
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
+
+
+def write_forensics_url() -> None:
+    """Mirror the configuration and the Noise Forensics settings into the address bar."""
+    extra = _forensics_params(forensics_settings())
+    write_url(with_methods=False, extra=extra)
+    st.session_state[FORENSICS_URL] = extra

@@ -204,6 +204,11 @@ def _layout(fig: go.Figure, *, height: int = 300, title: str = "", **axes) -> go
     return fig
 
 
+def layout(fig: go.Figure, *, height: int = 300, title: str = "", **axes) -> go.Figure:
+    """The charts' common look (see ``_layout``) for a figure a page builds itself."""
+    return _layout(fig, height=height, title=title, **axes)
+
+
 def show_chart(fig: go.Figure, *, key: str, on_select=None) -> None:
     """A chart; with ``on_select`` (a callback) a box dragged on it is reported (``selected_box``)."""
     if on_select is None:
