@@ -106,7 +106,7 @@ class Bundle:
 
     manifest: dict
     rows: pd.DataFrame
-    inputs: dict[tuple[str, str], tuple[np.ndarray, ImageMeta | None]] = field(default_factory=dict)
+    inputs: dict[tuple[str, str], tuple[np.ndarray, ImageMeta]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -469,7 +469,7 @@ def _read_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
     return rows
 
 
-def _read_input(archive: zipfile.ZipFile, item: Mapping[str, Any], label: str) -> tuple[np.ndarray, ImageMeta | None]:
+def _read_input(archive: zipfile.ZipFile, item: Mapping[str, Any], label: str) -> tuple[np.ndarray, ImageMeta]:
     data = _member(archive, str(item["file"]), label)
     if _sha256(data) != item["sha256"]:
         raise BundleError(f"{label}: input {item['file']} has sha256 {_sha256(data)[:12]}…, not the manifest's "
@@ -479,7 +479,9 @@ def _read_input(archive: zipfile.ZipFile, item: Mapping[str, Any], label: str) -
             pixels = np.load(io.BytesIO(data), allow_pickle=False)
         except ValueError as error:
             raise BundleError(f"{label}: input {item['file']} is not a NumPy array ({one_line(error, 80)})") from None
-        return np.asarray(pixels, np.float32), None
+        pixels = np.asarray(pixels, np.float32)
+        return pixels, ImageMeta(name=str(item["image"]), format="npy", bit_depth=32, value_range=(0.0, 1.0),
+                                 color=pixels.ndim == 3, modality=None)
     try:
         return read_image(data, name=str(item["file"]))
     except DenoiseError as error:

@@ -87,6 +87,10 @@ DEFAULTS: dict[str, Any] = {
     MODEL_TIMING: None, DONE_JOBS: set(), CANCELLED: False, NOISE_CANCELLED: None, VOLUME_EXPORT: None, PROJECTOR: False, VIEW: {},
 }
 
+# --- reproducible bundles (ui.bundles) ---
+BUNDLE_OPENED = "_bundle_opened"  # (name, size, file id) of the bundle last opened on Home: a rerun does not reopen it
+DEFAULTS[BUNDLE_OPENED] = None
+
 
 def init() -> None:
     """Create every persistent key that does not exist yet (call first on every page)."""

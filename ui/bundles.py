@@ -1,0 +1,128 @@
+"""Reproducible bundles in the app: Denoise & Compare's and a benchmark run's bundle to download, and a bundle opened
+(on Home) that reopens the comparison it came from."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from denoise_core import bundle
+from denoise_core.benchmark import leaderboard
+from denoise_core.benchmark.store import Store
+from denoise_core.errors import DenoiseError
+
+from . import cache, compare, controls, page, state, views
+
+COMPARE_PAGE = "pages/2_Denoise_and_Compare.py"
+VERIFY = "python -m denoise_core bundle verify FILE.zip"
+
+
+def compare_shots(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list) -> list[bundle.Shot]:
+    """The noisy input and each result of Denoise & Compare with the scores the page shows (cached): every metric
+    against the clean image, or without one the noise σ still estimated in each image."""
+    items = [("noisy", None, {}, noisy_key, noisy, math.nan)]
+    items += [(r.name, r.name, r.params, r.key, r.image, r.seconds) for r in results]
+    shots = []
+    for label, method, params, key, image, seconds in items:
+        if clean is None:
+            scores = {bundle.ESTIMATED_SIGMA: cache.noise_level(key, image)["sigma"]}
+        else:
+            scores = cache.measure(state.get(state.IMAGE_HASH), clean, key, image)
+        shots.append(bundle.Shot(label, method, params, image, seconds, scores))
+    return shots
+
+
+def compare_download(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list, recipe: str) -> None:
+    """The bundle of this comparison, its report showing every panel; a DICOM source is de-identified unless the
+    switch beside it is turned off."""
+    meta = state.get(state.IMAGE_META)
+    tiles = [(label, page.screen(key, image)) for label, key, image in compare.panels(clean, noisy, noisy_key, results)]
+    figure = bundle.Figure(f"The comparison: {recipe}", views.figure_png(tiles, columns=4, title=recipe))
+    st.markdown("##### Reproducible bundle")
+    deidentify = bool(meta is not None and meta.dicom_header) and controls.deidentify_toggle(meta, "w.deid.bundle")
+    if clean is None:
+        source, noise, params, seed = noisy, bundle.NO_NOISE, {}, 0
+    else:
+        source, noise, seed = clean, state.get(state.NOISE), int(state.get(state.SEED))
+        params = state.noise_params(noise)
+    name = state.get(state.SAMPLE) or meta.name
+    try:
+        data = bundle.compare_bundle(
+            bundle.Input("compare", name, source, meta, state.get(state.SAMPLE)),
+            compare_shots(clean, noisy, noisy_key, results), noise=noise, noise_params=params, seed=seed,
+            view=state.url_dict(with_methods=True), deidentify_key=state.get(state.SECRET) if deidentify else None,
+            figures=[figure])
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    st.download_button("Bundle (zip)", data=data, file_name=f"{page.download_stem(meta, deidentify)}_bundle.zip",
+                       mime="application/zip", key="w.dl.bundle", icon=":material/package_2:", on_click="ignore",
+                       help="manifest.json (versions, machine, seeds, every parameter), results.csv, the input, the "
+                            f"outputs and report.html; `{VERIFY}` recomputes every number, and Home reopens it")
+    st.caption(f"{len(data) / 1e6:.2f} MB · opens again on Home (Open a bundle) · `{VERIFY}` recomputes every number")
+
+
+@st.cache_data(max_entries=4, show_spinner="Writing the bundle…")
+def _run_zip(db: str, run_id: int, rows: int, outputs: bool) -> bytes:
+    """A stored run's bundle (``rows`` keys the cache to the run's state)."""
+    return bundle.benchmark_bundle(Store(db), run_id, outputs=outputs)
+
+
+def benchmark_download(store: Store, runs: pd.DataFrame, run_id: int) -> None:
+    """A stored run's bundle to download: its rows, its clean images and config, optionally every output image."""
+    rows = int(runs.set_index("id").loc[run_id, "rows"])
+    outputs = st.checkbox("With the output images (recomputes every case: about as long as the run)",
+                          key="w.bench.bundle.outputs")
+    try:
+        data = _run_zip(str(store.path), run_id, rows, outputs)
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    st.download_button("Download bundle (zip)", data, f"run-{run_id}-bundle.zip", mime="application/zip",
+                       key="w.bench.bundle", icon=":material/package_2:",
+                       help=f"A reproducible bundle: `{VERIFY}` recomputes every number of the run")
+
+
+def open_box() -> None:
+    """Open a bundle: a Denoise & Compare bundle reopens that page as it was (image, noise, seed, methods, parameters,
+    view); another kind shows its leaderboard. A bundle that cannot be read is one error line."""
+    upload = st.file_uploader("Open a bundle (.zip)", type=["zip"], key="w.bundle.open",
+                              help="A bundle downloaded from Denoise & Compare or the Benchmark page")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        opened = bundle.read_bundle(data)
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    token = (upload.name, len(data), upload.file_id)
+    if opened.manifest["kind"] == "compare" and state.get(state.BUNDLE_OPENED) != token:
+        state.put(state.BUNDLE_OPENED, token)
+        restore(opened)
+    show_opened(opened)
+
+
+def restore(opened: bundle.Bundle) -> None:
+    """Make the bundle's image the current one (a sample by its name, else the bundle's own copy) and open Denoise &
+    Compare at the bundle's view (the link it was made from)."""
+    item = opened.manifest["inputs"][0]
+    pixels, meta = opened.inputs[(item["group"], item["image"])]
+    view = opened.manifest.get("context", {}).get("view") or {}
+    if not item.get("sample"):
+        has_clean = bool((opened.rows["noise"] != bundle.NO_NOISE).all())
+        state.set_image(pixels, meta, sample=None, has_clean=has_clean)
+        view = {**view, "img": "upload"}
+    st.switch_page(COMPARE_PAGE, query_params=view)
+
+
+def show_opened(opened: bundle.Bundle) -> None:
+    """What a bundle holds: its kind, when and with what it was made, its leaderboard."""
+    manifest = opened.manifest
+    st.caption(f"{manifest['kind'].capitalize()} bundle made {manifest.get('created', '?')} with Denoise Workbench "
+               f"{manifest['workbench']} · seeds {', '.join(map(str, manifest.get('seeds', [])))} · `{VERIFY}` "
+               "recomputes every number")
+    board = leaderboard(opened.rows.astype({"value": "float64", "seconds": "float64"}))
+    st.dataframe(board.round(4), width="stretch")
