@@ -68,7 +68,7 @@ RTOL, ATOL = 1e-4, 1e-6
 """A recomputed number matches when ``|recomputed - recorded| <= ATOL + RTOL * |recorded|`` (0.003 dB at 30 dB)."""
 MAX_MEMBER_BYTES = 300 * 2**20
 """The most one member may unpack to (as the image readers' decode limit)."""
-MAX_TOTAL_BYTES = 2**31
+MAX_TOTAL_BYTES = 2**32
 """The most all members together may unpack to."""
 MAX_MEMBERS = 10_000
 NO_NOISE = "none"
@@ -102,11 +102,28 @@ class Figure:
 
 @dataclass
 class Bundle:
-    """A bundle read back: its manifest, its tidy rows and its inputs by ``(group, image)``."""
+    """A bundle read back: its manifest and its tidy rows; :meth:`input` reads one input when asked (so that memory
+    holds one image at a time)."""
 
     manifest: dict
     rows: pd.DataFrame
-    inputs: dict[tuple[str, str], tuple[np.ndarray, ImageMeta]] = field(default_factory=dict)
+    source: str | os.PathLike | bytes
+    label: str
+
+    def input(self, group: str, image: str) -> tuple[np.ndarray, ImageMeta]:
+        """The input image ``image`` of ``group`` and its metadata, its sha256 checked against the manifest's.
+
+        Raises
+        ------
+        BundleError
+            No such input, or its file is missing, altered or unreadable.
+        """
+        item = next((item for item in self.manifest["inputs"] if (item["group"], item["image"]) == (group, image)),
+                    None)
+        if item is None:
+            raise BundleError(f"{self.label}: image {one_line(image, 60)!r} is not among the inputs")
+        with _open(self.source, self.label) as archive:
+            return _read_input(archive, item, self.label)
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -395,16 +412,18 @@ def read_bundle(source: str | os.PathLike | bytes) -> Bundle:
         or ``MAX_TOTAL_BYTES``, another schema version, a missing or altered member.
     """
     label = "the bundle" if isinstance(source, bytes) else one_line(str(source), 120)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise BundleError(f"{label}: not a readable zip archive ({one_line(error, 80)})") from None
-    with archive:
+    with _open(source, label) as archive:
         _check_members(archive, label)
         manifest = _read_manifest(archive, label)
         rows = _read_rows(archive, label)
-        inputs = {(item["group"], item["image"]): _read_input(archive, item, label) for item in manifest["inputs"]}
-    return Bundle(manifest, rows, inputs)
+    return Bundle(manifest, rows, source, label)
+
+
+def _open(source: str | os.PathLike | bytes, label: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise BundleError(f"{label}: not a readable zip archive ({one_line(error, 80)})") from None
 
 
 def _check_members(archive: zipfile.ZipFile, label: str) -> None:
@@ -453,6 +472,9 @@ def _read_manifest(archive: zipfile.ZipFile, label: str) -> dict:
     missing = [key for key in ("kind", "methods", "inputs", "workbench") if key not in manifest]
     if missing:
         raise BundleError(f"{label}: manifest.json lacks {', '.join(missing)}")
+    if not isinstance(manifest["inputs"], list) or not all(
+            isinstance(item, dict) and {"group", "image", "file", "sha256"} <= set(item) for item in manifest["inputs"]):
+        raise BundleError(f"{label}: manifest.json's inputs are not a list of group, image, file and sha256")
     return manifest
 
 
@@ -532,12 +554,14 @@ def verify_bundle(source: str | os.PathLike | bytes | Bundle) -> Verification:
     start = time.perf_counter()
     bundle = source if isinstance(source, Bundle) else read_bundle(source)
     methods = check_reproducible(bundle)
-    rows = bundle.rows
+    rows = bundle.rows.sort_values(["group", "image"], kind="stable")
     failed = rows["error"].notna() & rows["error"].astype(str).str.strip().ne("")
-    numbers, noisy_cache = [], {}
+    numbers, noisy_cache, current = [], {}, (None, None)
     for case, part in _cases(rows[~failed]):
-        clean = bundle.inputs[(case["group"], case["image"])][0]
-        numbers += _check_case(clean, case, part, methods, noisy_cache)
+        key = (case["group"], case["image"])
+        if current[0] != key:  # one input in memory at a time
+            current = key, bundle.input(*key)[0]
+        numbers += _check_case(current[1], case, part, methods, noisy_cache)
     return Verification(numbers, int(failed.sum()), time.perf_counter() - start)
 
 
@@ -564,7 +588,7 @@ def check_reproducible(bundle: Bundle) -> dict[str, str | None]:
         if metric != ESTIMATED_SIGMA and not available(metric):
             raise BundleError(f"metric {metric} cannot run here: {registry.get(metric, 'metric').title} needs weights "
                               f"that are not on this machine (python -m denoise_core weights fetch {metric})")
-    missing = sorted(set(zip(rows["group"], rows["image"])) - set(bundle.inputs))
+    missing = sorted(set(zip(rows["group"], rows["image"])) - {(i["group"], i["image"]) for i in manifest["inputs"]})
     if missing:
         raise BundleError(f"results.csv names image {one_line(missing[0][1], 60)!r}, which is not among the inputs")
     return methods

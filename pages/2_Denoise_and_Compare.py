@@ -59,5 +59,5 @@ if tabs["downloads"].open:
     with tabs["downloads"]:
         compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
         volume.show_export(results, (model, params, seed) if has_clean else None)
-        bundles.compare_download(clean, noisy, noisy_key, results, recipe)
+        bundles.compare_download(clean, noisy, noisy_key, results, recipe, (model, params, seed) if has_clean else None)
 state.write_url(with_methods=True)  # last: the link holds the view drawn above

@@ -34,24 +34,22 @@ def compare_shots(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, r
     return shots
 
 
-def compare_download(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list, recipe: str) -> None:
-    """The bundle of this comparison, its report showing every panel; a DICOM source is de-identified unless the
-    switch beside it is turned off."""
+def compare_download(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list, recipe: str,
+                     noise: tuple[str, dict, int] | None) -> None:
+    """The bundle of this comparison (``noise``: the model, parameters and seed that made ``noisy`` from ``clean``;
+    None without a clean image), its report showing every panel; a DICOM source is de-identified unless the switch
+    beside it is turned off."""
     meta = state.get(state.IMAGE_META)
     tiles = [(label, page.screen(key, image)) for label, key, image in compare.panels(clean, noisy, noisy_key, results)]
     figure = bundle.Figure(f"The comparison: {recipe}", views.figure_png(tiles, columns=4, title=recipe))
     st.markdown("##### Reproducible bundle")
     deidentify = bool(meta is not None and meta.dicom_header) and controls.deidentify_toggle(meta, "w.deid.bundle")
-    if clean is None:
-        source, noise, params, seed = noisy, bundle.NO_NOISE, {}, 0
-    else:
-        source, noise, seed = clean, state.get(state.NOISE), int(state.get(state.SEED))
-        params = state.noise_params(noise)
+    source, (model, params, seed) = (noisy, (bundle.NO_NOISE, {}, 0)) if noise is None else (clean, noise)
     name = state.get(state.SAMPLE) or meta.name
     try:
         data = bundle.compare_bundle(
             bundle.Input("compare", name, source, meta, state.get(state.SAMPLE)),
-            compare_shots(clean, noisy, noisy_key, results), noise=noise, noise_params=params, seed=seed,
+            compare_shots(clean, noisy, noisy_key, results), noise=model, noise_params=params, seed=seed,
             view=state.url_dict(with_methods=True), deidentify_key=state.get(state.SECRET) if deidentify else None,
             figures=[figure])
     except DenoiseError as error:
@@ -101,7 +99,11 @@ def open_box() -> None:
     token = (upload.name, len(data), upload.file_id)
     if opened.manifest["kind"] == "compare" and state.get(state.BUNDLE_OPENED) != token:
         state.put(state.BUNDLE_OPENED, token)
-        restore(opened)
+        try:
+            restore(opened)
+        except DenoiseError as error:  # an altered or unreadable input
+            views.error_line(error)
+            return
     show_opened(opened)
 
 
@@ -109,7 +111,7 @@ def restore(opened: bundle.Bundle) -> None:
     """Make the bundle's image the current one (a sample by its name, else the bundle's own copy) and open Denoise &
     Compare at the bundle's view (the link it was made from)."""
     item = opened.manifest["inputs"][0]
-    pixels, meta = opened.inputs[(item["group"], item["image"])]
+    pixels, meta = opened.input(item["group"], item["image"])
     view = opened.manifest.get("context", {}).get("view") or {}
     if not item.get("sample"):
         has_clean = bool((opened.rows["noise"] != bundle.NO_NOISE).all())
