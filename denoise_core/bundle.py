@@ -19,6 +19,8 @@ used) to :func:`write_bundle`. The zip holds:
     source's units, or PNG.
 ``report.html``
     The tables and the figures (PNG or SVG embedded): it opens offline.
+``attachments/``
+    What else the comparison keeps as it is (a vote round's votes); listed with its sha256, not verified.
 
 :func:`verify_bundle` recomputes every number of ``results.csv`` from its input and its row's recipe
 (``add_noise(input, noise, noise_params, seed)``, then ``denoise(noisy, method, params, auto=False)``, then the
@@ -130,7 +132,8 @@ class Bundle:
 
 def write_bundle(kind: str, rows: pd.DataFrame, inputs: Sequence[Input], methods: Mapping[str, str | None], *,
                  outputs: Mapping[str, bytes] | None = None, figures: Sequence[Figure] = (),
-                 context: Mapping[str, Any] | None = None, weights: Mapping[str, str] | None = None) -> bytes:
+                 context: Mapping[str, Any] | None = None, weights: Mapping[str, str] | None = None,
+                 attachments: Mapping[str, bytes] | None = None) -> bytes:
     """The zip of a comparison (see the module).
 
     Parameters
@@ -143,6 +146,7 @@ def write_bundle(kind: str, rows: pd.DataFrame, inputs: Sequence[Input], methods
     figures : embedded in ``report.html``
     context : JSON-serialisable facts to keep (the app's view, a benchmark's config and run)
     weights : label -> sha256 of the weights the learned methods ran with (default: the files registered now)
+    attachments : file name -> bytes kept as they are under ``attachments/`` (a vote round's votes), not verified
 
     Raises
     ------
@@ -157,12 +161,14 @@ def write_bundle(kind: str, rows: pd.DataFrame, inputs: Sequence[Input], methods
     encoded = {name + "." + suffix: data for name, item in files.items()
                for suffix, data in [_lossless(item.pixels, item.meta)]}
     outputs = {f"outputs/{file_stem(name)}": data for name, data in (outputs or {}).items()}
+    attached = {f"attachments/{file_stem(name)}": data for name, data in (attachments or {}).items()}
     manifest = _manifest(kind, rows, inputs, methods, encoded, outputs, context or {}, weights)
+    manifest["attachments"] = {name: _sha256(data) for name, data in attached.items()}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
         archive.writestr("results.csv", rows.to_csv(index=False))
-        for name, data in {**encoded, **outputs}.items():
+        for name, data in {**encoded, **outputs, **attached}.items():
             archive.writestr(name, data)
         archive.writestr("report.html", report_html(manifest, rows, figures))
     return buffer.getvalue()

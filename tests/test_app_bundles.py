@@ -59,6 +59,12 @@ def test_compare_offers_its_bundle_in_the_downloads_tab(open_page):
     assert "Bundle (zip)" in downloads(at)
 
 
+def test_a_dicom_sources_bundle_is_deidentified_unless_switched_off(open_page):
+    at = open_tab(open_page("compare", img="ct", m="median").run(), "downloads")
+    assert not at.exception and not at.error
+    assert at.toggle(key="w.deid.bundle").value is True and "Bundle (zip)" in downloads(at)
+
+
 def test_the_benchmark_page_offers_a_stored_runs_bundle(bench, tmp_path):  # noqa: F811
     store = Store()  # the page's store ($DENOISE_WORKBENCH_DB of the fixture)
     run(small_config(write_images(tmp_path / "images")), workers=0, store=store)

@@ -2,6 +2,7 @@
 another schema, a hostile or oversized member are each named; DICOM sources are de-identified."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -130,6 +131,23 @@ def test_a_bundle_this_machine_cannot_reproduce_says_why_in_one_line(compare_byt
     path.write_bytes(edit_manifest(compare_bytes, edit))
     code, out, err = verify(path, capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and named in err, err
+
+
+def test_a_vote_round_keeps_its_votes_beside_the_numbers_that_verify(compare_bytes, tmp_path, capsys):
+    opened = bundle.read_bundle(compare_bytes)
+    item = opened.manifest["inputs"][0]
+    pixels, meta = opened.input(item["group"], item["image"])
+    votes = b"round,voter,pair,choice\n1,a1,median|gaussian,A\n"
+    data = bundle.write_bundle("vote", opened.rows, [bundle.Input(item["group"], item["image"], pixels, meta)],
+                               {label: entry["name"] for label, entry in opened.manifest["methods"].items()},
+                               attachments={"votes.csv": votes}, context={"round": 1})
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.read("attachments/votes.csv") == votes
+    assert json.loads(archive.read("manifest.json"))["attachments"] == {
+        "attachments/votes.csv": hashlib.sha256(votes).hexdigest()}
+    (tmp_path / "vote.zip").write_bytes(data)
+    code, out, _ = verify(tmp_path / "vote.zip", capsys)
+    assert code == 0 and f"{len(opened.rows)} of {len(opened.rows)} numbers match" in out
 
 
 def test_hostile_and_oversized_members_are_refused(compare_bytes, tmp_path, capsys, monkeypatch):

@@ -13,7 +13,7 @@ from denoise_core.benchmark import leaderboard
 from denoise_core.benchmark.store import Store
 from denoise_core.errors import DenoiseError
 
-from . import cache, compare, controls, page, state, views
+from . import cache, compare, controls, memo, page, state, views
 
 COMPARE_PAGE = "pages/2_Denoise_and_Compare.py"
 VERIFY = "python -m denoise_core bundle verify FILE.zip"
@@ -44,14 +44,13 @@ def compare_download(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str
     figure = bundle.Figure(f"The comparison: {recipe}", views.figure_png(tiles, columns=4, title=recipe))
     st.markdown("##### Reproducible bundle")
     deidentify = bool(meta is not None and meta.dicom_header) and controls.deidentify_toggle(meta, "w.deid.bundle")
-    source, (model, params, seed) = (noisy, (bundle.NO_NOISE, {}, 0)) if noise is None else (clean, noise)
-    name = state.get(state.SAMPLE) or meta.name
+    pixels, (model, params, seed) = (noisy, (bundle.NO_NOISE, {}, 0)) if noise is None else (clean, noise)
+    sample, secret, view = state.get(state.SAMPLE), state.get(state.SECRET), state.url_dict(with_methods=True)
+    source = bundle.Input("compare", sample or meta.name, pixels, meta, sample)
+    key = repr((state.get(state.IMAGE_HASH), noisy_key, [r.key for r in results], sorted(view.items())))
     try:
-        data = bundle.compare_bundle(
-            bundle.Input("compare", name, source, meta, state.get(state.SAMPLE)),
-            compare_shots(clean, noisy, noisy_key, results), noise=model, noise_params=params, seed=seed,
-            view=state.url_dict(with_methods=True), deidentify_key=state.get(state.SECRET) if deidentify else None,
-            figures=[figure])
+        data = _compare_zip(secret, key, source, compare_shots(clean, noisy, noisy_key, results), model,
+                            cache.freeze(params), seed, view, secret if deidentify else None, figure)
     except DenoiseError as error:
         views.error_line(error)
         return
@@ -60,6 +59,15 @@ def compare_download(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str
                        help="manifest.json (versions, machine, seeds, every parameter), results.csv, the input, the "
                             f"outputs and report.html; `{VERIFY}` recomputes every number, and Home reopens it")
     st.caption(f"{len(data) / 1e6:.2f} MB · opens again on Home (Open a bundle) · `{VERIFY}` recomputes every number")
+
+
+@memo.cached(spinner="Writing the bundle…")
+def _compare_zip(session: str, key: str, _source: bundle.Input, _shots: list[bundle.Shot], noise: str, params: tuple,
+                 seed: int, _view: dict, deidentify_key: str | None, _figure: bundle.Figure) -> bytes:
+    """The comparison's bundle, kept per session (``session``: its secret; a DICOM output may carry its patient's
+    header) and ``key`` (the image, the noisy image, each result and the view)."""
+    return bundle.compare_bundle(_source, _shots, noise=noise, noise_params=dict(params), seed=seed, view=_view,
+                                 deidentify_key=deidentify_key, figures=[_figure])
 
 
 @st.cache_data(max_entries=4, show_spinner="Writing the bundle…")
