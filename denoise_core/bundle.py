@@ -494,6 +494,12 @@ def _read_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
     if list(rows.columns) != COLUMNS:
         raise BundleError(f"{label}: results.csv has columns {', '.join(map(str, rows.columns))}; expected "
                           f"{', '.join(COLUMNS)}")
+    for column in ("seed", "level", "value", "seconds"):
+        numbers = pd.to_numeric(rows[column], errors="coerce")
+        bad = rows[column][numbers.isna() & rows[column].notna()]
+        if len(bad):
+            raise BundleError(f"{label}: results.csv's {column} holds {one_line(bad.iloc[0], 40)!r}, not a number")
+        rows[column] = numbers
     return rows
 
 
@@ -644,7 +650,7 @@ def _check_case(clean: np.ndarray, case: Mapping[str, Any], part: pd.DataFrame, 
         restored = _restore(clean, case, methods, cache)
         values = _scores(clean, restored, case["noise"], list(part["metric"]))
         problem = None
-    except DenoiseError as error:
+    except ValueError as error:  # DenoiseError, or a recipe in results.csv that is not JSON
         values, problem = {}, one_line(error, 200)
     out = []
     for metric, recorded in zip(part["metric"], part["value"]):

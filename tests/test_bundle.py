@@ -171,6 +171,31 @@ def test_hostile_and_oversized_members_are_refused(compare_bytes, tmp_path, caps
     assert code == 2 and len(err.strip().splitlines()) == 1 and "not a readable zip" in err
 
 
+def test_a_malformed_bundle_is_one_line_or_a_named_difference(compare_bytes, tmp_path, capsys):
+    def csv(edit):
+        def change(raw: bytes) -> bytes:
+            rows = pd.read_csv(io.BytesIO(raw), dtype=str)
+            edit(rows)
+            return rows.to_csv(index=False).encode()
+        return lambda data: rewrite(data, "results.csv", change)
+    def not_a_number(rows):
+        rows.loc[0, "value"] = "abc"
+
+    def not_json(rows):
+        rows.loc[rows["method"] == "median", "params"] = "{size"
+
+    cases = {"value": (csv(not_a_number), 2, "value holds 'abc', not a number"),
+             "params": (csv(not_json), 1, "median"),
+             "manifest": (lambda d: rewrite(d, "manifest.json", lambda _: b"{"), 2, "not valid JSON"),
+             "inputs": (lambda d: edit_manifest(d, lambda m: m.update(inputs="x")), 2, "inputs are not a list")}
+    for name, (change, expected, named) in cases.items():
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(change(compare_bytes))
+        code, out, err = verify(path, capsys)
+        assert code == expected and named in (out if code == 1 else err), (name, out, err)
+        assert "Traceback" not in out + err and (code == 1 or len(err.strip().splitlines()) == 1)
+
+
 def test_an_altered_input_is_refused(compare_bytes, tmp_path, capsys):
     name = next(n for n in zipfile.ZipFile(io.BytesIO(compare_bytes)).namelist() if n.startswith("inputs/"))
     path = tmp_path / "input.zip"
