@@ -1,14 +1,19 @@
-"""AppTest of bundles in the app: a bundle opened on Home reopens Denoise & Compare as it was; the page and the
-Benchmark page offer their bundle."""
+"""AppTest of bundles in the app: Denoise & Compare's bundle verifies and, opened on Home, reopens the page as it was;
+a DICOM source's bundle is de-identified unless switched off; the Benchmark page offers a stored run's bundle."""
+import io
+import zipfile
+
 import numpy as np
+import pydicom
 
 from denoise_core import bundle
 from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
 from denoise_core.samples import load_sample
 from test_app_benchmark import bench  # noqa: F401  (the Benchmark page with its own store)
+from test_app_downloads import download, media  # noqa: F401  (the files behind the download buttons)
 from test_benchmark import small_config, write_images
-from test_bundle import compare_zip
+from test_bundle import verify
 from conftest import open_tab
 from ui import state
 
@@ -23,17 +28,26 @@ def downloads(at) -> list[str]:
     return [element.proto.label for element in at.get("download_button")]
 
 
-def test_a_bundle_opened_on_home_restores_image_noise_seed_methods_parameters_and_view(open_page, small_sample):
-    at = open_bundle(open_page("home", img="coffee"), compare_zip(small_sample, noise="salt_pepper", seed=7))
+def test_the_pages_bundle_verifies_and_reopens_image_noise_seed_methods_parameters_and_view(
+        open_page, small_sample, media, tmp_path, capsys):  # noqa: F811
+    link = {"noise": "salt_pepper", "seed": "7", "n.amount": "0.05", "n.salt_ratio": "0.5", "m": "median,gaussian",
+            "d.median.size": "5", "d.gaussian.width": "1.5", "left": "median"}
+    at = open_tab(open_page("compare", **link).run(), "downloads")
+    assert not at.exception and not at.error
+    data = download(at, "w.dl.bundle", media)
+    (tmp_path / "page.zip").write_bytes(data)
+    code, out, _ = verify(tmp_path / "page.zip", capsys)
+    assert code == 0 and "numbers match" in out, out
+    at = open_bundle(open_page("home", img="coffee"), data)
     assert not at.exception and not at.error
     assert at.session_state[state.SAMPLE] == small_sample and at.session_state[state.PAGE] == "Denoise & Compare"
     assert at.selectbox(key="w.noise.model").value == "salt_pepper"
     assert at.slider(key="w.noise.salt_pepper.amount").value == 0.05
     assert at.number_input(key="w.noise.seed").value == 7
     assert at.multiselect(key="w.methods.classical").value == ["median", "gaussian"]
-    assert at.slider(key="w.den.median.size").value == 3 and at.slider(key="w.den.gaussian.width").value == 1.0
-    assert {"w.cmp.zsize", "w.cmp.zx"} <= {s.key for s in at.slider}  # the view: the zoomed grid is open
-    assert at.query_params["tab"] == "zoom"
+    assert at.slider(key="w.den.median.size").value == 5 and at.slider(key="w.den.gaussian.width").value == 1.5
+    assert at.selectbox(key="w.cmp.left").value.startswith("Median")  # the view: the slider's left panel, the tab
+    assert at.query_params["tab"] == "downloads" and "Bundle (zip)" in downloads(at)
 
 
 def test_a_bundle_of_an_uploaded_image_brings_its_own_copy(open_page, small_sample):
@@ -53,21 +67,29 @@ def test_a_broken_bundle_is_one_error_line_on_home(open_page):
     assert not at.exception and len(at.error) == 1 and "not a readable zip" in at.error[0].value
 
 
-def test_compare_offers_its_bundle_in_the_downloads_tab(open_page):
-    at = open_tab(open_page("compare", m="median").run(), "downloads")
-    assert not at.exception and not at.error
-    assert "Bundle (zip)" in downloads(at)
+def dicom_outputs(data: bytes) -> list[pydicom.Dataset]:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return [pydicom.dcmread(io.BytesIO(archive.read(n))) for n in archive.namelist() if n.startswith("outputs/")]
 
 
-def test_a_dicom_sources_bundle_is_deidentified_unless_switched_off(open_page):
+def test_a_dicom_sources_bundle_is_deidentified_unless_switched_off(open_page, media):  # noqa: F811
     at = open_tab(open_page("compare", img="ct", m="median").run(), "downloads")
     assert not at.exception and not at.error
-    assert at.toggle(key="w.deid.bundle").value is True and "Bundle (zip)" in downloads(at)
+    assert at.toggle(key="w.deid.bundle").value is True  # the header names a patient
+    data = download(at, "w.dl.bundle", media)
+    assert len(dicom_outputs(data)) == 2 and all(ds.PatientIdentityRemoved == "YES" for ds in dicom_outputs(data))
+    assert all(b"CompressedSamples" not in zipfile.ZipFile(io.BytesIO(data)).read(n)
+               for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
+    at.toggle(key="w.deid.bundle").set_value(False).run()
+    kept = download(at, "w.dl.bundle", media)
+    assert {str(ds.PatientName) for ds in dicom_outputs(kept)} == {"CompressedSamples^CT1"}
 
 
-def test_the_benchmark_page_offers_a_stored_runs_bundle(bench, tmp_path):  # noqa: F811
+def test_the_benchmark_pages_bundle_of_a_stored_run_verifies(bench, tmp_path, media, capsys):  # noqa: F811
     store = Store()  # the page's store ($DENOISE_WORKBENCH_DB of the fixture)
     run(small_config(write_images(tmp_path / "images")), workers=0, store=store)
     at = bench.run()
     assert not at.exception and not at.error
-    assert "Download bundle (zip)" in downloads(at)
+    (tmp_path / "run.zip").write_bytes(download(at, "w.bench.bundle", media))
+    code, out, _ = verify(tmp_path / "run.zip", capsys)
+    assert code == 0 and "16 of 16 numbers match" in out, out
