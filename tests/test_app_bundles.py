@@ -85,11 +85,17 @@ def test_a_dicom_sources_bundle_is_deidentified_unless_switched_off(open_page, m
     assert {str(ds.PatientName) for ds in dicom_outputs(kept)} == {"CompressedSamples^CT1"}
 
 
-def test_the_benchmark_pages_bundle_of_a_stored_run_verifies(bench, tmp_path, media, capsys):  # noqa: F811
+def test_the_benchmark_pages_bundle_of_a_stored_run_verifies_and_opens_on_home(
+        bench, open_page, tmp_path, media, capsys):  # noqa: F811
     store = Store()  # the page's store ($DENOISE_WORKBENCH_DB of the fixture)
     run(small_config(write_images(tmp_path / "images")), workers=0, store=store)
     at = bench.run()
     assert not at.exception and not at.error
-    (tmp_path / "run.zip").write_bytes(download(at, "w.bench.bundle", media))
+    data = download(at, "w.bench.bundle", media)
+    (tmp_path / "run.zip").write_bytes(data)
     code, out, _ = verify(tmp_path / "run.zip", capsys)
     assert code == 0 and "16 of 16 numbers match" in out, out
+    home = open_bundle(open_page("home"), data)
+    assert not home.exception and not home.error and home.session_state[state.PAGE] != "Denoise & Compare"
+    assert any(c.value.startswith("Benchmark bundle made") for c in home.caption)
+    assert set(home.dataframe[0].value.index) == {"median", "mean"}  # its leaderboard

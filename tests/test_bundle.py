@@ -7,12 +7,11 @@ import io
 import json
 import zipfile
 
-import numpy as np
 import pandas as pd
 import pydicom
 import pytest
 
-from denoise_core import bundle
+from denoise_core import bundle, estimate
 from denoise_core.apply import add_noise, denoise
 from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
@@ -30,7 +29,7 @@ def compare_zip(sample: str, *, deidentify_key: str | None = None, noise: str = 
     clean, meta = load_sample(sample)
     params = {**NOISE} if noise == "gaussian" else {"amount": 0.05, "salt_ratio": 0.5}
     noisy = add_noise(clean, noise, params, seed=seed)
-    shots = [bundle.Shot("noisy", None, {}, noisy, float("nan"), measure(clean, noisy))]
+    shots = [bundle.Shot(bundle.NOISY, None, {}, noisy, float("nan"), measure(clean, noisy))]
     for name, values in METHODS.items():
         out = denoise(noisy, name, values, auto=False)
         shots.append(bundle.Shot(name, name, values, out, 0.01, measure(clean, out)))
@@ -133,6 +132,22 @@ def test_a_bundle_this_machine_cannot_reproduce_says_why_in_one_line(compare_byt
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and named in err, err
 
 
+def test_a_bundle_without_a_clean_reference_verifies_the_noise_left_in_each_output(tmp_path, capsys):
+    noisy = add_noise(load_sample("camera")[0][:128, :128], "gaussian", NOISE, seed=0)  # used as an already-noisy image
+    out = denoise(noisy, "median", {"size": 5}, auto=False)
+    sigma = {bundle.ESTIMATED_SIGMA: estimate.noise_level(noisy)["sigma"]}
+    shots = [bundle.Shot(bundle.NOISY, None, {}, noisy, float("nan"), sigma),
+             bundle.Shot("median", "median", {"size": 5}, out, 0.01,
+                         {bundle.ESTIMATED_SIGMA: estimate.noise_level(out)["sigma"]})]
+    data = bundle.compare_bundle(bundle.Input("compare", "noisy.png", noisy), shots, noise=bundle.NO_NOISE,
+                                 noise_params={}, seed=0, view={"img": "upload", "ref": "none"})
+    path = tmp_path / "blind.zip"
+    path.write_bytes(data)
+    code, out_text, _ = verify(path, capsys)
+    assert code == 0 and "2 of 2 numbers match" in out_text
+    assert sigma[bundle.ESTIMATED_SIGMA] > 2 * shots[1].scores[bundle.ESTIMATED_SIGMA]  # the median removed noise
+
+
 def test_a_vote_round_keeps_its_votes_beside_the_numbers_that_verify(compare_bytes, tmp_path, capsys):
     opened = bundle.read_bundle(compare_bytes)
     item = opened.manifest["inputs"][0]
@@ -157,7 +172,7 @@ def test_hostile_and_oversized_members_are_refused(compare_bytes, tmp_path, caps
         archive.writestr("../../outside.txt", b"x")
     code, _, err = verify(slip, capsys)
     assert code == 2 and "zip-slip" in err and "../../outside.txt" in err
-    monkeypatch.setattr(bundle, "MAX_MEMBER_BYTES", 2**20)
+    monkeypatch.setattr(bundle.read, "MAX_MEMBER_BYTES", 2**20)
     bomb = tmp_path / "bomb.zip"
     bomb.write_bytes(compare_bytes)
     with zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED) as archive:

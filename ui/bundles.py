@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from denoise_core import bundle
-from denoise_core.benchmark import leaderboard
 from denoise_core.benchmark.store import Store
 from denoise_core.errors import DenoiseError
 
@@ -22,7 +21,7 @@ VERIFY = "python -m denoise_core bundle verify FILE.zip"
 def compare_shots(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list) -> list[bundle.Shot]:
     """The noisy input and each result of Denoise & Compare with the scores the page shows (cached): every metric
     against the clean image, or without one the noise σ still estimated in each image."""
-    items = [("noisy", None, {}, noisy_key, noisy, math.nan)]
+    items = [(bundle.NOISY, None, {}, noisy_key, noisy, math.nan)]
     items += [(r.name, r.name, r.params, r.key, r.image, r.seconds) for r in results]
     shots = []
     for label, method, params, key, image, seconds in items:
@@ -134,5 +133,4 @@ def show_opened(opened: bundle.Bundle) -> None:
     st.caption(f"{manifest['kind'].capitalize()} bundle made {manifest.get('created', '?')} with Denoise Workbench "
                f"{manifest['workbench']} · seeds {', '.join(map(str, manifest.get('seeds', [])))} · `{VERIFY}` "
                "recomputes every number")
-    board = leaderboard(opened.rows.astype({"value": "float64", "seconds": "float64"}))
-    st.dataframe(board.round(4), width="stretch")
+    st.dataframe(bundle.board(opened.rows).round(4), width="stretch")
