@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..benchmark import COLUMNS
 from ..errors import BundleError, DenoiseError, one_line
-from ..image import ImageMeta, read_image
+from ..image import ImageMeta, check_array, read_image
 from .recipe import SCHEMA, workbench_version
 
 MAX_MEMBER_BYTES = 300 * 2**20
@@ -53,7 +53,8 @@ class Bundle:
 
 
 def read_bundle(source: str | os.PathLike | bytes) -> Bundle:
-    """Open a bundle: its manifest (schema checked), its rows and its inputs (sha256 checked).
+    """Open a bundle: its members' paths and sizes, its manifest (schema checked) and its rows; ``Bundle.input``
+    reads an input when asked (sha256 checked).
 
     Raises
     ------
@@ -100,11 +101,11 @@ def _member(archive: zipfile.ZipFile, name: str, label: str) -> bytes:
         with archive.open(name) as handle:
             data = handle.read(MAX_MEMBER_BYTES + 1)
     except KeyError:
-        raise BundleError(f"{label}: no {name} in the archive; not a bundle of this workbench") from None
+        raise BundleError(f"{label}: no {one_line(name, 80)} in the archive; not a bundle of this workbench") from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise BundleError(f"{label}: {name} is corrupt ({one_line(error, 80)})") from None
+        raise BundleError(f"{label}: {one_line(name, 80)} is corrupt ({one_line(error, 80)})") from None
     if len(data) > MAX_MEMBER_BYTES:
-        raise BundleError(f"{label}: {name} unpacks to over {MAX_MEMBER_BYTES:,} bytes; refused")
+        raise BundleError(f"{label}: {one_line(name, 80)} unpacks to over {MAX_MEMBER_BYTES:,} bytes; refused")
     return data
 
 
@@ -122,6 +123,8 @@ def _read_manifest(archive: zipfile.ZipFile, label: str) -> dict:
     missing = [key for key in ("kind", "methods", "inputs", "workbench") if key not in manifest]
     if missing:
         raise BundleError(f"{label}: manifest.json lacks {', '.join(missing)}")
+    if not isinstance(manifest["methods"], dict):
+        raise BundleError(f"{label}: manifest.json's methods are not a mapping of labels")
     if not isinstance(manifest["inputs"], list) or not all(
             isinstance(item, dict) and {"group", "image", "file", "sha256"} <= set(item) for item in manifest["inputs"]):
         raise BundleError(f"{label}: manifest.json's inputs are not a list of group, image, file and sha256")
@@ -144,27 +147,27 @@ def _read_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
         if len(bad):
             raise BundleError(f"{label}: results.csv's {column} holds {one_line(bad.iloc[0], 40)!r}, not a number")
         rows[column] = numbers
+    if rows["seed"].isna().any() or rows["level"].isna().any() or (rows["seed"] % 1 != 0).any():
+        raise BundleError(f"{label}: results.csv has a row without a level, or without a whole-number seed")
     return rows
 
 
 def _read_input(archive: zipfile.ZipFile, item: Mapping[str, Any], label: str) -> tuple[np.ndarray, ImageMeta]:
+    name = one_line(item["file"], 80)
     data = _member(archive, str(item["file"]), label)
     if sha256(data) != item["sha256"]:
-        raise BundleError(f"{label}: input {item['file']} has sha256 {sha256(data)[:12]}…, not the manifest's "
-                          f"{str(item['sha256'])[:12]}…; the input was altered")
-    if str(item["file"]).endswith(".npy"):
-        try:
-            pixels = np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as error:
-            raise BundleError(f"{label}: input {item['file']} is not a NumPy array ({one_line(error, 80)})") from None
-        pixels = np.asarray(pixels, np.float32)
-        return pixels, ImageMeta(name=str(item["image"]), format="npy", bit_depth=32, value_range=(0.0, 1.0),
-                                 color=pixels.ndim == 3, modality=None)
+        raise BundleError(f"{label}: input {name} has sha256 {sha256(data)[:12]}…, not the manifest's "
+                          f"{one_line(item['sha256'], 12)}…; the input was altered")
     try:
-        return read_image(data, name=str(item["file"]))
-    except DenoiseError as error:
-        raise BundleError(f"{label}: input {item['file']}: {error}") from None
+        if not str(item["file"]).endswith(".npy"):
+            return read_image(data, name=name)
+        pixels = check_array(np.load(io.BytesIO(data), allow_pickle=False))
+    except (DenoiseError, ValueError) as error:  # not an image of the workbench's, or not a plain NumPy array
+        raise BundleError(f"{label}: input {name}: {one_line(error, 120)}") from None
+    return pixels, ImageMeta(name=str(item["image"]), format="npy", bit_depth=32, value_range=(0.0, 1.0),
+                             color=pixels.ndim == 3, modality=None)
 
 
 def sha256(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
     return hashlib.sha256(data).hexdigest()

@@ -78,7 +78,7 @@ def check_reproducible(bundle: Bundle) -> dict[str, str | None]:
     methods = {}
     for label in dict.fromkeys(rows["method"]):
         entry = manifest["methods"].get(label)
-        if not isinstance(entry, dict) or "name" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name", 0), (str, type(None))):
             raise BundleError(f"results.csv names method {one_line(label, 40)!r}, which the manifest does not describe")
         _check_weights(label, entry)
         if entry["name"] is not None and entry["name"] not in registry.names("denoiser"):

@@ -118,7 +118,7 @@ def _manifest(kind: str, rows: pd.DataFrame, inputs: Sequence[Input], methods: M
         "noise": [{"model": noise, "params": json.loads(params)} for noise, params in recipes.itertuples(index=False)],
         "methods": {label: {"name": name, "params": [json.loads(p) for p in dict.fromkeys(rows[rows["method"] == label]
                                                                                               ["params"])],
-                            "weights_sha256": (weights or {}).get(label) or _weightssha256(name)}
+                            "weights_sha256": (weights or {}).get(label) or _weights_sha256(name)}
                     for label, name in methods.items()},
         "inputs": [{"group": item.group, "image": item.image, "file": file, "sha256": sha256(encoded[file]),
                     "shape": list(item.pixels.shape), "sample": item.sample} for item, file in zip(inputs, files)],
@@ -139,7 +139,7 @@ def threads() -> dict[str, Any]:
     return found
 
 
-def _weightssha256(name: str | None) -> str | None:
+def _weights_sha256(name: str | None) -> str | None:
     if name is None or registry.get(name, "denoiser").family != "learned":
         return None
     from ..weights import entries
@@ -230,11 +230,13 @@ def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False) -> byt
 
 
 def _recomputed_outputs(rows: pd.DataFrame, inputs: Sequence[Input], methods: Mapping[str, str | None]) -> dict:
+    """Each case's output image, remade (a case whose method failed in the run has none)."""
     images = {(item.group, item.image): item.pixels for item in inputs}
-    files = {}
-    for case, _ in cases(rows):
-        restored = restore(images[(case["group"], case["image"])], case, methods, {})
+    files, noisy = {}, {}
+    for case, _ in cases(rows[rows["error"].isna()]):
+        restored = restore(images[(case["group"], case["image"])], case, methods, noisy)
         suffix, data = output_file(restored, None)
-        name = f"{Path(case['image']).stem}_{case['noise']}{case['level']:g}_seed{case['seed']}_{case['method']}"
+        name = (f"{case['group']}_{Path(case['image']).stem}_{case['noise']}{case['level']:g}_seed{case['seed']}_"
+                f"{case['method']}")
         files[f"{name}.{suffix}"] = data
     return files
