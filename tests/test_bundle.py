@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pydicom
 import pytest
@@ -209,6 +210,20 @@ def test_a_malformed_bundle_is_one_line_or_a_named_difference(compare_bytes, tmp
         code, out, err = verify(path, capsys)
         assert code == expected and named in (out if code == 1 else err), (name, out, err)
         assert "Traceback" not in out + err and (code == 1 or len(err.strip().splitlines()) == 1)
+
+
+def test_flipped_bytes_give_an_exit_code_never_a_traceback(compare_bytes, tmp_path, capsys):
+    rng, codes = np.random.default_rng(0), set()
+    for attempt in range(40):
+        data = bytearray(compare_bytes)
+        for where in rng.integers(0, len(data), 1 + attempt % 8):
+            data[where] = (data[where] + 1 + rng.integers(255)) % 256
+        path = tmp_path / f"flipped{attempt}.zip"
+        path.write_bytes(bytes(data))
+        code, _, err = verify(path, capsys)  # anything but 0, 1 or 2 (an exception) fails here
+        assert code in (0, 1, 2) and (code != 2 or len(err.strip().splitlines()) == 1), err
+        codes.add(code)
+    assert 2 in codes  # most flips hit a checksum, a header or the manifest
 
 
 def test_an_altered_input_is_refused(compare_bytes, tmp_path, capsys):

@@ -10,7 +10,7 @@ import streamlit as st
 
 from denoise_core import bundle
 from denoise_core.benchmark.store import Store
-from denoise_core.errors import DenoiseError
+from denoise_core.errors import BundleError, DenoiseError, one_line
 
 from . import cache, compare, controls, memo, page, state, views
 
@@ -98,28 +98,26 @@ def open_box() -> None:
     if upload is None:
         return
     data = upload.getvalue()
+    token = (upload.name, len(data), upload.file_id)
     try:
         opened = bundle.read_bundle(data)
-    except DenoiseError as error:
-        views.error_line(error)
-        return
-    token = (upload.name, len(data), upload.file_id)
-    if opened.manifest["kind"] == "compare" and state.get(state.BUNDLE_OPENED) != token:
-        state.put(state.BUNDLE_OPENED, token)
-        try:
+        if opened.manifest["kind"] == "compare" and state.get(state.BUNDLE_OPENED) != token:
+            state.put(state.BUNDLE_OPENED, token)
             restore(opened)
-        except DenoiseError as error:  # an altered or unreadable input
-            views.error_line(error)
-            return
-    show_opened(opened)
+        show_opened(opened)
+    except DenoiseError as error:  # unreadable, altered, or naming what this workbench lacks
+        views.error_line(error)
 
 
 def restore(opened: bundle.Bundle) -> None:
     """Make the bundle's image the current one (a sample by its name, else the bundle's own copy) and open Denoise &
     Compare at the bundle's view (the link it was made from)."""
+    if not opened.manifest["inputs"]:
+        raise BundleError("the bundle holds no input image to reopen")
     item = opened.manifest["inputs"][0]
     pixels, meta = opened.input(item["group"], item["image"])
-    view = opened.manifest.get("context", {}).get("view") or {}
+    context = opened.manifest.get("context")
+    view = link(context.get("view") if isinstance(context, dict) else None)
     if not item.get("sample"):
         has_clean = bool((opened.rows["noise"] != bundle.NO_NOISE).all())
         state.set_image(pixels, meta, sample=None, has_clean=has_clean)
@@ -127,10 +125,19 @@ def restore(opened: bundle.Bundle) -> None:
     st.switch_page(COMPARE_PAGE, query_params=view)
 
 
+def link(view: object) -> dict[str, str | list[str]]:
+    """The query parameters of a bundle's view: text keys with text values (or lists of them); anything else a
+    bundle holds there is left out (the link codec reports what it cannot apply)."""
+    if not isinstance(view, dict):
+        return {}
+    return {key: value for key, value in view.items() if isinstance(key, str) and (
+        isinstance(value, str) or isinstance(value, list) and all(isinstance(item, str) for item in value))}
+
+
 def show_opened(opened: bundle.Bundle) -> None:
     """What a bundle holds: its kind, when and with what it was made, its leaderboard."""
     manifest = opened.manifest
-    st.caption(f"{manifest['kind'].capitalize()} bundle made {manifest.get('created', '?')} with Denoise Workbench "
-               f"{manifest['workbench']} · seeds {', '.join(map(str, manifest.get('seeds', [])))} · `{VERIFY}` "
-               "recomputes every number")
+    st.caption(f"{one_line(manifest['kind'], 20).capitalize()} bundle made {one_line(manifest.get('created', '?'), 30)} "
+               f"with Denoise Workbench {one_line(manifest['workbench'], 20)} · seeds "
+               f"{one_line(manifest.get('seeds', ''), 80)} · `{VERIFY}` recomputes every number")
     st.dataframe(bundle.board(opened.rows).round(4), width="stretch")

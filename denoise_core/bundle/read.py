@@ -7,6 +7,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Mapping
@@ -102,7 +103,8 @@ def _member(archive: zipfile.ZipFile, name: str, label: str) -> bytes:
             data = handle.read(MAX_MEMBER_BYTES + 1)
     except KeyError:
         raise BundleError(f"{label}: no {one_line(name, 80)} in the archive; not a bundle of this workbench") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as error:
+        # a corrupt stream, a bad header, an encrypted member or an unknown compression
         raise BundleError(f"{label}: {one_line(name, 80)} is corrupt ({one_line(error, 80)})") from None
     if len(data) > MAX_MEMBER_BYTES:
         raise BundleError(f"{label}: {one_line(name, 80)} unpacks to over {MAX_MEMBER_BYTES:,} bytes; refused")
