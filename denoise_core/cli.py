@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import pipeline, registry, weights
 from .apply import add_noise, denoise, resolve
@@ -18,7 +19,7 @@ from .errors import DenoiseError, InvalidParameterError, one_line
 from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .paths import TRAIN_DATA
+from .paths import TRAIN_DATA, write_atomically
 from .timing import timed
 from .training import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .volume import denoise_volume, measure_volume
@@ -276,8 +277,7 @@ def cmd_bundle(args: argparse.Namespace) -> None:
     if args.action == "export":
         from .benchmark.store import Store
         data = benchmark_bundle(Store(args.db), args.id, outputs=args.outputs)
-        with open(args.out, "wb") as handle:
-            handle.write(data)
+        write_atomically(Path(args.out), lambda temporary: Path(temporary).write_bytes(data))
         print(f"wrote {args.out} ({len(data):,} bytes)", file=sys.stderr)
         return
     found = verify_bundle(args.file)
