@@ -1,7 +1,7 @@
 """Home of Denoise Workbench: what it is, and the image every page works on."""
 import streamlit as st
 
-from ui import image_input, page, state, units
+from ui import bundles, image_input, page, state, units
 
 page.setup(page.TITLE, icon=":material/blur_on:")
 
@@ -36,6 +36,7 @@ with left:
 with right:
     image_input.upload_box()
     image_input.large_image_dialog()
+    bundles.open_box()
 
 st.divider()
 st.markdown("#### Sample images")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import pipeline, registry, weights
 from .apply import add_noise, denoise, resolve
@@ -18,7 +19,7 @@ from .errors import DenoiseError, InvalidParameterError, one_line
 from .classifier.inference import predict
 from .image import read_image, save_image
 from .metrics import measure, unavailable
-from .paths import TRAIN_DATA
+from .paths import TRAIN_DATA, write_atomically
 from .timing import timed
 from .training import LOSSES, SCHEDULES, NoiseSpec, TrainConfig
 from .volume import denoise_volume, measure_volume
@@ -340,6 +341,29 @@ def cmd_runs(args: argparse.Namespace) -> None:
     else:
         store.delete(args.id)
         print(f"deleted run {args.id} from {store.path}", file=sys.stderr)
+
+
+def cmd_bundle(args: argparse.Namespace) -> None:
+    """``bundle verify``: exit 0 when every number matches, 1 when some differ (each named), 2 when the bundle
+    cannot be read or reproduced here; ``bundle export``: a stored benchmark run as a bundle."""
+    from .bundle import benchmark_bundle, verify_bundle
+    if args.action == "export":
+        from .benchmark.store import Store
+        data = benchmark_bundle(Store(args.db), args.id, outputs=args.outputs)
+        write_atomically(Path(args.out), lambda temporary: Path(temporary).write_bytes(data))
+        print(f"wrote {args.out} ({len(data):,} bytes)", file=sys.stderr)
+        return
+    found = verify_bundle(args.file)
+    if args.json:
+        _print_json({"file": args.file, **found.as_dict()})
+    else:
+        for number in found.differing:
+            print(f"differs: {number['image']} {number['noise']} {number['level']:g} seed {number['seed']} "
+                  f"{number['method']} {number['metric']}: recorded {number['recorded']:.6g}, recomputed "
+                  + (f"{number['recomputed']:.6g}" if number["recomputed"] is not None else number.get("error", "nothing")))
+        print(found.summary())
+    if not found.ok:
+        raise SystemExit(1)
 
 
 def _range(item: str) -> tuple[str, tuple]:
@@ -664,6 +688,18 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--out", help="file to write (default: run-ID.FORMAT)")
     actions.add_parser("delete", parents=[db]).add_argument("id", type=int)
     p.set_defaults(run=cmd_runs)
+
+    p = commands.add_parser("bundle", help="verify a reproducible bundle (zip), or export a benchmark run as one")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    verify = actions.add_parser("verify", help="recompute every number: exit 0 all match, 1 some differ, 2 cannot run")
+    verify.add_argument("file")
+    verify.add_argument("--json", action="store_true")
+    bundle_export = actions.add_parser("export", parents=[db], help="a stored benchmark run as a bundle")
+    bundle_export.add_argument("id", type=int)
+    bundle_export.add_argument("out", help="the zip to write")
+    bundle_export.add_argument("--outputs", action="store_true",
+                               help="with every case's output image (recomputes each case)")
+    p.set_defaults(run=cmd_bundle)
 
     p = commands.add_parser("train", help="train a learned denoiser on a folder of clean images")
     add_train_arguments(p)

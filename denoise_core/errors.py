@@ -29,6 +29,11 @@ class WeightsError(DenoiseError):
     """A weights file that is missing, corrupted (sha256 mismatch) or does not fit its model."""
 
 
+class BundleError(DenoiseError):
+    """A reproducible bundle that cannot be read (corrupt, hostile, another schema) or reproduced here (a method or
+    weights file this machine lacks)."""
+
+
 def one_line(text: object, limit: int | None = None) -> str:
     """``text`` safe to quote in a one-line message: control characters (newlines included) escaped as
     ``\\n``, ``\\x1b``..., and at most ``limit`` characters (cut with ``...``)."""

@@ -1,7 +1,7 @@
 """Denoise & Compare: several denoisers on the same noisy image, side by side, measured."""
 import streamlit as st
 
-from ui import cache, compare, controls, noise_lab, page, presets, state, units, volume
+from ui import bundles, cache, compare, controls, noise_lab, page, presets, state, units, volume
 
 page.setup("Denoise & Compare", icon=":material/compare:")
 page.sidebar_image()
@@ -59,4 +59,5 @@ if tabs["downloads"].open:
     with tabs["downloads"]:
         compare.show_downloads(clean, noisy, noisy_key, results, frame, recipe, noise_tag)
         volume.show_export(results, (model, params, seed) if has_clean else None)
+        bundles.compare_download(clean, noisy, noisy_key, results, recipe, (model, params, seed) if has_clean else None)
 state.write_url(with_methods=True)  # last: the link holds the view drawn above

@@ -4,7 +4,7 @@ import os
 import streamlit as st
 
 from denoise_core.benchmark.store import Store
-from ui import benchmark_config, benchmark_results, classroom, page
+from ui import benchmark_config, benchmark_results, bundles, classroom, page
 
 page.setup("Benchmark", icon=":material/leaderboard:")
 store = page.guarded(Store)
@@ -30,5 +30,6 @@ with history:
     shown = benchmark_results.pick_run(runs)
     benchmark_results.show_run(store, shown)
     benchmark_results.show_report_and_delete(store, runs, shown)
+    bundles.benchmark_download(store, runs, shown)
 with compare:
     benchmark_results.show_comparison(store, runs)

@@ -86,6 +86,14 @@ def test_app_responsiveness_times_the_page_cold_and_cached(smoke):
     assert "Median filter" in out.split("progress indicator:")[1]
 
 
+def test_bundle_verify_writes_and_verifies_a_runs_bundle(smoke):
+    out, _ = smoke("benchmarks/bundle_verify.py")
+    assert re.search(r"^run: 2 images x 2 methods x 1 levels, 8 numbers", out, re.M), out
+    sizes = [float(size) for size in re.findall(r"^bundle with(?:out)? output images: (\d+\.\d\d) MB", out, re.M)]
+    assert len(sizes) == 2 and sizes[1] > sizes[0] > 0
+    assert re.search(r"^verify: 8 of 8 numbers match .*; \d+\.\d s$", out, re.M), out
+
+
 def test_classifier_accuracy_reports_every_class(smoke):
     out, _ = smoke("benchmarks/classifier_accuracy.py")
     samples = int(re.match(r"(\d+) samples from .+ \(1 per image and class, seed 0\)", out).group(1))

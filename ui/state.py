@@ -95,6 +95,11 @@ CALIBRATE_URL = "cal"                  # the link's key for CALIBRATE_METHOD
 DEFAULTS.update({CALIBRATE_METHOD: "nlm", CALIBRATION: None})
 
 
+# --- reproducible bundles (ui.bundles) ---
+BUNDLE_OPENED = "_bundle_opened"  # (name, size, file id) of the bundle last opened on Home: a rerun does not reopen it
+DEFAULTS[BUNDLE_OPENED] = None
+
+
 def init() -> None:
     """Create every persistent key that does not exist yet (call first on every page)."""
     for key, value in DEFAULTS.items():

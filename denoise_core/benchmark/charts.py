@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf"]
+_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+"""Okabe and Ito's palette, as the app's charts (``ui.views.SERIES``): told apart by colour-blind readers too."""
 _SIZE, _MARGIN = (720, 440), (70, 40, 190, 50)  # left, top, right, bottom
 _LABEL_GAP = 44  # pixels between the x labels drawn
 
