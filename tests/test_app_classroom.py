@@ -14,7 +14,9 @@ from denoise_core.benchmark import run
 from denoise_core.benchmark.store import Store
 from denoise_core.classroom import PASSCODE_VAR, Round, open_round
 from denoise_core.paths import DB_VAR, ROOTS_VAR
+from test_app_downloads import download, media  # noqa: F401  (the files behind the download buttons)
 from test_benchmark import small_config, write_images
+from test_bundle import verify
 
 PASSCODE = "owl-42"
 METHODS = ("median", "mean")
@@ -71,7 +73,8 @@ def test_a_lecturer_opens_a_round_and_gets_a_code_and_a_link(open_page, store):
     assert any(b.key == "w.vote.a" for b in at.button)  # the lecturer can try the ballot too
 
 
-def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, vote_round, store, classroom):
+def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, vote_round, store, classroom,
+                                                                   media, tmp_path, capsys):  # noqa: F811
     student = open_page("vote", round=vote_round.code).run()
     assert not student.exception
     shown = texts(student)
@@ -89,7 +92,10 @@ def test_a_student_votes_blind_and_the_lecturer_reveals_the_ranking(open_page, v
     assert {"strength", "low", "high", "win_rate", "psnr_rank", "ssim_rank"} <= set(ranking.columns)
     assert lecturer.dataframe[1].value["metric"].tolist()[:2] == ["psnr", "ssim"]
     assert [b.label for b in lecturer.get("download_button")] == ["Ranking (CSV)", "Kendall τ (CSV)", "Figure (SVG)",
-                                                                   "Round settings (JSON)"]
+                                                                   "Round settings (JSON)", "Bundle (zip)"]
+    (tmp_path / "round.zip").write_bytes(download(lecturer, "w.vote.bundle", media))
+    code, out, _ = verify(tmp_path / "round.zip", capsys)  # every score of the round, recomputed
+    assert code == 0 and "numbers match" in out, out
     assert "noise: Gaussian (additive white) (clip True, sigma 25/255)" in texts(lecturer)
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from denoise_core import bundle
+from denoise_core import apply, bundle, metrics, registry
+from denoise_core.classroom import Round, rounds
 from denoise_core.benchmark.store import Store
 from denoise_core.errors import BundleError, DenoiseError, one_line
 
@@ -88,6 +89,41 @@ def benchmark_download(store: Store, runs: pd.DataFrame, run_id: int) -> None:
     st.download_button("Download bundle (zip)", data, f"run-{run_id}-bundle.zip", mime="application/zip",
                        key="w.bench.bundle", icon=":material/package_2:",
                        help=f"A reproducible bundle: `{VERIFY}` recomputes every number of the run")
+
+
+@memo.cached(spinner="Writing the round's bundle…")
+def _vote_zip(code: str, votes: int, _round: Round, _attachments: dict, _figure: bundle.Figure) -> bytes:
+    """A vote round's bundle (``votes`` keys it to the votes counted): every condition's clean image, every
+    method's scores with the parameters its automatic rule chose, the votes and rankings as attachments."""
+    names = ["psnr", "ssim"] + (["lpips"] if metrics.available("lpips") else [])
+    frames, inputs = [], {}
+    for condition, (image, index) in enumerate(rounds.conditions(_round)):
+        clean, noisy, results, meta = rounds.outputs(_round, condition)
+        noise = _round.noises[index]
+        inputs.setdefault(image, bundle.Input("vote", image, clean, meta, image))
+        measured = [(method, apply.resolve(registry.get(method, "denoiser"), noisy),
+                     metrics.measure(clean, result, names), math.nan) for method, result in results.items()]
+        frames.append(bundle.compare_rows(image, noise["model"], noise["params"], _round.seed + condition, measured))
+    return bundle.write_bundle("vote", pd.concat(frames).assign(group="vote"), list(inputs.values()),
+                               {method: method for method in _round.methods}, figures=[_figure],
+                               context={"round": {"code": code, **_round.config()}}, attachments=_attachments)
+
+
+def vote_download(round_: Round, votes: pd.DataFrame, ranking: pd.DataFrame, taus: pd.DataFrame, svg: bytes,
+                  column) -> None:
+    """A vote round's bundle to download in ``column``: its numbers verify; the votes, the ranking and Kendall τ
+    travel with it as they are."""
+    attachments = {"votes.csv": votes.to_csv(index=False).encode(), "ranking.csv": ranking.to_csv(index=False).encode(),
+                   "kendall.csv": taus.to_csv(index=False).encode()}
+    try:
+        data = _vote_zip(round_.code, len(votes), round_, attachments,
+                         bundle.Figure("The eye against the metrics", svg, "image/svg+xml"))
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    column.download_button("Bundle (zip)", data, f"vote-{round_.code}-bundle.zip", "application/zip",
+                           key="w.vote.bundle", icon=":material/package_2:",
+                           help=f"The round's scores, images and votes; `{VERIFY}` recomputes every score")
 
 
 def open_box() -> None:

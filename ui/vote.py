@@ -11,7 +11,7 @@ from denoise_core import registry, samples
 from denoise_core.classroom import Round, ranking_svg, record_vote, reveal, rounds, schedule
 from denoise_core.errors import DenoiseError
 
-from . import classroom, controls, memo, state, views
+from . import bundles, classroom, controls, memo, state, views
 
 ZOOMED_SIDE = 480
 """A zoomed crop is enlarged by a whole factor to about this many pixels a side."""
@@ -131,7 +131,7 @@ def reveal_view(round_: Round) -> None:
     st.caption("Strength: Bradley–Terry on a log scale (mean 0), a \"same\" counting half a win to each side; "
                "95 % interval from 200 bootstrap resamples of the votes (seed 0); metrics: means over the round's "
                f"images against the clean image; noise seeds {round_.seed} and up.")
-    files = st.columns(4)
+    files = st.columns(5)
     files[0].download_button("Ranking (CSV)", ranking.to_csv(index=False), f"vote-{round_.code}-ranking.csv",
                              "text/csv", key="w.vote.csv")
     files[1].download_button("Kendall τ (CSV)", taus.to_csv(index=False), f"vote-{round_.code}-kendall.csv",
@@ -139,3 +139,4 @@ def reveal_view(round_: Round) -> None:
     files[2].download_button("Figure (SVG)", figure, f"vote-{round_.code}.svg", "image/svg+xml", key="w.vote.svg")
     files[3].download_button("Round settings (JSON)", json.dumps({"code": round_.code, **round_.config()}, indent=1),
                              f"vote-{round_.code}.json", "application/json", key="w.vote.json")
+    bundles.vote_download(round_, votes, ranking, taus, figure.encode(), files[4])
