@@ -7,7 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py",
-         "pipeline": "pages/3_Pipeline.py", "model_lab": "pages/5_Model_Lab.py"}
+         "pipeline": "pages/3_Pipeline.py", "model_lab": "pages/5_Model_Lab.py", "sweeps": "pages/6_Sweeps.py"}
 
 
 @pytest.fixture(autouse=True)

@@ -187,3 +187,21 @@ def test_cli_sweep_of_a_missing_folder_is_one_line(tmp_path, capsys, monkeypatch
     monkeypatch.setenv("DENOISE_WORKBENCH_DB", str(tmp_path / "results.sqlite"))
     assert main(["sweep", "--range", "5:75:3", "--methods", "median", "--data", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / 'none'}: no such folder of images"]
+
+
+def test_the_figure_downloads_as_png_and_svg_with_bands_and_marks():
+    import io
+    from xml.etree import ElementTree
+
+    from PIL import Image
+
+    from denoise_core.benchmark.charts import OKABE_ITO, band_chart
+    lines = {"A": [(0, 30, 29, 31), (10, 25, 24, 26)], "B": [(0, 28, 27, 29), (10, 26, math.nan, math.nan)]}
+    labels = {"title": "PSNR against sigma", "x_label": "sigma (/255)", "y_label": "PSNR (dB)"}
+    svg = ElementTree.fromstring(band_chart(lines, [(6.67, 26.67)], fmt="svg", **labels))
+    tag = "{http://www.w3.org/2000/svg}"
+    assert [p.get("stroke") for p in svg.iter(f"{tag}polyline")] == OKABE_ITO[:2]
+    assert len(list(svg.iter(f"{tag}polygon"))) == 1  # B's band has a single finite point: none drawn
+    assert len(list(svg.iter(f"{tag}path"))) == 1 and "PSNR against sigma" in ElementTree.tostring(svg, "unicode")
+    png = Image.open(io.BytesIO(band_chart(lines, [(6.67, 26.67)], **labels)))
+    assert png.size == (720, 440) and (0, 114, 178) in {colour for _, colour in png.getcolors(1 << 16)}

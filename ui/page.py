@@ -18,7 +18,8 @@ TITLE = "Denoise Workbench"
 
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = {"app": ":material/home:", "Noise_Lab": ":material/grain:", "Denoise_and_Compare": ":material/compare:",
-         "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:"}
+         "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:",
+         "Sweeps": ":material/ssid_chart:"}
 
 
 def page_label(stem: str) -> str:

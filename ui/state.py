@@ -425,3 +425,72 @@ def apply_url(load_sample, use_slice=None) -> None:
     st.session_state[URL] = given
     if problems:
         st.session_state[NOTICE] = "Link partly applied: " + "; ".join(one_line(p, 200) for p in problems)
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+# The Sweeps page's settings in the link: sw.mode (sweep | experiment), sw.exp, sw.noise, sw.range
+# (start:stop:count, in the level's units), sw.m (repeated), sw.img (current | samples | set12 | bsd68),
+# sw.limit, sw.size, sw.seeds, sw.metric (repeated), sw.workers.
+
+SWEEP = "sweep_settings"         # the Sweeps page's settings (keys of SWEEP_DEFAULTS)
+SWEEP_RESULT = "sweep_result"    # (settings, [(part title, noise, param, rows)]) of this session's last sweep
+SWEEP_LINK = "_sweep_link"       # the sw.* query parameters this session last wrote or applied
+SWEEP_DEFAULTS: dict[str, Any] = {"mode": "sweep", "exp": "fixed_sigma", "noise": "gaussian", "range": "5:75:8",
+                                  "m": ["wiener", "ffdnet_gray_blind"], "img": "current", "limit": 2, "size": 96,
+                                  "seeds": 1, "metric": ["psnr", "ssim"], "workers": 0}
+_SWEEP_LISTS = ("m", "metric")
+_SWEEP_INTS = {"limit": (0, 500), "size": (0, 4096), "seeds": (1, 20), "workers": (0, 64)}
+
+
+def sweep_settings() -> dict:
+    """The Sweeps page's settings, defaults filled in."""
+    st.session_state.setdefault(SWEEP, copy.deepcopy(SWEEP_DEFAULTS))
+    st.session_state.setdefault(SWEEP_RESULT, None)
+    return st.session_state[SWEEP]
+
+
+def sweep_query(settings: dict) -> dict[str, str | list[str]]:
+    """``settings`` as sw.* query parameters (a list of one as its value, as the address bar gives it back)."""
+    query: dict[str, str | list[str]] = {}
+    for key, value in settings.items():
+        if key not in _SWEEP_LISTS:
+            query[f"sw.{key}"] = str(value)
+        elif value:
+            query[f"sw.{key}"] = list(value) if len(value) > 1 else value[0]
+    return query
+
+
+def apply_sweep_url() -> None:
+    """Take the link's sw.* settings when they differ from what this session last wrote; a bad value keeps its
+    default and becomes one notice line. Drops the Sweeps widgets so they reseed from the settings."""
+    given = {key: value for key, value in current_url().items() if key.startswith("sw.")}
+    if not given or given == st.session_state.get(SWEEP_LINK):
+        return
+    settings, problems = copy.deepcopy(SWEEP_DEFAULTS), []
+    for key, value in given.items():
+        name = key[3:]
+        if name in _SWEEP_LISTS:
+            settings[name] = value if isinstance(value, list) else [value]
+        elif name in _SWEEP_INTS:
+            lo, hi = _SWEEP_INTS[name]
+            number = int(value) if isinstance(value, str) and value.isdigit() else None
+            if number is None or not lo <= number <= hi:
+                problems.append(f"'{key}' = '{one_line(str(value), 40)}': expected a whole number from {lo} to {hi}")
+            else:
+                settings[name] = number
+        elif name in SWEEP_DEFAULTS:
+            settings[name] = _single(given, key, problems)
+    st.session_state[SWEEP] = settings
+    st.session_state[SWEEP_LINK] = given
+    forget_widgets("w.sw.")
+    if problems:
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
+
+
+def write_sweep_url(settings: dict) -> None:
+    """The link: the image (as every page writes it) and the Sweeps settings."""
+    wanted = {**url_dict(with_methods=False), **sweep_query(settings)}
+    if current_url() != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[URL] = wanted
+    st.session_state[SWEEP_LINK] = {key: value for key, value in wanted.items() if key.startswith("sw.")}
