@@ -161,7 +161,7 @@ class _Watch:
         self.cost = {label: (rate or 1e-3) if known else 1.0 for label, rate in rates.items()}
         self.slots = 1 if workers == 0 else workers or os.cpu_count() or 1
         self.left: list[Task] = []
-        self.start, self.first, self.started_with = time.monotonic(), None, 0.0
+        self.start, self.first = time.monotonic(), None
 
     def waiting(self, tasks: list[Task]) -> None:
         if self.first is None:
