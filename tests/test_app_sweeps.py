@@ -47,7 +47,7 @@ def test_a_sweep_from_the_page_draws_bands_and_lists_crossovers(open_page):
     rows = at.session_state[state.SWEEP_RESULT][1][0][3]
     assert len(rows) == 1 * 4 * 2 * 2 * 2  # image × levels × seeds × methods × metrics
     assert any("over 8 pairs" in markdown.value for markdown in at.markdown)  # the paired test
-    assert at.query_params["sw.range"] == "5:75:4" and at.query_params["sw.m"] == ["median", "wiener"]
+    assert at.query_params["sw.range"] == "5:75:4" and at.query_params["sw.m"] == "median,wiener"
 
 
 def test_a_link_brings_the_settings_back_and_shows_the_stored_sweep(open_page):

@@ -429,8 +429,8 @@ def apply_url(load_sample, use_slice=None) -> None:
 
 # --- sweeps ------------------------------------------------------------------------------------
 # The Sweeps page's settings in the link: sw.mode (sweep | experiment), sw.exp, sw.noise, sw.range
-# (start:stop:count, in the level's units), sw.m (repeated), sw.img (current | samples | set12 | bsd68),
-# sw.limit, sw.size, sw.seeds, sw.metric (repeated), sw.workers.
+# (start:stop:count, in the level's units), sw.m (denoisers, comma-separated), sw.img (current | samples | set12 |
+# bsd68), sw.limit, sw.size, sw.seeds, sw.metric (comma-separated), sw.workers.
 
 SWEEP = "sweep_settings"         # the Sweeps page's settings (keys of SWEEP_DEFAULTS)
 SWEEP_RESULT = "sweep_result"    # (settings, [(part title, noise, param, rows)]) of this session's last sweep
@@ -449,15 +449,9 @@ def sweep_settings() -> dict:
     return st.session_state[SWEEP]
 
 
-def sweep_query(settings: dict) -> dict[str, str | list[str]]:
-    """``settings`` as sw.* query parameters (a list of one as its value, as the address bar gives it back)."""
-    query: dict[str, str | list[str]] = {}
-    for key, value in settings.items():
-        if key not in _SWEEP_LISTS:
-            query[f"sw.{key}"] = str(value)
-        elif value:
-            query[f"sw.{key}"] = list(value) if len(value) > 1 else value[0]
-    return query
+def sweep_query(settings: dict) -> dict[str, str]:
+    """``settings`` as sw.* query parameters, lists comma-separated."""
+    return {f"sw.{key}": ",".join(value) if key in _SWEEP_LISTS else str(value) for key, value in settings.items()}
 
 
 def apply_sweep_url() -> None:
@@ -470,7 +464,7 @@ def apply_sweep_url() -> None:
     for key, value in given.items():
         name = key[3:]
         if name in _SWEEP_LISTS:
-            settings[name] = value if isinstance(value, list) else [value]
+            settings[name] = [item for item in _single(given, key, problems).split(",") if item]
         elif name in _SWEEP_INTS:
             lo, hi = _SWEEP_INTS[name]
             number = int(value) if isinstance(value, str) and value.isdigit() else None

@@ -89,12 +89,11 @@ def _sweep_settings(chosen: dict) -> bool:
         start, stop, count = parse_range(chosen["range"])
     except DenoiseError:
         start, stop, count = min(model.level.sweep), max(model.level.sweep), 5
-    unit = level_label(model.name, model.level.param)
-    columns = st.columns(3)
+    st.caption(f"Levels: {level_label(model.name, model.level.param)}, evenly spaced")
     values = []
-    for column, (name, value) in zip(columns, (("from", start), ("to", stop), ("levels", count))):
+    for column, (name, value) in zip(st.columns(3), (("from", start), ("to", stop), ("levels", count))):
         state.seed_widget(f"w.sw.range.{name}", int(value) if name == "levels" else float(value))
-        values.append(column.number_input(name if name == "levels" else f"{name} ({unit})", key=f"w.sw.range.{name}",
+        values.append(column.number_input(name, key=f"w.sw.range.{name}",
                                           **({"min_value": 1, "max_value": 50} if name == "levels" else {})))
     chosen["range"] = f"{values[0]:g}:{values[1]:g}:{int(values[2])}"
     denoisers = registry.names("denoiser")
@@ -219,7 +218,8 @@ def show_sweep(index: int, config: dict, rows: pd.DataFrame) -> None:
     metric = st.radio("Metric", metrics, horizontal=True, key=f"w.sw.view.{index}",
                       format_func=lambda name: controls.title(name, "metric"))
     title = registry.get(metric, "metric").title
-    means = summary(rows, metric)
+    order = {method["label"]: number for number, method in enumerate(config["methods"])}  # as chosen
+    means = summary(rows, metric).sort_values("method", key=lambda c: c.map(order), kind="stable")
     found = crossovers(means, metric)
     marks = [(r.level, r.value, f"{method_title(r.ahead)} overtakes {method_title(r.behind)} at {r.level:.3g}")
              for r in found.itertuples()]
