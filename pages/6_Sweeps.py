@@ -7,6 +7,7 @@ from ui import page, state, sweeps
 
 page.setup("Sweeps", icon=":material/ssid_chart:")
 page.sidebar_image()
+sweeps.apply_link()
 store = page.guarded(Store)
 with st.sidebar:
     st.markdown("### Sweep")

@@ -83,7 +83,7 @@ def test_the_wrong_sigma_experiment_runs_in_one_click(open_page):
     at = open_page("sweeps").run()
     at.number_input(key="w.sw.size").set_value(32)
     at.selectbox(key="w.sw.mode").set_value("experiment").run()
-    at = at.button(key="w.sw.exp.wrong_sigma").click().run()
+    at = at.button(key="w.sw.exp.wrong_sigma").click().run(timeout=240)  # 24 FFDNet and BM3D calls on a 2-core machine
     assert not at.exception and not at.error
     assert [header.value for header in at.subheader] == ["Gaussian noise, σ told 0.5×–2×"]
     assert any("Told too little, they leave noise" in markdown.value for markdown in at.markdown)
@@ -91,3 +91,13 @@ def test_the_wrong_sigma_experiment_runs_in_one_click(open_page):
     legend = [trace.get("name") for trace in chart["data"] if trace.get("showlegend") is not False]
     assert "FFDNet gray, blind Gaussian σ 0–55 (CPU run), told 0.5× σ" in legend and len(legend) >= 8
     assert at.query_params["sw.mode"] == "experiment" and at.query_params["sw.exp"] == "wrong_sigma"
+
+
+def test_a_link_with_bad_sweep_settings_keeps_the_page_working(open_page):
+    at = open_page("sweeps", **{"sw.mode": "experiment", "sw.exp": "nope", "sw.seeds": "many", "sw.m": "nope,median",
+                                "sw.range": "a:b"}).run()
+    assert not at.exception and not at.error
+    assert any("'sw.seeds' = 'many': expected a whole number from 1 to 20" in w.value for w in at.warning)
+    assert at.query_params["sw.exp"] == "fixed_sigma" and at.query_params["sw.seeds"] == "1"
+    at.selectbox(key="w.sw.mode").set_value("sweep").run()
+    assert at.multiselect(key="w.sw.m").value == ["median"] and at.query_params["sw.range"] == "15:50:5"  # σ 15–50: the usual levels

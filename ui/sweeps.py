@@ -52,10 +52,18 @@ def _reset_range() -> None:
     state.forget_widgets("w.sw.range.")
 
 
+def apply_link() -> None:
+    """Take the link's sweep settings (when it holds new ones); what could not be applied is one warning line."""
+    state.apply_sweep_url()
+    notice = state.get(state.NOTICE)
+    if notice:
+        st.warning(notice, icon=":material/link:")
+        state.put(state.NOTICE, None)
+
+
 def settings() -> tuple[dict, str | None]:
     """The sidebar's settings (stored in ``ui.state``) and what was clicked: ``"sweep"``, an experiment's key, or
     None."""
-    state.apply_sweep_url()
     chosen = state.sweep_settings()
     _choice("Images", {key: title for key, title in IMAGES.items() if key not in SETS or (SHARED_DATA / key).is_dir()},
             "img", chosen)
@@ -71,10 +79,10 @@ def settings() -> tuple[dict, str | None]:
     _number("Worker processes (0 = in this app)", "workers", chosen, 0, 64)
     if _choice("What to run", MODES, "mode", chosen) == "sweep":
         return chosen, "sweep" if _sweep_settings(chosen) else None
-    clicked = [key for key, experiment in experiments().items()
+    found = experiments()
+    clicked = [key for key, experiment in found.items()
                if st.button(experiment.title, key=f"w.sw.exp.{key}", width="stretch", icon=":material/science:")]
-    if clicked:
-        chosen["exp"] = clicked[0]
+    chosen["exp"] = clicked[0] if clicked else chosen["exp"] if chosen["exp"] in found else next(iter(found))
     return chosen, clicked[0] if clicked else None
 
 
