@@ -1,7 +1,9 @@
 """AppTest of the Sweeps page: a small sweep run from the page, its chart and crossovers, the link, the same rows as
 the ``sweep`` command, and a mismatch experiment in one click."""
+import base64
 import json
 
+import numpy as np
 import pytest
 
 from denoise_core.benchmark.sweep import ROW_COLUMNS, records
@@ -90,6 +92,9 @@ def test_the_wrong_sigma_experiment_runs_in_one_click(open_page):
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     legend = [trace.get("name") for trace in chart["data"] if trace.get("showlegend") is not False]
     assert "FFDNet gray, blind Gaussian σ 0–55 (CPU run), told 0.5× σ" in legend and len(legend) >= 8
+    told = json.loads(at.get("plotly_chart")[1].proto.spec)["data"]  # against the σ told: a line per method and level
+    x = np.frombuffer(base64.b64decode(told[0]["x"]["bdata"]), told[0]["x"]["dtype"])  # plotly's binary arrays
+    assert len(told) == 2 * 3 and told[0]["name"].startswith("FFDNet gray") and x.tolist() == [0.5, 0.75, 1, 1.5, 2]
     assert at.query_params["sw.mode"] == "experiment" and at.query_params["sw.exp"] == "wrong_sigma"
 
 

@@ -234,6 +234,7 @@ def show_sweep(index: int, config: dict, rows: pd.DataFrame) -> None:
     chart_title = f"{title} against {axis}: mean and 95 % CI over images and seeds"
     views.show_chart(views.band_figure(_lines(means), title=chart_title, xaxis=axis, yaxis=title, marks=marks),
                      key=f"sw.chart.{index}")
+    show_told(index, config, means, title)
     left, right = st.columns(2)
     with left:
         st.markdown("**Crossovers** (where the ranking of two methods changes)")
@@ -247,6 +248,20 @@ def show_sweep(index: int, config: dict, rows: pd.DataFrame) -> None:
         st.dataframe(times.round(4), hide_index=True, width="stretch")
     show_paired(index, rows, metric)
     _downloads(index, rows, means, marks, (chart_title, axis, title))
+
+
+def show_told(index: int, config: dict, means: pd.DataFrame, title: str) -> None:
+    """For methods told a wrong σ: the metric against the σ told (a multiple of the true one), one line per method
+    and level."""
+    told = {m["label"]: (m["name"], m.get("sigma_factor", 1.0)) for m in config["methods"]}
+    if all(factor == 1 for _, factor in told.values()):
+        return
+    frame = means.assign(name=means["method"].map(lambda label: told[label][0]),
+                         factor=means["method"].map(lambda label: told[label][1])).sort_values("factor", kind="stable")
+    series = [(f"{controls.title(name, 'denoiser')}, level {level:g}", group["factor"].to_numpy(),
+               group["mean"].to_numpy()) for (name, level), group in frame.groupby(["name", "level"], sort=False)]
+    views.show_chart(views.lines_figure(series, title=f"{title} against the σ the method is told", height=360,
+                                       xaxis="σ told ÷ true σ", yaxis=title), key=f"sw.told.{index}")
 
 
 def show_paired(index: int, rows: pd.DataFrame, metric: str) -> None:
