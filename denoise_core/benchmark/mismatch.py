@@ -77,7 +77,8 @@ def experiments() -> dict[str, Experiment]:
             "wrong_sigma", "A model told the wrong σ",
             f"`{GAUSSIAN_MODEL}` and BM3D take the noise level as an input; here they are told 0.5× to 2× the true "
             "σ. Told too little, they leave noise; told too much, they smooth detail away. The loss is not "
-            "symmetric, which is why a noise estimate that errs should err high rather than low.",
+            "symmetric, which is why a noise estimate that errs should err high rather than low. (FFDNet's σ input "
+            "stops at 75/255: at σ 50 it is told 75 for both 1.5× and 2×.)",
             (Part("Gaussian noise, σ told 0.5×–2×", "gaussian", (15.0, 25.0, 50.0), told),)),
     }
 
