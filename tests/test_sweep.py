@@ -204,4 +204,4 @@ def test_the_figure_downloads_as_png_and_svg_with_bands_and_marks():
     assert len(list(svg.iter(f"{tag}polygon"))) == 1  # B's band has a single finite point: none drawn
     assert len(list(svg.iter(f"{tag}path"))) == 1 and "PSNR against sigma" in ElementTree.tostring(svg, "unicode")
     png = Image.open(io.BytesIO(band_chart(lines, [(6.67, 26.67)], **labels)))
-    assert png.size == (720, 440) and (0, 114, 178) in {colour for _, colour in png.getcolors(1 << 16)}
+    assert png.size == (980, 440) and (0, 114, 178) in {colour for _, colour in png.getcolors(1 << 16)}

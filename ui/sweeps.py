@@ -294,8 +294,17 @@ def paired_sentence(test: dict) -> str:
             f"over {test['n']} pairs; t = {test['t']:.2f}, p = {test['p']:.3g}: {verdict}.")
 
 
+def figure_label(label: str) -> str:
+    """A method's name in a downloaded figure: its title cut to 28 characters, and the σ it was told, in plain
+    letters (the figure's font has no Greek)."""
+    told = _TOLD.fullmatch(label)
+    title = controls.title(told["name"] if told else label, "denoiser")
+    title = title if len(title) <= 28 else title[:25] + "..."
+    return title + (f", told {told['factor']}x sigma" if told else "")
+
+
 def _downloads(index: int, rows: pd.DataFrame, means: pd.DataFrame, marks: list, labels: tuple[str, str, str]) -> None:
-    lines = {method_title(method): list(zip(g["level"], g["mean"], g["ci_low"], g["ci_high"]))
+    lines = {figure_label(method): list(zip(g["level"], g["mean"], g["ci_low"], g["ci_high"]))
              for method, g in means.groupby("method", sort=False)}
     points = [(x, y) for x, y, _ in marks]
     csv, png, svg = st.columns(3)

@@ -63,6 +63,7 @@ def _ticks(draw: ImageDraw.ImageDraw, font: Any, scale: Any, xs: list[float], ys
 
 Band = Sequence[tuple[float, float, float, float]]
 """A line with its band: ``(x, y, low, high)`` points (a NaN bound: no band there)."""
+_BAND_SIZE, _BAND_MARGIN = (980, 440), (70, 40, 340, 50)  # a legend of names up to 48 characters
 
 
 def band_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], *, title: str, x_label: str,
@@ -70,7 +71,7 @@ def band_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], 
     """One line per name with a shaded band (a confidence interval) and ✕ marks (crossovers), as PNG or SVG bytes."""
     finite = [v for line in lines.values() for x, *ys in line for v in ys if np.isfinite(v)]
     xs = sorted({x for line in lines.values() for x, *_ in line})
-    left, top, right, bottom = _MARGIN[0], _MARGIN[1], _SIZE[0] - _MARGIN[2], _SIZE[1] - _MARGIN[3]
+    left, top, right, bottom = _BAND_MARGIN[0], _BAND_MARGIN[1], _BAND_SIZE[0] - _BAND_MARGIN[2], _BAND_SIZE[1] - _BAND_MARGIN[3]
     low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
     scale = _scaler((min(xs, default=0), max(xs, default=1)), (left + 20, right - 20), (low, high),
                     (bottom - 20, top + 20))
@@ -85,9 +86,9 @@ def _band_polygon(line: Band, scale: Any) -> list[tuple[float, float]]:
 
 def _png_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], scale: Any,
                labels: tuple[str, str, str], ticks: tuple[list[float], np.ndarray]) -> bytes:
-    image = Image.new("RGBA", _SIZE, "white")
-    shade, font = Image.new("RGBA", _SIZE, (0, 0, 0, 0)), ImageFont.load_default()
-    left, top, right, bottom = _MARGIN[0], _MARGIN[1], _SIZE[0] - _MARGIN[2], _SIZE[1] - _MARGIN[3]
+    image = Image.new("RGBA", _BAND_SIZE, "white")
+    shade, font = Image.new("RGBA", _BAND_SIZE, (0, 0, 0, 0)), ImageFont.load_default()
+    left, top, right, bottom = _BAND_MARGIN[0], _BAND_MARGIN[1], _BAND_SIZE[0] - _BAND_MARGIN[2], _BAND_SIZE[1] - _BAND_MARGIN[3]
     for number, line in enumerate(lines.values()):
         polygon = _band_polygon(line, scale)
         if len(polygon) > 2:
@@ -95,7 +96,7 @@ def _png_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], 
     image = Image.alpha_composite(image, shade)
     draw = ImageDraw.Draw(image)
     draw.text((left, 12), labels[0], fill="black", font=font)
-    draw.text(((left + right) // 2 - 30, _SIZE[1] - 18), labels[1], fill="black", font=font)
+    draw.text(((left + right) // 2 - 30, _BAND_SIZE[1] - 18), labels[1], fill="black", font=font)
     draw.text((4, top - 18), labels[2], fill="black", font=font)
     draw.rectangle((left, top, right, bottom), outline="black")
     if ticks[0]:
@@ -108,7 +109,7 @@ def _png_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], 
         for px, py in pixels:
             draw.ellipse((px - 3, py - 3, px + 3, py + 3), fill=colour)
         draw.line((right + 12, top + 8 + 18 * number, right + 32, top + 8 + 18 * number), fill=colour, width=3)
-        draw.text((right + 38, top + 2 + 18 * number), str(name)[:24], fill="black", font=font)
+        draw.text((right + 38, top + 2 + 18 * number), str(name)[:48], fill="black", font=font)
     for x, y in marks:
         px, py = scale(x, y)
         draw.line((px - 6, py - 6, px + 6, py + 6), fill="black", width=2)
@@ -120,12 +121,12 @@ def _png_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], 
 
 def _svg_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], scale: Any,
                labels: tuple[str, str, str], ticks: tuple[list[float], np.ndarray]) -> bytes:
-    left, top, right, bottom = _MARGIN[0], _MARGIN[1], _SIZE[0] - _MARGIN[2], _SIZE[1] - _MARGIN[3]
+    left, top, right, bottom = _BAND_MARGIN[0], _BAND_MARGIN[1], _BAND_SIZE[0] - _BAND_MARGIN[2], _BAND_SIZE[1] - _BAND_MARGIN[3]
     text = 'font-family="sans-serif" font-size="11"'
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_SIZE[0]}" height="{_SIZE[1]}">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_BAND_SIZE[0]}" height="{_BAND_SIZE[1]}">',
              f'<rect width="100%" height="100%" fill="white"/>',
              f'<text x="{left}" y="24" font-family="sans-serif" font-size="13">{escape(labels[0])}</text>',
-             f'<text x="{(left + right) / 2:.1f}" y="{_SIZE[1] - 8}" {text} text-anchor="middle">{escape(labels[1])}</text>',
+             f'<text x="{(left + right) / 2:.1f}" y="{_BAND_SIZE[1] - 8}" {text} text-anchor="middle">{escape(labels[1])}</text>',
              f'<text x="4" y="{top - 8}" {text}>{escape(labels[2])}</text>',
              f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="black"/>']
     for x in ticks[0]:
@@ -144,7 +145,7 @@ def _svg_chart(lines: Mapping[str, Band], marks: Sequence[tuple[float, float]], 
         parts += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>' for px, py in pixels]
         ly = top + 8 + 18 * number
         parts += [f'<line x1="{right + 12}" y1="{ly}" x2="{right + 32}" y2="{ly}" stroke="{colour}" stroke-width="3"/>',
-                  f'<text x="{right + 38}" y="{ly + 4}" {text}>{escape(str(name)[:24])}</text>']
+                  f'<text x="{right + 38}" y="{ly + 4}" {text}>{escape(str(name)[:48])}</text>']
     for x, y in marks:
         px, py = scale(x, y)
         parts.append(f'<path d="M{px - 6:.1f},{py - 6:.1f}L{px + 6:.1f},{py + 6:.1f}M{px - 6:.1f},{py + 6:.1f}'
