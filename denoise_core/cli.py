@@ -315,6 +315,34 @@ def cmd_bench(args: argparse.Namespace) -> None:
               + "".join(f"; wrote {f}" for f in files[:1]), file=sys.stderr)
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    """One noise level swept over a range × methods × the images of a folder × seeds, through the benchmark
+    engine and its store; the tidy rows on stdout, the crossovers on stderr."""
+    from tqdm import tqdm
+
+    from .benchmark.store import Store
+    from .benchmark.sweep import (crossovers, parse_range, range_levels, records, run_sweep, summary,
+                                  sweep_config)
+    param = args.param or getattr(registry.get(args.noise, "noise").level, "param", "")
+    levels = range_levels(args.noise, registry.get(args.noise, "noise").param(param).name, *parse_range(args.range))
+    config = sweep_config(noise=args.noise, param=param, levels=levels, methods=args.methods,
+                          images=[{"folder": args.data}], seeds=args.seeds, max_size=args.size, limit=args.limit,
+                          metrics=args.metrics)
+    with tqdm(desc="sweep", unit="task", file=sys.stderr, disable=args.json, delay=1) as bar:
+        def progress(state) -> None:
+            bar.total, bar.n = state.total, state.done
+            bar.set_postfix_str(", ".join(state.running))
+        rows = run_sweep(config, workers=args.workers, store=Store(args.db), progress=progress)
+    if args.json:
+        _print_json({"rows": records(rows)})
+        return
+    print(rows.to_string(index=False))
+    for metric in config["metrics"]:
+        for found in crossovers(summary(rows, metric), metric).itertuples():
+            print(f"crossover {metric}: {found.ahead} overtakes {found.behind} at level {found.level:.3g} "
+                  f"({found.between})", file=sys.stderr)
+
+
 def cmd_runs(args: argparse.Namespace) -> None:
     from .benchmark import leaderboard
     from .benchmark.report import export
@@ -671,6 +699,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also export the run to FILE (.csv, .parquet or .md)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_bench)
+
+    p = commands.add_parser("sweep", parents=[db], help="sweep a noise level over a range × methods × images × seeds")
+    p.add_argument("--noise", default="gaussian", help="noise model (see: list --kind noise)")
+    p.add_argument("--param", help="the parameter swept (default: the model's level, e.g. sigma)")
+    p.add_argument("--range", required=True, metavar="START:STOP:COUNT",
+                   help="levels in the app's units (Gaussian sigma in /255), e.g. 5:75:8")
+    p.add_argument("--methods", nargs="+", required=True, metavar="NAME", help="denoisers (parameters: auto)")
+    p.add_argument("--data", required=True, metavar="DIR", help="folder of clean images")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per image (default 1)")
+    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], metavar="NAME")
+    p.add_argument("--size", type=int, help="centre-crop images to this side (default: whole)")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core; 0: in this process)")
+    p.add_argument("--json", action="store_true", help='print {"rows": [...]}')
+    p.set_defaults(run=cmd_sweep)
 
     p = commands.add_parser("runs", help="list, show, compare, export or delete stored benchmark runs")
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)

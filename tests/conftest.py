@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"home": "app.py", "noise_lab": "pages/1_Noise_Lab.py", "compare": "pages/2_Denoise_and_Compare.py",
          "pipeline": "pages/3_Pipeline.py", "model_lab": "pages/5_Model_Lab.py",
          "self_tuning": "pages/8_Self_Tuning.py", "vote": "pages/9_Vote.py", "challenge": "pages/10_Challenge.py",
-         "forensics": "pages/7_Noise_Forensics.py"}
+         "forensics": "pages/7_Noise_Forensics.py", "sweeps": "pages/6_Sweeps.py"}
 
 
 @pytest.fixture(autouse=True)

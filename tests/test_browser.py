@@ -202,6 +202,21 @@ def test_pages_render_slider_and_charts(server, browser, small_sample):
     shoot(browser, SHOTS / "model_lab.png")
 
 
+def test_a_sweep_run_from_the_page_draws_its_bands_and_crossovers(server, browser, small_sample):
+    query = f"?img={small_sample}&sw.size=64&sw.range=5:75:4&sw.m=median,wiener&sw.seeds=2"
+    open_page(browser, f"{server}/Sweeps{query}", '[data-testid="stSidebar"] button')
+    browser.find_element("xpath", "//button[.//p[text()='Run sweep']]").click()
+    wait_until(browser, lambda d: d.find_elements("css selector", ".js-plotly-plot .main-svg"), 120, "the sweep's chart")
+    wait_until(browser, settled, 120, "the sweep to finish")
+    assert not browser.find_elements("css selector", '[data-testid="stException"]'), "the page shows an exception"
+    bands = browser.find_elements("css selector", ".js-plotly-plot .scatterlayer .js-fill")
+    assert len(bands) >= 2, "the 95 % bands did not render"
+    legend = [item.text for item in browser.find_elements("css selector", ".js-plotly-plot .legendtext")]
+    assert legend == ["Median filter", "Local (adaptive) Wiener filter", "crossover"]
+    assert "sw.range=5%3A75%3A4" in browser.current_url and "sw.m=median%2Cwiener" in browser.current_url
+    shoot(browser, SHOTS / "sweeps.png")
+
+
 def test_a_chart_of_twenty_methods_shows_every_full_name(server, browser):
     from denoise_core import registry
     methods = registry.methods("denoiser")[:20]

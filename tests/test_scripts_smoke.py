@@ -154,6 +154,14 @@ def test_medical_models_reports_a_modality_and_its_margins(smoke):
     assert margins and all(model in learned.registered() for model, _, _ in margins)
 
 
+def test_mismatch_prints_each_sweeps_means_crossovers_and_seconds(smoke):
+    out, _ = smoke("benchmarks/mismatch.py")
+    lines = re.findall(r"^\| (\w+) \| ((?:\d+\.\d\d \| ){7}\d+\.\d\d \|)$", out, re.MULTILINE)
+    assert [method for method, _ in lines] == ["bm3d", "dncnn_gray_blind", "dncnn_s25"]  # 8 levels each
+    assert re.search(r"^Crossovers: (none|\w+ overtakes \w+ at )", out, re.MULTILINE)
+    assert re.search(r"^Seconds per call \(median\): bm3d \d+\.\d{3}, .*sweep wall time", out, re.MULTILINE)
+
+
 def test_pipeline_vs_hindsight_compares_the_pipeline_with_the_best_single_denoiser(tmp_path):
     out = child("benchmarks/pipeline_vs_hindsight.py", tmp_path)
     assert re.match(r"1 noisy copies \(1 images of .+, 64² centre crops, seed 0\), \d+ denoisers each", out)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ICONS = {"app": ":material/home:", "Noise_Lab": ":material/grain:", "Denoise_and_Compare": ":material/compare:",
          "Pipeline": ":material/account_tree:", "Benchmark": ":material/leaderboard:", "Model_Lab": ":material/model_training:",
          "Self_Tuning": ":material/tune:", "Vote": ":material/how_to_vote:", "Challenge": ":material/emoji_events:",
-         "Noise_Forensics": ":material/troubleshoot:"}
+         "Noise_Forensics": ":material/troubleshoot:", "Sweeps": ":material/ssid_chart:"}
 
 
 def page_label(stem: str) -> str:

@@ -499,6 +499,58 @@ def apply_forensics_url() -> None:
     st.session_state[FORENSICS] = settings
     st.session_state[FORENSICS_URL] = given
     forget_widgets("w.fx.")
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+# The Sweeps page's settings in the link: sw.mode (sweep | experiment), sw.exp, sw.noise, sw.range
+# (start:stop:count, in the level's units), sw.m (denoisers, comma-separated), sw.img (current | samples | set12 |
+# bsd68), sw.limit, sw.size, sw.seeds, sw.metric (comma-separated), sw.workers.
+
+SWEEP = "sweep_settings"         # the Sweeps page's settings (keys of SWEEP_DEFAULTS)
+SWEEP_RESULT = "sweep_result"    # (settings, [(part title, noise, param, rows)]) of this session's last sweep
+SWEEP_LINK = "_sweep_link"       # the sw.* query parameters this session last wrote or applied
+SWEEP_DEFAULTS: dict[str, Any] = {"mode": "sweep", "exp": "fixed_sigma", "noise": "gaussian", "range": "5:75:8",
+                                  "m": ["wiener", "ffdnet_gray_blind"], "img": "current", "limit": 2, "size": 96,
+                                  "seeds": 1, "metric": ["psnr", "ssim"], "workers": 0}
+_SWEEP_LISTS = ("m", "metric")
+_SWEEP_INTS = {"limit": (0, 500), "size": (0, 4096), "seeds": (1, 20), "workers": (0, 64)}
+
+
+def sweep_settings() -> dict:
+    """The Sweeps page's settings, defaults filled in."""
+    st.session_state.setdefault(SWEEP, copy.deepcopy(SWEEP_DEFAULTS))
+    st.session_state.setdefault(SWEEP_RESULT, None)
+    return st.session_state[SWEEP]
+
+
+def sweep_query(settings: dict) -> dict[str, str]:
+    """``settings`` as sw.* query parameters, lists comma-separated."""
+    return {f"sw.{key}": ",".join(value) if key in _SWEEP_LISTS else str(value) for key, value in settings.items()}
+
+
+def apply_sweep_url() -> None:
+    """Take the link's sw.* settings when they differ from what this session last wrote; a bad value keeps its
+    default and becomes one notice line. Drops the Sweeps widgets so they reseed from the settings."""
+    given = {key: value for key, value in current_url().items() if key.startswith("sw.")}
+    if not given or given == st.session_state.get(SWEEP_LINK):
+        return
+    settings, problems = copy.deepcopy(SWEEP_DEFAULTS), []
+    for key, value in given.items():
+        name = key[3:]
+        if name in _SWEEP_LISTS:
+            settings[name] = [item for item in _single(given, key, problems).split(",") if item]
+        elif name in _SWEEP_INTS:
+            lo, hi = _SWEEP_INTS[name]
+            number = int(value) if isinstance(value, str) and value.isdigit() else None
+            if number is None or not lo <= number <= hi:
+                problems.append(f"'{key}' = '{one_line(str(value), 40)}': expected a whole number from {lo} to {hi}")
+            else:
+                settings[name] = number
+        elif name in SWEEP_DEFAULTS:
+            settings[name] = _single(given, key, problems)
+    st.session_state[SWEEP] = settings
+    st.session_state[SWEEP_LINK] = given
+    forget_widgets("w.sw.")
     if problems:
         st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
 
@@ -508,3 +560,10 @@ def write_forensics_url() -> None:
     extra = _forensics_params(forensics_settings())
     write_url(with_methods=False, extra=extra)
     st.session_state[FORENSICS_URL] = extra
+
+
+def write_sweep_url(settings: dict) -> None:
+    """The link: the image (as every page writes it) and the Sweeps settings."""
+    extra = sweep_query(settings)
+    write_url(with_methods=False, extra=extra)
+    st.session_state[SWEEP_LINK] = {key: value for key, value in extra.items() if key.startswith("sw.")}

@@ -371,3 +371,24 @@ def error_line(exc: Exception | str) -> None:
     """An expected failure (``DenoiseError``, or its line with the file it concerns) as one line; never a
     traceback."""
     st.error(str(exc), icon=":material/error:")
+
+
+def band_figure(lines: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], *, title: str,
+                xaxis: str, yaxis: str, marks: Sequence[tuple[float, float, str]] = (), height: int = 360) -> go.Figure:
+    """One line per (name, x, y, low, high) with its band shaded between low and high, and ✕ marks (x, y, hover
+    text) such as crossovers."""
+    fig = go.Figure()
+    for number, (name, x, y, low, high) in enumerate(lines):
+        colour = SERIES[number % len(SERIES)]
+        shade = "rgba({}, {}, {}, 0.18)".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+        fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line=dict(width=0), legendgroup=name, showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=shade,
+                                 legendgroup=name, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", line=dict(color=colour, width=2.5),
+                                 legendgroup=name))
+    if marks:
+        fig.add_trace(go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], text=[m[2] for m in marks],
+                                 name="crossover", mode="markers", hoverinfo="text",
+                                 marker=dict(symbol="x", size=12, color="#000000")))
+    return _layout(fig, height=height, title=title, xaxis_title=xaxis, yaxis_title=yaxis)

@@ -6,7 +6,9 @@ reads a run's clean images; ``tasks`` measures one image × method into tidy row
 config in process or on Dask; ``results`` reads the table (leaderboard, the papers' tables, curves
 against the noise level, time against quality). ``store`` keeps every run in SQLite and ``report``
 exports one (CSV, Parquet, or Markdown with the PNG line charts of ``charts``); they are imported from
-their modules, so a run without a store loads neither.
+their modules, so a run without a store loads neither. ``sweep`` runs one noise level over a range as a config
+and reads its statistics (95 % intervals, paired tests, crossovers); ``mismatch`` builds the three mismatch
+experiments from it.
 """
 from .config import NAMED_SETS, load_config
 from .images import checked_folder, run_images

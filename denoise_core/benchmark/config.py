@@ -46,7 +46,8 @@ def load_config(config: str | Path | Mapping[str, Any]) -> dict:
         ``noise``: models, each ``{model, param, levels, scale, params}`` where the swept ``param``
         takes the values ``level / scale`` (Gaussian: ``sigma``, levels on the 0–255 scale);
         ``methods``: denoiser names, ``{name, params, label}`` with ``params`` a mapping or ``auto``
-        (parameters not given follow the method's ``auto`` rule), or ``{family: learned}``: every
+        (parameters not given follow the method's ``auto`` rule; ``sigma_factor``: that rule gets this × the
+        true or estimated σ, a method told the wrong noise level), or ``{family: learned}``: every
         denoiser of that family registered now (none: the entry adds nothing); ``metrics``; ``seeds``:
         image ``i`` gets seed ``s + i`` for each ``s``; ``blind``; ``repeats``: timed calls per case.
         Relative paths are relative to the YAML file's folder, or to the working directory.
@@ -241,7 +242,7 @@ def _method_entries(entry: Any) -> list[dict]:
                 if m.family == family]
     if isinstance(entry, str):
         entry = {"name": entry}
-    entry = _mapping(entry, "methods", ("name", "params", "label"))
+    entry = _mapping(entry, "methods", ("name", "params", "label", "sigma_factor"))
     method = registry.get(str(entry.get("name")), "denoiser")
     params = entry.get("params", "auto")
     if params in ("auto", None):
@@ -249,4 +250,19 @@ def _method_entries(entry: Any) -> list[dict]:
     if not isinstance(params, Mapping):
         raise InvalidParameterError(f"config: method '{method.name}' params = {params!r}: expected a mapping or auto")
     checked = {name: method.param(str(name)).check(value) for name, value in params.items()}
-    return [{"name": method.name, "label": str(entry.get("label") or method.name), "params": checked}]
+    told = _sigma_factor(method, entry.get("sigma_factor", 1.0), checked)
+    return [{"name": method.name, "label": str(entry.get("label") or method.name), "params": checked, **told}]
+
+
+def _sigma_factor(method: registry.Method, factor: Any, params: Mapping[str, Any]) -> dict:
+    """``{"sigma_factor": factor}`` for a method told a wrong noise level, ``{}`` for the true one (so configs
+    written before the factor existed keep their hash)."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 10:
+        raise InvalidParameterError(f"config: method '{method.name}' sigma_factor = {factor!r}: expected a number "
+                                    "in (0, 10]")
+    if factor == 1:
+        return {}
+    if method.auto is None or "sigma" in params:
+        raise InvalidParameterError(f"config: method '{method.name}' sigma_factor: the method takes no noise level "
+                                    "from 'auto' here; choose one with a sigma parameter left on auto")
+    return {"sigma_factor": float(factor)}

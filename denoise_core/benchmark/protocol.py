@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import registry
 from ..apply import add_noise, denoise, resolve
+from ..estimate import noise_level
 from ..image import read_image
 from ..metrics import measure
 from ..timing import timed
@@ -31,9 +32,12 @@ def noisy_protocol(clean: np.ndarray, noise: str, noise_params: Mapping[str, Any
 
 
 def restore_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Mapping[str, Any], seed: int,
-                 params: Mapping[str, Any] | None = None, blind: bool = False,
-                 repeats: int = 1) -> tuple[np.ndarray, float, dict]:
+                 params: Mapping[str, Any] | None = None, blind: bool = False, repeats: int = 1,
+                 sigma_factor: float = 1.0) -> tuple[np.ndarray, float, dict]:
     """Add the protocol's noise to ``clean`` and denoise it with ``method`` (see ``measure_case``).
+
+    ``sigma_factor`` ≠ 1 tells the method's ``auto`` rule that factor × the σ it would get (the true one, or the
+    one estimated from the noisy image): a method given the wrong noise level.
 
     Returns
     -------
@@ -46,9 +50,16 @@ def restore_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Ma
     entry = registry.get(method, "denoiser")
     noisy = noisy_protocol(clean, noise, noise_params, seed)
     level = None if blind or noise != "gaussian" else {"sigma": noise_params["sigma"], "impulse": 0.0}
+    if sigma_factor != 1:
+        level = told_level(level or noise_level(noisy), sigma_factor)
     used = resolve(entry, noisy, params, level=level)
     restored, seconds = timed(lambda: denoise(noisy, method, used, auto=False), repeats)
     return restored, seconds, used
+
+
+def told_level(level: Mapping[str, float], factor: float) -> dict:
+    """``level`` with its σ multiplied by ``factor`` (clipped to [0, 1]): what a method is told, not the truth."""
+    return {**level, "sigma": float(np.clip(level["sigma"] * factor, 0.0, 1.0))}
 
 
 def measure_case(clean: np.ndarray, method: str, *, noise: str, noise_params: Mapping[str, Any], seed: int,

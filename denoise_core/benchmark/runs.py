@@ -30,9 +30,13 @@ RETRIES = 2
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called with the number of finished image × method tasks."""
 
+Waiting = Callable[[list[Task]], None]
+"""``waiting(tasks)``: called with the tasks not finished yet, in the order they are handed out."""
+
 
 def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, scheduler: str | None = None,
-        store: Store | None = None, progress: Progress | None = None) -> pd.DataFrame:
+        store: Store | None = None, progress: Progress | None = None,
+        waiting: Waiting | None = None) -> pd.DataFrame:
     """Run a benchmark config and return its tidy table (columns ``COLUMNS``).
 
     Parameters
@@ -50,6 +54,9 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
         the store is resumed: its finished tasks are not run again.
     progress : callable or None
         ``progress(done, total)`` after each finished image × method task.
+    waiting : callable or None
+        ``waiting(tasks)`` with the tasks left, before the first and after each finished task (just before
+        ``progress``).
 
     Returns
     -------
@@ -64,7 +71,7 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
              for method in config["methods"]]
     run_id = store.begin(config, engine=engine_name(workers, scheduler)) if store else None
     try:
-        rows = _run_tasks(tasks, images, config, workers, scheduler, store, run_id, progress)
+        rows = _run_tasks(tasks, images, config, workers, scheduler, store, run_id, (progress, waiting))
     finally:
         if store:
             store.release(run_id)  # a no-op once finished; else the next run resumes at once
@@ -74,17 +81,18 @@ def run(config: str | Path | Mapping[str, Any], *, workers: int | None = None, s
 
 
 def _run_tasks(tasks: list[Task], images: list, config: dict, workers: int | None, scheduler: str | None,
-               store: Store | None, run_id: int | None, progress: Progress | None) -> list[dict]:
+               store: Store | None, run_id: int | None,
+               report: tuple[Progress | None, Waiting | None]) -> list[dict]:
     done = store.done(run_id) if store else set()
     pending = [task for task in tasks if task.key not in done]
-    rows, finished = [], len(tasks) - len(pending)
-    _report(progress, finished, len(tasks))
-    for task_rows in _execute(pending, images, config, workers, scheduler):
+    rows, left = [], list(pending)
+    _report(report, left, len(tasks))
+    for task, task_rows in _execute(pending, images, config, workers, scheduler):
         if store:
             store.add(run_id, task_rows)
         rows.extend(task_rows)
-        finished += 1
-        _report(progress, finished, len(tasks))
+        left.remove(task)
+        _report(report, left, len(tasks))
     if store:
         store.finish(run_id)
     return rows
@@ -99,13 +107,16 @@ def engine_name(workers: int | None, scheduler: str | None) -> str:
     return f"dask LocalCluster, {workers or os.cpu_count()} processes × 1 thread"
 
 
-def _report(progress: Progress | None, done: int, total: int) -> None:
+def _report(report: tuple[Progress | None, Waiting | None], left: list[Task], total: int) -> None:
+    progress, waiting = report
+    if waiting is not None:
+        waiting(list(left))
     if progress is not None:
-        progress(done, total)
+        progress(total - len(left), total)
 
 
 def _execute(tasks: list[Task], images: list, config: dict, workers: int | None,
-             scheduler: str | None) -> Iterator[list[dict]]:
+             scheduler: str | None) -> Iterator[tuple[Task, list[dict]]]:
     if workers is not None and workers < 0:
         raise InvalidParameterError(f"workers = {workers}: expected 0 (in process) or more")
     methods = {method["label"]: method for method in config["methods"]}
@@ -113,7 +124,7 @@ def _execute(tasks: list[Task], images: list, config: dict, workers: int | None,
         return
     if workers == 0 and not scheduler:
         for task in tasks:
-            yield run_task(images[task.index][2], task, methods[task.method], config)
+            yield task, run_task(images[task.index][2], task, methods[task.method], config)
         return
     from distributed import KilledWorker, as_completed
     with _client(workers, scheduler) as client:
@@ -122,9 +133,9 @@ def _execute(tasks: list[Task], images: list, config: dict, workers: int | None,
         for future in as_completed(futures):
             task = futures[future]
             try:
-                yield future.result()
+                yield task, future.result()
             except KilledWorker as error:
-                yield failed_rows(task, methods[task.method], config, error)
+                yield task, failed_rows(task, methods[task.method], config, error)
 
 
 @contextmanager

@@ -262,6 +262,15 @@ class Store:
             db.execute("UPDATE runs SET status = 'complete', finished = ? WHERE id = ?", (_now(), run_id))
         self.release(run_id)
 
+    def complete_run(self, config: Mapping[str, Any]) -> int | None:
+        """The newest complete run of ``config`` (a loaded config) under this machine's package versions; None if
+        there is none: its rows answer the same config again without running it."""
+        digest, versions = config_hash(config), json.dumps(package_versions(), sort_keys=True)
+        with self._connect() as db:
+            found = db.execute("SELECT id FROM runs WHERE config_hash = ? AND versions = ? AND status = 'complete' "
+                               "ORDER BY id DESC LIMIT 1", (digest, versions)).fetchone()
+        return found[0] if found else None
+
     def runs(self) -> pd.DataFrame:
         """One row per run, oldest first: id, name, status, started, finished, engine and row count."""
         with self._connect() as db:

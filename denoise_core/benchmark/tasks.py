@@ -59,7 +59,8 @@ def _case_rows(clean: np.ndarray, case: dict, noise_values: dict, method: Mappin
     try:
         restored, seconds, used = restore_case(
             clean, method["name"], noise=case["noise"], noise_params=noise_values, seed=case["seed"],
-            params=method["params"], blind=config["blind"], repeats=config["repeats"])
+            params=method["params"], blind=config["blind"], repeats=config["repeats"],
+            sigma_factor=method.get("sigma_factor", 1.0))
     except Exception as failure:  # noqa: BLE001  (recorded in the rows; the run goes on)
         return _rows(case, noise_values, method, dict.fromkeys(config["metrics"], failure))
     scores = {metric: _score(metric, clean, restored) for metric in config["metrics"]}
