@@ -9,6 +9,8 @@ import pytest
 from denoise_core.benchmark.sweep import ROW_COLUMNS, records
 from denoise_core.cli import main
 from denoise_core.paths import DB_VAR, SHARED_DATA
+from test_app_downloads import download, media  # noqa: F401  (the files behind the download buttons)
+from test_bundle import verify
 from ui import state
 
 
@@ -33,7 +35,7 @@ def crossover_list(at):
     return next(frame.value for frame in at.dataframe if "ahead above" in frame.value.columns)
 
 
-def test_a_sweep_from_the_page_draws_bands_and_lists_crossovers(open_page):
+def test_a_sweep_from_the_page_draws_bands_and_lists_crossovers(open_page, media, tmp_path, capsys):  # noqa: F811
     at = open_page("sweeps").run()
     assert not at.exception and any("then Run" in info.value for info in at.info)
     at = describe(at).button(key="w.sw.run").click().run()
@@ -50,6 +52,9 @@ def test_a_sweep_from_the_page_draws_bands_and_lists_crossovers(open_page):
     assert len(rows) == 1 * 4 * 2 * 2 * 2  # image × levels × seeds × methods × metrics
     assert any("over 8 pairs" in markdown.value for markdown in at.markdown)  # the paired test
     assert at.query_params["sw.range"] == "5:75:4" and at.query_params["sw.m"] == "median,wiener"
+    (tmp_path / "sweep.zip").write_bytes(download(at, "w.sw.bundle.0", media))
+    code, out, _ = verify(tmp_path / "sweep.zip", capsys)  # every number of the sweep, recomputed
+    assert code == 0 and "32 of 32 numbers match" in out, out
 
 
 def test_a_link_brings_the_settings_back_and_shows_the_stored_sweep(open_page):

@@ -71,9 +71,25 @@ def _compare_zip(session: str, key: str, _source: bundle.Input, _shots: list[bun
 
 
 @st.cache_data(max_entries=4, show_spinner="Writing the bundle…")
-def _run_zip(db: str, run_id: int, rows: int, outputs: bool) -> bytes:
+def _run_zip(db: str, run_id: int, rows: int, outputs: bool, kind: str = "benchmark",
+             _figures: tuple[bundle.Figure, ...] = ()) -> bytes:
     """A stored run's bundle (``rows`` keys the cache to the run's state)."""
-    return bundle.benchmark_bundle(Store(db), run_id, outputs=outputs)
+    return bundle.benchmark_bundle(Store(db), run_id, outputs=outputs, kind=kind, figures=_figures)
+
+
+def sweep_download(config: dict, rows: int, figure: bundle.Figure, column, key: str) -> None:
+    """A sweep's bundle to download in ``column`` (its run in the results store, its figure in the report)."""
+    store = Store()
+    run_id = store.complete_run(config)
+    if run_id is None:
+        return
+    try:
+        data = _run_zip(str(store.path), run_id, rows, False, "sweep", (figure,))
+    except DenoiseError as error:
+        views.error_line(error)
+        return
+    column.download_button("Bundle (zip)", data, f"sweep-run-{run_id}-bundle.zip", "application/zip", key=key,
+                           icon=":material/package_2:", help=f"`{VERIFY}` recomputes every number of the sweep")
 
 
 def benchmark_download(store: Store, runs: pd.DataFrame, run_id: int) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from denoise_core import registry, speed
+from denoise_core import bundle, registry, speed
 from denoise_core.benchmark.charts import band_chart
 from denoise_core.benchmark.mismatch import experiment_configs, experiments
 from denoise_core.benchmark.store import Store
@@ -17,7 +17,7 @@ from denoise_core.errors import DenoiseError
 from denoise_core.metrics import unavailable
 from denoise_core.paths import SHARED_DATA, cache_dir
 
-from . import controls, state, views
+from . import bundles, controls, state, views
 
 SETS = {"set12": "Set12", "bsd68": "BSD68"}
 IMAGES = {"current": "The current image", "samples": "Sample images", **SETS}
@@ -247,7 +247,7 @@ def show_sweep(index: int, config: dict, rows: pd.DataFrame) -> None:
         times = seconds_per_method(rows).assign(method=lambda t: t["method"].map(method_title))
         st.dataframe(times.round(4), hide_index=True, width="stretch")
     show_paired(index, rows, metric)
-    _downloads(index, rows, means, marks, (chart_title, axis, title))
+    _downloads(index, config, rows, means, marks, (chart_title, axis, title))
 
 
 def show_told(index: int, config: dict, means: pd.DataFrame, title: str) -> None:
@@ -303,17 +303,19 @@ def figure_label(label: str) -> str:
     return title + (f", told {told['factor']}x sigma" if told else "")
 
 
-def _downloads(index: int, rows: pd.DataFrame, means: pd.DataFrame, marks: list, labels: tuple[str, str, str]) -> None:
+def _downloads(index: int, config: dict, rows: pd.DataFrame, means: pd.DataFrame, marks: list,
+               labels: tuple[str, str, str]) -> None:
     lines = {figure_label(method): list(zip(g["level"], g["mean"], g["ci_low"], g["ci_high"]))
              for method, g in means.groupby("method", sort=False)}
     points = [(x, y) for x, y, _ in marks]
-    csv, png, svg = st.columns(3)
+    csv, png, svg, zipped = st.columns(4)
+    drawn = {fmt: band_chart(lines, points, title=labels[0], x_label=labels[1], y_label=labels[2], fmt=fmt)
+             for fmt in ("png", "svg")}
     csv.download_button("Rows (CSV)", rows.to_csv(index=False), f"sweep-{index + 1}.csv", key=f"w.sw.csv.{index}")
-    png.download_button("Figure (PNG)", band_chart(lines, points, title=labels[0], x_label=labels[1],
-                                                   y_label=labels[2]), f"sweep-{index + 1}.png", mime="image/png",
-                        key=f"w.sw.png.{index}")
-    svg.download_button("Figure (SVG)", band_chart(lines, points, title=labels[0], x_label=labels[1],
-                                                   y_label=labels[2], fmt="svg"), f"sweep-{index + 1}.svg",
-                        mime="image/svg+xml", key=f"w.sw.svg.{index}")
+    png.download_button("Figure (PNG)", drawn["png"], f"sweep-{index + 1}.png", mime="image/png", key=f"w.sw.png.{index}")
+    svg.download_button("Figure (SVG)", drawn["svg"], f"sweep-{index + 1}.svg", mime="image/svg+xml",
+                        key=f"w.sw.svg.{index}")
+    figure = bundle.Figure(labels[0], drawn["png"])
+    bundles.sweep_download(config, len(rows), figure, zipped, key=f"w.sw.bundle.{index}")
     with st.expander("Rows"):
         st.dataframe(rows, hide_index=True, width="stretch")

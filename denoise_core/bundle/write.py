@@ -209,9 +209,11 @@ def compare_bundle(source: Input, shots: Sequence[Shot], *, noise: str, noise_pa
                         figures=figures, context={"view": dict(view)})
 
 
-def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False) -> bytes:
+def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False, kind: str = "benchmark",
+                     figures: Sequence[Figure] = ()) -> bytes:
     """The bundle of stored benchmark run ``run_id``: its rows, its clean images (read again as the run read them),
     its config; with ``outputs`` every case's output image too (each case is recomputed: about as long as the run).
+    ``kind`` "sweep" for a sweep's run; ``figures`` go into its report.
 
     Raises
     ------
@@ -226,7 +228,7 @@ def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False) -> byt
     files = _recomputed_outputs(rows, inputs, methods) if outputs else {}
     context = {"run": {key: info[key] for key in ("id", "name", "status", "started", "finished", "engine")},
                "config": config, "run_machine": info["machine"], "run_versions": info["versions"]}
-    return write_bundle("benchmark", rows, inputs, methods, outputs=files, context=context, weights=weights)
+    return write_bundle(kind, rows, inputs, methods, outputs=files, context=context, weights=weights, figures=figures)
 
 
 def _recomputed_outputs(rows: pd.DataFrame, inputs: Sequence[Input], methods: Mapping[str, str | None]) -> dict:
