@@ -48,6 +48,14 @@ CATALOGUE: tuple[Sample, ...] = (
            "scikit-image `skimage.data.coffee()` (photograph by Rachel Michetti)",
            "CC0 (no copyright restrictions), per the scikit-image docs",
            "600×400 8-bit colour photograph of a cup of coffee: smooth gradients and specular highlights."),
+    Sample("hubble", "hubble_field.png", "Hubble eXtreme Deep Field (real sensor noise)", None, True,
+           "scikit-image `skimage.data.hubble_deep_field()`, the 512×512 crop at rows 180–692, columns 0–512, "
+           "saved losslessly",
+           "Public domain (NASA imagery, \"may be freely used in the public domain\"), per the scikit-image docs",
+           "Real noise, no clean reference: 512×512 8-bit colour crop of a deep-sky exposure: galaxies on a dark "
+           "sky whose grain is sensor and photon noise, spatially correlated by the processing and the JPEG "
+           "the file was published as.",
+           noisy=True),
     Sample("xray", "xray_tibia.dcm", "X-ray (CR) of the lower leg", "X-ray", False,
            "NEMA WG04 compression test set `RG3_UNCR` as shipped in pydicom-data (`data_store/data/RG3_UNCR.dcm`); "
            "downsampled from 1760×1760 to 512×512 by area averaging",
@@ -90,14 +98,6 @@ CATALOGUE: tuple[Sample, ...] = (
            "Real noise, no clean reference: 128×128×10 b=0 (no diffusion weighting) brain volume at 2×2 mm in "
            "plane, 12-bit values in 16 bits, as the scanner recorded it. Its noise is the scanner's own: "
            "Rician in the dark background, stronger relative to the signal than on the template MRI.",
-           noisy=True),
-    Sample("hubble", "hubble_field.png", "Hubble eXtreme Deep Field (real sensor noise)", None, True,
-           "scikit-image `skimage.data.hubble_deep_field()`, the 512×512 crop at rows 180–692, columns 0–512, "
-           "saved losslessly",
-           "Public domain (NASA imagery, \"may be freely used in the public domain\"), per the scikit-image docs",
-           "Real noise, no clean reference: 512×512 8-bit colour crop of a deep-sky exposure: galaxies on a dark "
-           "sky whose grain is sensor and photon noise, spatially correlated by the processing and the JPEG "
-           "the file was published as.",
            noisy=True),
 )
 

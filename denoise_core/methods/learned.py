@@ -52,6 +52,12 @@ def _sigma_auto(level) -> dict:
             "gain": round(float(min(gain, GAIN_MAX)), 5) if signal_dependent(gain, floor) else 0.0}
 
 
+def _white_auto(level) -> dict:
+    """The white-noise σ (``sigma_white`` when estimated), one level: for a specialist, given its noise's level
+    as the white estimate reads it (or as the per-pixel std) in training."""
+    return {"sigma": float(min(max(level.get("sigma_white", level.get("sigma", 0.0)), 0.0), SIGMA_MAX)), "gain": 0.0}
+
+
 def _var_auto(level) -> dict:
     """The classifier's speckle ``var`` when the level has one; else 0 (measured by the model)."""
     return {"var": float(min(max(level["var"], 0.0), VAR_MAX))} if "var" in level else {}
@@ -112,7 +118,7 @@ def register_entry(entry: weights.Entry, *, replace: bool = False) -> None:
                   FloatParam("gain", default=0.0, lo=0.0, hi=GAIN_MAX, step=0.0001,
                              help="Noise variance added per unit of brightness (1/peak for photon noise): the map "
                                   "follows the brightness, σ² = sigma² + gain·(local − mean); 0 = one level")]
-        auto = _sigma_auto
+        auto = _sigma_auto if entry.noise == "gaussian" else _white_auto
     else:
         params, auto = [], None
     register(entry.name, kind="denoiser", family="learned", title=entry.title, params=params, auto=auto,
