@@ -69,11 +69,11 @@ def auto_gain(image: np.ndarray, method: str, peak: float) -> float:
             - metrics.psnr(image, denoise(noisy, method, level=noise_level(noisy))))
 
 
-# Measured: NLM +4.09 / +3.87 dB on the 256² camera crop at peak 30 / 100; BM3D (128² crop) +2.4;
-# on Set12 05 (128² crop) NLM +3.35, BM3D +2.45 at peak 30.
-@pytest.mark.parametrize("method, margin", [("nlm", 3.0), ("ffdnet_gray_blind", 3.0)])
+# Measured on 128² crops: NLM +4.63 dB and FFDNet (with its brightness map) +3.16 on the camera
+# sample at peak 100; BM3D +2.15 at peak 30; on Set12 05 at peak 30 NLM +3.34, BM3D +2.20.
+@pytest.mark.parametrize("method, margin", [("nlm", 3.5), ("ffdnet_gray_blind", 2.5)])
 def test_auto_gains_on_camera_noise(camera, method, margin):
-    assert auto_gain(camera, method, 100) > margin
+    assert auto_gain(camera[:128, :128], method, 100) > margin
 
 
 def test_bm3d_auto_gains_on_camera_noise(camera):

@@ -32,6 +32,19 @@ class Result:
     key: str  # identifies the result: noisy image, method, parameters
 
 
+def level_caption(level: dict, meta) -> str:
+    """The estimated noise level as the page states it: σ, impulses, and whether the noise is correlated
+    or grows with brightness (``estimate.real_noise_level``)."""
+    from denoise_core.estimate import signal_dependent
+    text = f"estimated σ {units.sigma(level['sigma'], meta)}"
+    if level["sigma"] > level["sigma_white"]:
+        text += (f" (correlated noise: {level['correlation']:.2f}× the "
+                 f"{units.sigma(level['sigma_white'], meta)} single pixels show)")
+    if signal_dependent(level["gain"], level["floor"]):
+        text += ", growing with brightness"
+    return text + f", impulses {100 * level['impulse']:.1f}%"
+
+
 def job_key(noisy_key: str, name: str, params: dict) -> str:
     return f"{noisy_key}|{name}|{sorted(params.items())}"
 
