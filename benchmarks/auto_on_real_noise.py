@@ -67,7 +67,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="one 64² crop, NLM and the median")
     args = parser.parse_args()
     if args.smoke:
-        crops, methods, peaks = {"camera": _smoke.crop("camera")}, {"nlm": None, "median 3×3": ("median", {"size": 3})}, [100.0]
+        crops, peaks = {"camera": _smoke.crop("camera")}, [100.0]
+        methods = {"nlm": None, "median 3×3": METHODS["median 3×3"]}
     else:
         crops, methods, peaks = images(args.images, args.side), METHODS, args.peak
     side = next(iter(crops.values())).shape[0]

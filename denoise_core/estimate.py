@@ -266,7 +266,7 @@ def _fit_affine(means: np.ndarray, variances: np.ndarray) -> tuple[float, float]
 
 
 def _rms_level(image: np.ndarray, gain: float, floor: float) -> float:
-    """σ of the fit ``σ² = gain·μ + floor`` at the image's mean brightness: the one σ of a signal-dependent noise."""
+    """σ of the fit ``σ² = gain·μ + floor`` at the image's mean brightness: one σ for a signal-dependent noise."""
     brightness = image if image.ndim == 2 else image.mean(axis=2)
     return float(np.sqrt(max(floor + gain * float(np.clip(brightness, 0, 1).mean()), 0.0)))
 

@@ -150,7 +150,8 @@ def no_reference(noisy: np.ndarray, result: np.ndarray) -> dict[str, float]:
     gray = result if result.ndim == 2 else result.mean(axis=2)
     energy = cv2.blur((removed ** 2 if removed.ndim == 2 else (removed ** 2).mean(axis=2)), (5, 5))
     gradient = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
-    edges = float(np.corrcoef(energy.ravel(), gradient.ravel())[0, 1]) if energy.std() > 0 and gradient.std() > 0 else 0.0
+    varies = energy.std() > 0 and gradient.std() > 0
+    edges = float(np.corrcoef(energy.ravel(), gradient.ravel())[0, 1]) if varies else 0.0
     detail = float(np.var(cv2.Laplacian(noisy, cv2.CV_32F)))
     return {"method_noise": float(removed.std()), "method_noise_edges": edges,
             "noise_left": real_noise_level(result)["sigma"],

@@ -444,7 +444,8 @@ def mixed(image: np.ndarray, *, strength: float = 0.5, rng: np.random.Generator)
                help="Read noise standard deviation, in [0, 1] units"),
     FloatParam("spread", default=0.7, lo=0.0, hi=2.0, step=0.05,
                help="Width in pixels of the Gaussian that correlates the noise (demosaicing); 0 = white"),
-    IntParam("quality", default=90, lo=50, hi=100, step=1, help="JPEG quality of the saved file (96–99 save as 95); 100 = not compressed"),
+    IntParam("quality", default=90, lo=50, hi=100, step=1,
+             help="JPEG quality of the saved file (96–99 save as 95); 100 = not compressed"),
 ])
 def camera(image: np.ndarray, *, peak: float = 100.0, read_sigma: float = 0.01, spread: float = 0.7,
            quality: int = 90, rng: np.random.Generator) -> np.ndarray:

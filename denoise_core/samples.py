@@ -1,7 +1,8 @@
 """The sample images shipped in ``sample_images/``: one catalogue, the paths and a loader.
 
 The files are made by ``scripts/make_samples.py`` from data inside pip packages (scikit-image,
-pydicom, nilearn, dipy); the samples marked ``noisy`` hold real noise and have no clean reference; that script also writes ``sample_images/README.md`` from :data:`CATALOGUE`.
+pydicom, nilearn, dipy); that script also writes ``sample_images/README.md`` from :data:`CATALOGUE`.
+The samples marked ``noisy`` hold real noise and have no clean reference.
 """
 from __future__ import annotations
 

@@ -124,3 +124,11 @@ def test_no_reference_measures(camera):
     assert good["noise_left"] < 0.3 * real_noise_level(noisy)["sigma"]
     same = metrics.no_reference(noisy, noisy)
     assert same["method_noise"] == 0 and same["sharpness"] == 1
+
+
+@pytest.mark.parametrize("name", ["dwi", "hubble"])
+def test_the_classifier_reads_the_real_samples(name):
+    from denoise_core.classifier.inference import predict
+    found = predict(samples.load_sample(name)[0])
+    assert abs(sum(found["probabilities"].values()) - 1) < 1e-5 and found["type"] in found["probabilities"]
+    assert found["level"]["sigma"] > 0

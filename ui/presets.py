@@ -80,7 +80,8 @@ PRESETS = (
                 "estimate that 'auto' uses measures it per brightness and at a coarser scale. Look at the "
                 "method noise in the Differences tab: a good result's method noise is grain with no anatomy "
                 "in it; where the outline of the ventricles appears, the method removed signal. Move through "
-                "the ten slices with the Slice slider."),
+                "the ten slices with the Slice slider. Then try the Pipeline page: its noise classifier, "
+                "trained on synthetic noise, calls this image clean."),
     Preset("Real sensor noise: Hubble deep field", NO_NOISE, {}, sample="hubble",
            methods=("nlm", "bm3d", "wavelet_bayes", "drunet_color_blind"), group=REAL,
            note="No noise is added: this is a real telescope exposure, published as a JPEG. The dark sky is "
@@ -89,7 +90,9 @@ PRESETS = (
                 "about a third of it; measured at twice the scale it shows, and that is the level 'auto' "
                 "hands to the denoisers. The question here is what a denoiser must not remove: the faintest "
                 "galaxies are a few pixels wide and barely brighter than the grain. Compare the sharpness "
-                "column and zoom into the small galaxies: a result can have a clean sky and have lost them."),
+                "column and zoom into the small galaxies: a result can have a clean sky and have lost them. The "
+                "noise classifier, trained on synthetic noise, calls this image clean: real noise is not what it "
+                "learned."),
 )
 
 

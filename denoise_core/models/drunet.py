@@ -52,7 +52,8 @@ class DRUNet(nn.Module):
         With True the last convolution starts at zero, so the untrained network is the identity.
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) of any size, ``sigma`` a tensor of shape (N,) or (N, 1)
-    (one level per image, shared by its channels, as in the paper) or a per-pixel map (N, 1, H, W). Returns the denoised (N, C, H, W).
+    (one level per image, shared by its channels, as in the paper) or a per-pixel map (N, 1, H, W).
+    Returns the denoised (N, C, H, W).
     The state-dict keys are ``m_head``, ``m_down1..L``, ``m_body``, ``m_upL..1``, ``m_tail``.
     """
 
