@@ -209,7 +209,7 @@ def test_app_browser_timing_times_each_interaction_in_chromium(tmp_path):
 def test_auto_on_real_noise_prints_old_and_new_auto_per_method(smoke):
     out, _ = smoke("benchmarks/auto_on_real_noise.py")
     table = {m.group(1): (float(m.group(2)), float(m.group(3))) for m in
-             re.finditer(r"^\s+100\s+(.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+[+-]\d+\.\d\d$", out, re.M)}
+             re.finditer(r"^\s+100\s+(.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+[+-]\d+\.\d\d\s+[+-]\d+\.\d\d$", out, re.M)}
     assert set(table) == {"noisy", "nlm", "median 3×3"}
     assert table["nlm"][1] > table["nlm"][0]  # the real-noise estimate gains on camera noise
     assert table["median 3×3"][0] == table["median 3×3"][1]  # no level: the same both times
