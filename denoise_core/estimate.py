@@ -1,8 +1,11 @@
-"""Noise-level estimation from a single image: Gaussian sigma and impulse (salt-and-pepper) density.
+"""Noise-level estimation from a single image: Gaussian sigma and impulse (salt-and-pepper) density,
+and for real noise the level per brightness and at a coarser scale.
 
-``noise_level(image)`` returns ``{"sigma": ..., "impulse": ...}``, the ``level`` that
-``apply.denoise`` hands to every denoiser's ``auto`` rule. ``classifier.inference.predict(image)``
-also names the noise type, with probabilities.
+``noise_level(image)`` returns ``{"sigma": ..., "impulse": ...}`` for white noise;
+``real_noise_level(image)`` adds what real cameras and scanners make (signal-dependent, spatially
+correlated noise) and is the ``level`` that ``apply.denoise`` hands to every denoiser's ``auto`` rule.
+``level_map`` turns its noise-level function into a per-pixel map for the networks that take one.
+``classifier.inference.predict(image)`` also names the noise type, with probabilities.
 """
 from __future__ import annotations
 
@@ -263,12 +266,6 @@ def _fit_affine(means: np.ndarray, variances: np.ndarray) -> tuple[float, float]
     if gain < 0:
         gain, floor = 0.0, float(np.mean(variances))
     return float(max(gain, 0.0)), float(max(floor, 0.0))
-
-
-def _rms_level(image: np.ndarray, gain: float, floor: float) -> float:
-    """σ of the fit ``σ² = gain·μ + floor`` at the image's mean brightness: one σ for a signal-dependent noise."""
-    brightness = image if image.ndim == 2 else image.mean(axis=2)
-    return float(np.sqrt(max(floor + gain * float(np.clip(brightness, 0, 1).mean()), 0.0)))
 
 
 def _correlation(fine: dict, coarse: dict) -> float:
