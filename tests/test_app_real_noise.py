@@ -38,3 +38,10 @@ def test_a_link_to_the_hubble_sample_opens_it_as_already_noisy(open_page):
     assert any("No clean reference" in i.value for i in at.info)
     caption = next(c.value for c in at.caption if "what 'auto' starts from" in c.value)
     assert "correlated noise" in caption and "growing with brightness" in caption
+
+
+def test_the_noise_lab_offers_no_real_noise_lesson(open_page):
+    at = open_page("noise_lab").run()
+    keys = {b.key for b in at.button}
+    real = [f"w.preset.{i}" for i, p in enumerate(presets.PRESETS) if p.model == presets.NO_NOISE]
+    assert real and not keys & set(real) and "w.preset.0" in keys  # it adds noise: only the noise lessons

@@ -133,9 +133,10 @@ def apply(preset: Preset, *, with_methods: bool = False) -> None:
 
 def buttons(*, with_methods: bool) -> None:
     """One button per preset, under a small heading per group (drawn where the caller is: the sidebar
-    or an expander in it)."""
+    or an expander in it); the real-noise lessons only where methods are compared (``with_methods``)."""
     for group in GROUPS:
-        members = [(i, p) for i, p in enumerate(PRESETS) if p.group == group]
+        members = [(i, p) for i, p in enumerate(PRESETS)
+                   if p.group == group and (with_methods or p.model != NO_NOISE)]
         if not members:
             continue
         st.caption(group)
