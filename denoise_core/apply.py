@@ -43,7 +43,8 @@ def denoise(image: np.ndarray, method: str, params: Mapping[str, Any] | None = N
     """Denoise with a registered method; the result is float32 in [0, 1], shaped like ``image``.
 
     With ``auto`` the parameters not in ``params`` come from the method's rule for the noise
-    ``level`` (``{"sigma": ..., "impulse": ...}``), estimated from the image when not given.
+    ``level`` (``{"sigma": ..., "impulse": ...}``), estimated from the image when not given
+    (``estimate.real_noise_level``: correlated and signal-dependent noise seen too).
     The input may stray outside [0, 1] (unclipped Gaussian noise, as in the evaluation protocol).
     """
     image = check_array(image)
@@ -63,8 +64,8 @@ def resolve(method: registry.Method, image: np.ndarray, params: Mapping[str, Any
             level: NoiseLevel | None = None, auto: bool = True) -> dict:
     """The parameters ``denoise`` would use: what ``auto`` derives, overridden by ``params``."""
     if auto and method.auto is not None and level is None:
-        from .estimate import noise_level
-        level = noise_level(image)
+        from .estimate import real_noise_level
+        level = real_noise_level(image)
     return method.resolve(params, level if auto else None)
 
 

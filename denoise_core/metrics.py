@@ -118,6 +118,46 @@ def flat_region(image: np.ndarray, fraction: float = 0.125) -> Box:
     return min(inside or boxes, key=lambda box: box.of(gray).std())
 
 
+def no_reference(noisy: np.ndarray, result: np.ndarray) -> dict[str, float]:
+    """What can be measured of a denoiser's ``result`` without a clean image.
+
+    ``method_noise``: the std of the method noise ``noisy − result`` (what it removed; about the
+    noise σ for a good denoiser). ``method_noise_edges``: the correlation of the method noise's
+    local energy (5×5 mean of its square) with the result's gradient magnitude: near 0 when only
+    noise was removed, larger when edges and texture went with it. ``noise_left``: the noise
+    level still found in the result (``estimate.real_noise_level``). ``sharpness``: the variance
+    of the result's Laplacian over the input's (1 for the input itself; noise counts as detail, so
+    every denoiser lowers it, an over-smoothing one most).
+
+    Parameters
+    ----------
+    noisy, result : ndarray
+        The input and a denoiser's output, same shape, [0, 1] units.
+
+    Returns
+    -------
+    dict
+        ``method_noise``, ``method_noise_edges``, ``noise_left``, ``sharpness``.
+    """
+    import cv2
+
+    from .estimate import real_noise_level
+
+    noisy, result = _pair(noisy, result)
+    noisy = noisy.astype(np.float32)
+    result = result.astype(np.float32)
+    removed = noisy - result
+    gray = result if result.ndim == 2 else result.mean(axis=2)
+    energy = cv2.blur((removed ** 2 if removed.ndim == 2 else (removed ** 2).mean(axis=2)), (5, 5))
+    gradient = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+    varies = energy.std() > 0 and gradient.std() > 0
+    edges = float(np.corrcoef(energy.ravel(), gradient.ravel())[0, 1]) if varies else 0.0
+    detail = float(np.var(cv2.Laplacian(noisy, cv2.CV_32F)))
+    return {"method_noise": float(removed.std()), "method_noise_edges": edges,
+            "noise_left": real_noise_level(result)["sigma"],
+            "sharpness": float(np.var(cv2.Laplacian(result, cv2.CV_32F))) / detail if detail > 0 else 1.0}
+
+
 def snr(image: np.ndarray, signal: Box, background: Box, value_range: tuple[float, float] = (0.0, 1.0)) -> float:
     """Mean of ``signal`` over the standard deviation of ``background`` (population std), in source units.
 

@@ -24,7 +24,7 @@ from . import registry, weights
 from .apply import denoise, enhance, resolve
 from .errors import InvalidParameterError
 from .classifier.inference import predict
-from .estimate import noise_level
+from .estimate import real_noise_level
 from .image import check_array
 from .methods import learned
 from .timing import timed
@@ -185,14 +185,16 @@ def _left_out(models: list[str], noise_type: str) -> str:
 
 
 def start_level(image: np.ndarray, classification: dict, noise_type: str, method: str = "") -> dict:
-    """The noise level the first denoiser ``method`` starts from: the classifier's.
+    """The noise level the first denoiser ``method`` starts from: the classifier's, with ``sigma``,
+    ``sigma_white``, ``gain`` and ``floor`` from ``estimate.real_noise_level`` (the same on white noise).
 
     For speckle the noise grows with brightness, so the estimate from the flattest areas falls short:
     ``sigma`` becomes the image's RMS noise, ``sqrt(var · E[x²])`` with ``E[x²] = E[y²] / (1 + var)``,
     except for a learned model: one with a ``sigma`` was trained with the plain estimate, and the
     speckle model takes the classifier's ``var`` itself.
     """
-    level = dict(classification["level"])
+    real = real_noise_level(image)  # correlated and brightness-dependent noise seen too
+    level = {**classification["level"], **{key: real[key] for key in ("sigma", "sigma_white", "gain", "floor")}}
     if noise_type == "speckle" and "var" in level and method not in learned.registered():
         var = float(level["var"])
         level["sigma"] = float(np.sqrt(var * np.mean(np.square(image, dtype=np.float64)) / (1 + var)))
@@ -244,7 +246,7 @@ def run(image: np.ndarray, *, noise_type: str | None = None, denoisers: list[str
     current = image
     for method, why in chain:
         _announce(on_stage, f"Denoising with {method}", len(stages), total)
-        level = start_level(image, classification, chosen, method) if current is image else noise_level(current)
+        level = start_level(image, classification, chosen, method) if current is image else real_noise_level(current)
         values = resolve(registry.get(method, "denoiser"), current, params.get(method), level=level)
         current, seconds = timed(lambda: denoise(current, method, values, auto=False))
         stages.append(Stage("denoise", method, values, why, seconds, current))

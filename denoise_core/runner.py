@@ -91,6 +91,8 @@ class Network:
 
     def _forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         padded, h, w = _pad(x, self.multiple)
+        if sigma.dim() == 4:  # a per-pixel map is padded like the image
+            sigma = _pad(sigma, self.multiple)[0]
         return run_network(self.model, padded, sigma)[..., :h, :w]
 
     def _tiled(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -103,13 +105,16 @@ class Network:
             for left in range(0, w, size):
                 y0, x0 = max(top - margin, 0), max(left - margin, 0)
                 y1, x1 = min(top + size + margin, h), min(left + size + margin, w)
-                piece = self._forward(x[..., y0:y1, x0:x1], sigma)
+                part = sigma[..., y0:y1, x0:x1] if sigma.dim() == 4 else sigma
+                piece = self._forward(x[..., y0:y1, x0:x1], part)
                 bottom, right = min(top + size, h), min(left + size, w)
                 out[..., top:bottom, left:right] = piece[..., top - y0:bottom - y0, left - x0:right - x0]
         return out
 
-    def __call__(self, image: np.ndarray, sigma: float = 0.0) -> np.ndarray:
-        """Denoise a float32 (H, W) or (H, W, 3) image; returns the same shape, clipped to [0, 1]."""
+    def __call__(self, image: np.ndarray, sigma: float | np.ndarray = 0.0) -> np.ndarray:
+        """Denoise a float32 (H, W) or (H, W, 3) image; returns the same shape, clipped to [0, 1].
+
+        ``sigma`` is one noise level, or an (H, W) map of levels for networks that take one per pixel."""
         image = check_array(image)
         color = image.ndim == 3
         planes = image.transpose(2, 0, 1) if color else image[None]
@@ -120,7 +125,11 @@ class Network:
         else:
             x = torch.from_numpy(np.repeat(planes, self.channels, axis=0))[None]
         x = x.to(self.device)
-        level = torch.full((x.shape[0],), float(sigma), device=self.device)
+        if np.ndim(sigma) == 2:
+            plane = torch.from_numpy(np.ascontiguousarray(sigma, dtype=np.float32)).to(self.device)
+            level = plane[None, None].expand(x.shape[0], 1, -1, -1)
+        else:
+            level = torch.full((x.shape[0],), float(sigma), device=self.device)
         with torch.inference_mode():
             y = self._tiled(x, level).clamp_(0, 1).cpu().numpy()
         if self.channels == 1:

@@ -1,7 +1,8 @@
 """The sample images shipped in ``sample_images/``: one catalogue, the paths and a loader.
 
 The files are made by ``scripts/make_samples.py`` from data inside pip packages (scikit-image,
-pydicom, nilearn); that script also writes ``sample_images/README.md`` from :data:`CATALOGUE`.
+pydicom, nilearn, dipy); that script also writes ``sample_images/README.md`` from :data:`CATALOGUE`.
+The samples marked ``noisy`` hold real noise and have no clean reference.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class Sample:
     description: str
     roi: tuple[Box, Box] | None = None
     """(signal, background) regions, for ROI metrics, SNR and CNR."""
+    noisy: bool = False
+    """Real noise, as recorded: the image is already noisy and has no clean reference."""
 
 
 CATALOGUE: tuple[Sample, ...] = (
@@ -46,6 +49,14 @@ CATALOGUE: tuple[Sample, ...] = (
            "scikit-image `skimage.data.coffee()` (photograph by Rachel Michetti)",
            "CC0 (no copyright restrictions), per the scikit-image docs",
            "600×400 8-bit colour photograph of a cup of coffee: smooth gradients and specular highlights."),
+    Sample("hubble", "hubble_field.png", "Hubble eXtreme Deep Field (real sensor noise)", None, True,
+           "scikit-image `skimage.data.hubble_deep_field()`, the 512×512 crop at rows 180–692, columns 0–512, "
+           "saved losslessly",
+           "Public domain (NASA imagery, \"may be freely used in the public domain\"), per the scikit-image docs",
+           "Real noise, no clean reference: 512×512 8-bit colour crop of a deep-sky exposure: galaxies on a dark "
+           "sky whose grain is sensor and photon noise, spatially correlated by the processing and the JPEG "
+           "the file was published as.",
+           noisy=True),
     Sample("xray", "xray_tibia.dcm", "X-ray (CR) of the lower leg", "X-ray", False,
            "NEMA WG04 compression test set `RG3_UNCR` as shipped in pydicom-data (`data_store/data/RG3_UNCR.dcm`); "
            "downsampled from 1760×1760 to 512×512 by area averaging",
@@ -81,6 +92,14 @@ CATALOGUE: tuple[Sample, ...] = (
            "picker (opens at the middle one); each slice is read in RAS orientation with the front of the "
            "head up.",
            roi=(Box(50, 60, 8, 8), Box(2, 2, 12, 20))),  # white matter; air, on the middle slice
+    Sample("dwi", "dwi_b0.nii.gz", "Diffusion MRI b=0 (real scanner noise)", "MRI", False,
+           "dipy's packaged `dipy/data/files/S0_10slices.nii.gz` (inside the dipy 1.12.1 wheel), copied unchanged",
+           "BSD-3-Clause, the licence of the dipy package (Copyright (c) 2008–2026, dipy developers): its LICENSE "
+           "covers the whole distribution and no other licence is given for this file",
+           "Real noise, no clean reference: 128×128×10 b=0 (no diffusion weighting) brain volume at 2×2 mm in "
+           "plane, 12-bit values in 16 bits, as the scanner recorded it. Its noise is the scanner's own: "
+           "Rician in the dark background, stronger relative to the signal than on the template MRI.",
+           noisy=True),
 )
 
 
@@ -94,6 +113,11 @@ def _get(name: str) -> Sample:
         if sample.name == name:
             return sample
     raise InvalidImageError(f"{name}: unknown sample image; valid names: {', '.join(s.name for s in CATALOGUE)}")
+
+
+def is_noisy(name: str) -> bool:
+    """Whether sample ``name`` is a real noisy image with no clean reference (False for an unknown name)."""
+    return any(sample.noisy for sample in CATALOGUE if sample.name == name)
 
 
 def sample_path(name: str) -> Path:

@@ -1,7 +1,7 @@
 """Denoise & Compare: several denoisers on the same noisy image, side by side, measured."""
 import streamlit as st
 
-from ui import bundles, cache, compare, controls, noise_lab, page, presets, state, units, volume
+from ui import bundles, cache, compare, controls, noise_lab, page, presets, state, volume
 
 page.setup("Denoise & Compare", icon=":material/compare:")
 page.sidebar_image()
@@ -9,9 +9,9 @@ clean = page.require_image()
 has_clean = state.get(state.HAS_CLEAN)
 
 with st.sidebar:
+    with st.expander("Lecture presets"):
+        presets.buttons(with_methods=True)
     if has_clean:
-        with st.expander("Lecture presets"):
-            presets.buttons(with_methods=True)
         st.markdown("### Noise")
         model, params, seed = controls.noise_controls()
     else:
@@ -28,11 +28,10 @@ else:
     recipe, noisy_key, noisy, clean = "input used as is (no clean reference)", state.get(state.IMAGE_HASH), clean, None
     noise_tag = "input"
 level = page.guarded(cache.noise_level, noisy_key, noisy)
-st.caption(f"{recipe} · estimated σ {units.sigma(level['sigma'], state.get(state.IMAGE_META))}, "
-           f"impulses {100 * level['impulse']:.1f}% (what 'auto' starts from) · " + compare.LINK_HOLDS
+st.caption(f"{recipe} · {compare.level_caption(level, state.get(state.IMAGE_META))} (what 'auto' starts from) · "
+           + compare.LINK_HOLDS
            + ("" if state.get(state.SAMPLE) else " An uploaded image is not in the link: it stays on this machine."))
-if has_clean:
-    presets.show_note()
+presets.show_note()
 
 settings = compare.method_settings(noisy_key, noisy, level, chosen)
 if not settings:

@@ -2,7 +2,8 @@
 
     python scripts/make_samples.py
 
-Sources: scikit-image (``skimage.data``), pydicom and pydicom-data (DICOM test files) and the MNI152
+Sources: scikit-image (``skimage.data``), pydicom and pydicom-data (DICOM test files), dipy (a real
+diffusion MRI volume, ``dwi_b0.nii.gz``) and the MNI152
 template inside the nilearn wheel (downloaded with ``pip download nilearn --no-deps`` when nilearn is
 not installed; only nibabel is needed to read it), as a slice (``mri_brain.png``) and as a 2 mm
 volume (``mri_volume.nii.gz``). The catalogue is ``denoise_core.samples.CATALOGUE``.
@@ -28,6 +29,8 @@ from denoise_core.samples import CATALOGUE, SAMPLE_DIR  # noqa: E402
 MAX_BYTES = 1_000_000
 MNI_MEMBER = "nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
 MNI_SLICE = 90
+DWI_MEMBER = "data/files/S0_10slices.nii.gz"  # inside the dipy package
+HUBBLE_ROWS, HUBBLE_COLS = slice(180, 692), slice(0, 512)
 
 MNI_NOTICE = """\
 Copyright (C) 1993–2009 Louis Collins, McConnell Brain Imaging Centre, Montreal Neurological
@@ -123,8 +126,21 @@ def make_mri_volume(path: Path) -> None:
     path.write_bytes(gzip.compress(out.to_bytes(), compresslevel=9, mtime=0))
 
 
+def make_dwi(path: Path) -> None:
+    """dipy's b=0 volume, copied byte for byte (the scanner's noise untouched)."""
+    import dipy
+    path.write_bytes((Path(dipy.__file__).parent / DWI_MEMBER).read_bytes())
+
+
+def make_hubble(path: Path) -> None:
+    """A 512×512 crop of the Hubble eXtreme Deep Field, saved losslessly (no new compression)."""
+    from skimage import data
+    save_png(path, data.hubble_deep_field()[HUBBLE_ROWS, HUBBLE_COLS])
+
+
 MAKERS = {"camera": make_camera, "astronaut": make_astronaut, "coffee": make_coffee,
-          "xray": make_xray, "ct": make_ct, "mri": make_mri, "mri_volume": make_mri_volume}
+          "xray": make_xray, "ct": make_ct, "mri": make_mri, "mri_volume": make_mri_volume,
+          "dwi": make_dwi, "hubble": make_hubble}
 
 
 def readme() -> str:
@@ -154,7 +170,16 @@ def readme() -> str:
               "licence as \"unknown\"; the template's distributor, the McConnell Brain Imaging Centre, publishes it",
               "with this notice:", "", "```", MNI_NOTICE, "```", "",
               "Reference: V. Fonov, A. Evans, R. McKinstry, C. Almli, D. Collins, \"Unbiased nonlinear average",
-              "age-appropriate brain templates from birth to adulthood\", NeuroImage 47 (2009) S102.", ""]
+              "age-appropriate brain templates from birth to adulthood\", NeuroImage 47 (2009) S102.", "",
+              "### Real noise (dwi_b0.nii.gz, hubble_field.png)", "",
+              "These two are already noisy, as recorded; there is no clean version of them, so the workbench",
+              "shows what can be measured without one. `dwi_b0.nii.gz` is `dipy/data/files/S0_10slices.nii.gz`",
+              "from the dipy 1.12.1 wheel (pinned in requirements.txt), unchanged. dipy's `LICENSE` (BSD-3-Clause,",
+              "Copyright (c) 2008–2026, dipy developers) covers everything in the distribution \"unless otherwise",
+              "specified by LICENSE.txt files in individual directories, or within individual files\"; its",
+              "`data/files` folder has no such file. `hubble_field.png` is cut from scikit-image's",
+              "`hubble_deep_field.jpg` (HubbleSite, release 2012-37), NASA imagery that, per the scikit-image",
+              "docstring, \"may be freely used in the public domain\".", ""]
     return "\n".join(lines)
 
 

@@ -112,7 +112,8 @@ def test_a_model_imported_at_run_time_is_routed_by_the_pipeline(tmp_path, monkey
     noisy = add_noise(np.full((48, 48), 0.5, np.float32), "gaussian", {"sigma": 0.1}, seed=0)
     result = pipeline.run(noisy, noise_type="gaussian", denoisers=["late_model"])
     stage = result.stages[-1]
-    assert stage.method == "late_model" and stage.params == {"sigma": pytest.approx(stage.params["sigma"])}
+    assert stage.method == "late_model" and stage.params == {"sigma": pytest.approx(stage.params["sigma"]),
+                                                                  "gain": 0.0}  # white noise: one level
     np.testing.assert_array_equal(result.image, denoise(noisy, "late_model", stage.params))
     level = {"sigma": 0.1, "var": 0.04}
     assert pipeline.start_level(noisy, {"level": level}, "speckle", "late_model")["sigma"] == 0.1  # a learned model

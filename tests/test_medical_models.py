@@ -34,9 +34,10 @@ def test_each_modality_model_beats_the_natural_image_model_on_its_own_modality(m
     assert gained >= margin, f"{model} on {sample}: {gained:+.2f} dB over {NATURAL}"
 
 
-# measured: noisy 27.54, BM3D at the estimated σ 30.59, ffdnet_ct (never saw this noise) 33.98,
-# ffdnet_ct_lowdose (trained on it) 35.60 dB
-@pytest.mark.parametrize("model, margin", [("ffdnet_ct", 2.5), ("ffdnet_ct_lowdose", 4.0)])
+# measured: noisy 27.54, BM3D at the estimated σ 34.58 (30.59 with the white-noise estimate, which misses
+# most of the correlated FBP noise), ffdnet_ct (never saw this noise) 35.26 (33.97), ffdnet_ct_lowdose
+# (trained on it, given the white estimate as in training) 35.60 dB
+@pytest.mark.parametrize("model, margin", [("ffdnet_ct", 0.4), ("ffdnet_ct_lowdose", 0.8)])
 def test_the_ct_models_earned_the_low_dose_route_and_beat_bm3d_on_it(model, margin):
     assert pipeline.earned(model, "ct_lowdose"), pipeline.MARGINS.get((model, "ct_lowdose"))
     clean, _ = load_sample("ct")

@@ -12,7 +12,7 @@ from denoise_core.apply import add_noise
 from denoise_core.noise import MIX_COMPONENTS, mixed_recipe
 
 MODELS = ("gaussian", "salt_pepper", "speckle", "poisson", "rician", "low_light", "scribbles", "jpeg",
-          "mixed", "rician_snr", "poisson_gaussian", "ct_lowdose")
+          "mixed", "rician_snr", "poisson_gaussian", "ct_lowdose", "camera")
 
 
 def flat(value, shape=(256, 256)):
@@ -150,6 +150,16 @@ def test_poisson_gaussian_variance_is_affine_in_intensity():
     slope, intercept = np.polyfit(levels, variances, 1)
     assert abs(slope * peak - 1) < 0.05
     assert abs(intercept / read ** 2 - 1) < 0.15
+
+
+def test_camera_noise_is_poisson_gaussian_then_correlated():
+    peak, read = 100.0, 0.01
+    white = [add_noise(flat(x), "camera", {"peak": peak, "read_sigma": read, "spread": 0.0, "quality": 100},
+                       seed=0).var() for x in (0.2, 0.8)]
+    assert abs((white[1] - white[0]) / 0.6 * peak - 1) < 0.05  # variance x/peak + read²
+    spread = add_noise(flat(0.5), "camera", {"peak": peak, "read_sigma": read, "quality": 100}, seed=0)
+    assert abs(spread.var() / (0.5 / peak + read ** 2) / 0.1675 - 1) < 0.1  # × the 0.7 px kernel's squared norm
+    assert abs(float(np.corrcoef(spread[:, :-1].ravel(), spread[:, 1:].ravel())[0, 1]) - 0.6) < 0.1
 
 
 @pytest.fixture(scope="module")

@@ -185,8 +185,9 @@ def test_a_low_dose_ct_dicom_classified_as_gaussian_goes_where_the_table_says(tm
     assert [(s.method, s.reason) for s in result.stages[1:]] == pipeline.plan(kind, modality="CT")
 
 
-# measured: noisy 27.53 dB, BM3D at the estimated sigma 30.60, told the noise is low-dose CT (the low-dose
-# CT model, a route the table keeps) 35.60
+# measured: noisy 27.53 dB, BM3D at the estimated sigma 34.59 (30.60 with the white-noise estimate, which
+# misses most of the correlated FBP noise), told the noise is low-dose CT (the low-dose CT model, a route
+# the table keeps) 35.60
 def test_cli_pipeline_denoises_a_low_dose_ct_dicom_with_the_low_dose_ct_model(tmp_path):
     source, clean, meta = low_dose_ct_dicom(tmp_path)
     out = tmp_path / "out.dcm"
@@ -204,4 +205,4 @@ def test_cli_pipeline_denoises_a_low_dose_ct_dicom_with_the_low_dose_ct_model(tm
 
     read_noisy, noisy_meta = read_image(source)
     bm3d = on_clean_scale(denoise(read_noisy, "bm3d"), noisy_meta)
-    assert psnr(on_clean_scale(restored, out_meta), clean) >= psnr(bm3d, clean) + 4.0
+    assert psnr(on_clean_scale(restored, out_meta), clean) >= psnr(bm3d, clean) + 0.8

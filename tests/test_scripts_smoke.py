@@ -246,3 +246,12 @@ def test_classroom_votes_counts_every_vote_once_through_the_store_and_the_page(t
     found = rows(out, r"^(store|page): (\d+) votes stored of (\d+) sent once \(none lost, none twice\); (\d+) votes/s")
     assert list(found) == ["store", "page"]
     assert all(stored == sent == "6" and int(rate) > 0 for stored, sent, rate in found.values())  # 2 voters × 3
+
+
+def test_auto_on_real_noise_prints_old_and_new_auto_per_method(smoke):
+    out, _ = smoke("benchmarks/auto_on_real_noise.py")
+    table = {m.group(1): (float(m.group(2)), float(m.group(3))) for m in
+             re.finditer(r"^\s+100\s+(.+?)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+[+-]\d+\.\d\d\s+[+-]\d+\.\d\d$", out, re.M)}
+    assert set(table) == {"noisy", "nlm", "median 3×3"}
+    assert table["nlm"][1] > table["nlm"][0]  # the real-noise estimate gains on camera noise
+    assert table["median 3×3"][0] == table["median 3×3"][1]  # no level: the same both times

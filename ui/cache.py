@@ -59,8 +59,9 @@ def add_noise(image_hash: str, _image: np.ndarray, model: str, params: PARAMS, s
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def noise_level(image_hash: str, _image: np.ndarray) -> dict:
+    """The level ``auto`` starts from (``estimate.real_noise_level``)."""
     from denoise_core import estimate
-    return estimate.noise_level(_image)
+    return estimate.real_noise_level(_image)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -89,6 +90,12 @@ def denoise(image_hash: str, _image: np.ndarray, method: str, params: PARAMS) ->
 def measure(ref_hash: str, _ref: np.ndarray, image_hash: str, _image: np.ndarray) -> dict[str, float]:
     """Every registered metric of ``_image`` against ``_ref``."""
     return metrics.measure(_ref, _image)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def no_reference(noisy_hash: str, _noisy: np.ndarray, image_hash: str, _image: np.ndarray) -> dict[str, float]:
+    """What ``_image`` left and removed of ``_noisy``, measured without a clean reference (``metrics.no_reference``)."""
+    return metrics.no_reference(_noisy, _image)
 
 
 DOWNLOADS = {"PNG 8-bit": ("png", 8, "image/png"), "TIFF 16-bit": ("tiff", 16, "image/tiff"),

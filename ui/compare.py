@@ -32,6 +32,19 @@ class Result:
     key: str  # identifies the result: noisy image, method, parameters
 
 
+def level_caption(level: dict, meta) -> str:
+    """The estimated noise level as the page states it: σ, impulses, and whether the noise is correlated
+    or grows with brightness (``estimate.real_noise_level``)."""
+    from denoise_core.estimate import signal_dependent
+    text = f"estimated σ {units.sigma(level['sigma'], meta)}"
+    if level["sigma"] > level["sigma_white"]:
+        text += (f" (correlated noise: {level['correlation']:.2f}× the "
+                 f"{units.sigma(level['sigma_white'], meta)} single pixels show)")
+    if signal_dependent(level["gain"], level["floor"]):
+        text += ", growing with brightness"
+    return text + f", impulses {100 * level['impulse']:.1f}%"
+
+
 def job_key(noisy_key: str, name: str, params: dict) -> str:
     return f"{noisy_key}|{name}|{sorted(params.items())}"
 
@@ -318,6 +331,21 @@ def metric_methods() -> list[registry.Method]:
     return registry.methods("metric")
 
 
+EDGES = "edges in method noise"
+SHARPNESS = "sharpness (× input)"
+
+
+def no_reference_row(noisy_key: str, noisy: np.ndarray, key: str, image: np.ndarray, meta) -> dict[str, float]:
+    """The no-reference columns of one image: the noise σ it still holds, the method noise's σ and its
+    correlation with edges, and its sharpness relative to the input (``metrics.no_reference``)."""
+    values = cache.no_reference(noisy_key, noisy, key, image)
+    row = {"estimated σ left (/255)": values["noise_left"] * 255,
+           "method noise σ (/255)": values["method_noise"] * 255}
+    if not units.plain(meta):
+        row[units.scaled_label("estimated σ left", meta)] = values["noise_left"] * units.span(meta)
+    return {**row, EDGES: values["method_noise_edges"] if key != noisy_key else np.nan, SHARPNESS: values["sharpness"]}
+
+
 def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
                   results: list[Result]) -> tuple[pd.DataFrame, dict, dict]:
     """Tidy table: one row per image (noisy input, then each result), one column per metric."""
@@ -346,15 +374,12 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
     else:
         for label, key, image, r in [(NOISY, noisy_key, noisy, None)] + [(x.title, x.key, x.image, x)
                                                                                   for x in results]:
-            level = cache.noise_level(key, image)
-            row = {"method": label, "estimated σ left (/255)": level["sigma"] * 255}
-            if not units.plain(meta):
-                row[units.scaled_label("estimated σ left", meta)] = level["sigma"] * units.span(meta)
+            row = {"method": label, **no_reference_row(noisy_key, noisy, key, image, meta)}
             rows.append({**row, "seconds": r.seconds if r else np.nan,
                          "parameters": (("auto: " if r.auto else "") + controls.format_params(r.params)) if r else "—"})
-        for title in [c for c in rows[0] if c.startswith("estimated σ")]:
+        for title in [c for c in rows[0] if c not in ("method", "seconds", "parameters")]:
             direction[title] = None
-            formats[title] = ".2f"
+            formats[title] = ".3f" if title in (EDGES, SHARPNESS) else ".2f"
     direction["seconds"] = False
     formats["seconds"] = ".2f"
     return pd.DataFrame(rows), direction, formats
@@ -362,8 +387,12 @@ def metrics_frame(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str,
 
 def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean: bool) -> None:
     if not has_clean:
-        st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead: the run time and the "
-                "noise level a blind estimator still finds in each result (lower is smoother, not necessarily better).")
+        st.info("No clean reference: PSNR, SSIM, MSE and MAE need one. Shown instead, for each result: the noise "
+                "level a blind estimator still finds in it (correlated and brightness-dependent noise included); "
+                "the method noise (noisy − result: what it removed), its σ and how much it follows the edges "
+                "(0: only noise was removed; higher: detail went too, see the Differences tab); and its sharpness, "
+                "the variance of its Laplacian over the input's (noise counts as detail: every denoiser lowers it, "
+                "an over-smoothing one most). None of these is a score on its own: read them together.")
     meta = state.get(state.IMAGE_META)
     st.dataframe(views.metrics_table(frame.set_index("method"), direction, formats), width="stretch", height="content")
     st.caption(units.caption(meta, psnr=has_clean) + ("" if units.plain(meta) or not has_clean else

@@ -1,6 +1,7 @@
 """Lecture presets: one click sets the noise model, its parameters, the seed, a fitting sample and the
 denoisers worth comparing on it. General presets teach the noise models; medical lessons walk through
-one modality each, with a note a lecturer can read aloud."""
+one modality each; real-noise lessons add no noise (the sample is already noisy and has no clean
+reference). Each has a note a lecturer can read aloud."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,14 +12,16 @@ from denoise_core import registry
 
 from . import cache, controls, state
 
-GENERAL, MEDICAL = "Noise models", "Medical imaging"
-GROUPS = (GENERAL, MEDICAL)
+GENERAL, MEDICAL, REAL = "Noise models", "Medical imaging", "Real noise"
+GROUPS = (GENERAL, MEDICAL, REAL)
+NO_NOISE = ""
+"""A preset's ``model`` when it adds no noise: its sample is a real noisy image."""
 
 
 @dataclass(frozen=True)
 class Preset:
     label: str
-    model: str
+    model: str                           # NO_NOISE: none added (the sample is already noisy)
     params: dict
     sample: str                          # the sample image it is shown on
     seed: int = 0
@@ -67,6 +70,29 @@ PRESETS = (
                 "Compare the white-matter region's SNR and the grey/white boundary across methods. The MRI "
                 "model learned MR anatomy with Gaussian noise; like every method here it keeps the Rician "
                 "floor in the air, which is why all the PSNRs stay low."),
+    Preset("Real MRI noise: diffusion b=0, no clean image", NO_NOISE, {}, sample="dwi",
+           methods=("nlm", "bm3d", "ffdnet_gray_blind", "ffdnet_mri"), group=REAL,
+           note="No noise is added here: this diffusion MRI volume comes with its scanner's own noise, and "
+                "there is no clean version of it. So PSNR and SSIM cannot be computed; the table shows what "
+                "can be: the noise each result still holds, the method noise (what it removed) and whether it "
+                "follows the edges, and the sharpness. The noise is not the white noise of the textbook: it is "
+                "weak in the dark air, stronger in the brain, and correlated from pixel to pixel, so the "
+                "estimate that 'auto' uses measures it per brightness and at a coarser scale. Look at the "
+                "method noise in the Differences tab: a good result's method noise is grain with no anatomy "
+                "in it; where the outline of the ventricles appears, the method removed signal. Move through "
+                "the ten slices with the Slice slider. Then try the Pipeline page: its noise classifier, "
+                "trained on synthetic noise, calls this image clean."),
+    Preset("Real sensor noise: Hubble deep field", NO_NOISE, {}, sample="hubble",
+           methods=("nlm", "bm3d", "wavelet_bayes", "drunet_color_blind"), group=REAL,
+           note="No noise is added: this is a real telescope exposure, published as a JPEG. The dark sky is "
+                "grain: photon and sensor noise, smeared over neighbouring pixels by the processing and the "
+                "compression, plus coloured speckle. A white-noise estimator looking at single pixels sees "
+                "about a third of it; measured at twice the scale it shows, and that is the level 'auto' "
+                "hands to the denoisers. The question here is what a denoiser must not remove: the faintest "
+                "galaxies are a few pixels wide and barely brighter than the grain. Compare the sharpness "
+                "column and zoom into the small galaxies: a result can have a clean sky and have lost them. The "
+                "noise classifier, trained on synthetic noise, calls this image clean: real noise is not what it "
+                "learned."),
 )
 
 
@@ -76,14 +102,19 @@ def methods(preset: Preset) -> list[str]:
     return [m for m in preset.methods if m in known]
 
 
-def apply(preset: Preset, *, with_methods: bool = False) -> None:
-    """Callback: set the preset's noise, seed, sample (and methods, their parameters back to auto) in the
-    state, and remember what changed, to say so on the page."""
+def _set_noise(preset: Preset) -> str:
+    """Put the preset's noise model, parameters and seed in the state; returns what it set, in words."""
     noise = registry.get(preset.model, "noise")
-    changed = [f"noise {noise.title} ({controls.format_params(noise.resolve(preset.params))}), seed {preset.seed}"]
     state.put(state.NOISE, preset.model)
     state.put(state.NOISE_PARAMS, {**state.get(state.NOISE_PARAMS), preset.model: noise.resolve(preset.params)})
     state.put(state.SEED, preset.seed)
+    return f"noise {noise.title} ({controls.format_params(noise.resolve(preset.params))}), seed {preset.seed}"
+
+
+def apply(preset: Preset, *, with_methods: bool = False) -> None:
+    """Callback: set the preset's noise, seed, sample (and methods, their parameters back to auto) in the
+    state, and remember what changed, to say so on the page."""
+    changed = ["no added noise (the image is already noisy)"] if preset.model == NO_NOISE else [_set_noise(preset)]
     if preset.sample != state.get(state.SAMPLE):
         image, meta = cache.load_sample(preset.sample)
         changed.insert(0, f"image: the {preset.sample} sample (was {state.get(state.SAMPLE) or 'your image'})")
@@ -102,9 +133,10 @@ def apply(preset: Preset, *, with_methods: bool = False) -> None:
 
 def buttons(*, with_methods: bool) -> None:
     """One button per preset, under a small heading per group (drawn where the caller is: the sidebar
-    or an expander in it)."""
+    or an expander in it); the real-noise lessons only where methods are compared (``with_methods``)."""
     for group in GROUPS:
-        members = [(i, p) for i, p in enumerate(PRESETS) if p.group == group]
+        members = [(i, p) for i, p in enumerate(PRESETS)
+                   if p.group == group and (with_methods or p.model != NO_NOISE)]
         if not members:
             continue
         st.caption(group)
@@ -114,12 +146,14 @@ def buttons(*, with_methods: bool) -> None:
 
 
 def active() -> tuple[Preset, str] | None:
-    """The preset applied last and what it changed, while its noise model and sample are still in use."""
+    """The preset applied last and what it changed, while its noise model (or, adding none, the real noisy
+    image) and sample are still in use."""
     label, changed = state.get(state.LESSON) or (None, "")
     preset = next((p for p in PRESETS if p.label == label), None)
-    if preset is None or preset.model != state.get(state.NOISE) or preset.sample != state.get(state.SAMPLE):
+    if preset is None or preset.sample != state.get(state.SAMPLE):
         return None
-    return preset, changed
+    in_use = not state.get(state.HAS_CLEAN) if preset.model == NO_NOISE else preset.model == state.get(state.NOISE)
+    return (preset, changed) if in_use else None
 
 
 def show_note() -> None:
@@ -131,5 +165,5 @@ def show_note() -> None:
     preset, changed = found
     missing = [m for m in preset.methods if m not in registry.names("denoiser")]
     extra = (f"  \n*Not installed here, so left out: {', '.join(missing)}.*" if missing else "")
-    heading = "Lesson" if preset.group == MEDICAL else "Preset"
+    heading = "Preset" if preset.group == GENERAL else "Lesson"
     st.info(f"**{heading}: {preset.label}.** {preset.note}  \n*Set: {changed}.*{extra}", icon=":material/school:")

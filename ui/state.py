@@ -170,10 +170,12 @@ IMAGE_WIDGETS = ("w.window", "w.roi.", "w.cmp.z", "w.nl.", "w.deid.", "w.noise."
 levels shown in the image's units): reset for a new image (the noise reseeds from the state)."""
 
 
-def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool = True,
+def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bool | None = None,
               source: dict | None = None, same_volume: bool = False) -> None:
     """Make ``image`` the workbench's current image (on every page).
 
+    ``has_clean`` None: a sample of real noise has no clean reference (``samples.is_noisy``), any other
+    image has one.
     ``source`` ({"name", "data"}) keeps an uploaded volume's bytes so its other slices can be read.
     ``same_volume``: ``image`` is another slice of the current volume, so the display window and the
     regions stay (every slice maps to [0, 1] the same way and has the same size); otherwise they reset.
@@ -185,6 +187,9 @@ def set_image(image: np.ndarray, meta: Any, *, sample: str | None, has_clean: bo
     st.session_state[SAMPLE] = sample
     where = f"#{slice_index(meta) + 1}" if slices(meta) > 1 else ""
     st.session_state[IMAGE_ID] = (f"sample:{sample}" if sample else f"upload:{digest}") + where
+    if has_clean is None:
+        from denoise_core.samples import is_noisy
+        has_clean = not (sample and is_noisy(sample))
     st.session_state[HAS_CLEAN] = bool(has_clean)
     st.session_state[SOURCE] = source if slices(meta) > 1 else None
     st.session_state[PENDING] = None

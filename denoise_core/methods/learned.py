@@ -40,8 +40,22 @@ def _forget_networks() -> None:
         runner.clear_cache()
 
 
+GAIN_MAX = 0.2
+"""The largest brightness gain of a noise-level map (Poisson noise at a peak of 5)."""
+
+
 def _sigma_auto(level) -> dict:
-    return {"sigma": float(min(max(level.get("sigma", 0.0), 0.0), SIGMA_MAX))}
+    """The estimated σ, and the gain of the noise-level function where the noise grows with brightness."""
+    from ..estimate import signal_dependent
+    gain, floor = level.get("gain", 0.0), level.get("floor", 0.0)
+    return {"sigma": float(min(max(level.get("sigma", 0.0), 0.0), SIGMA_MAX)),
+            "gain": round(float(min(gain, GAIN_MAX)), 5) if signal_dependent(gain, floor) else 0.0}
+
+
+def _white_auto(level) -> dict:
+    """The white-noise σ (``sigma_white`` when estimated), one level: for a specialist, given its noise's level
+    as the white estimate reads it (or as the per-pixel std) in training."""
+    return {"sigma": float(min(max(level.get("sigma_white", level.get("sigma", 0.0)), 0.0), SIGMA_MAX)), "gain": 0.0}
 
 
 def _var_auto(level) -> dict:
@@ -73,7 +87,10 @@ def make_denoiser(entry: weights.Entry):
         def denoise(image: np.ndarray, *, var: float = 0.0) -> np.ndarray:
             return _network(entry.name)(image, np.sqrt(var or measured_speckle_var(image)))
     elif entry.noise_map:
-        def denoise(image: np.ndarray, *, sigma: float = 25 / 255) -> np.ndarray:
+        def denoise(image: np.ndarray, *, sigma: float = 25 / 255, gain: float = 0.0) -> np.ndarray:
+            if gain > 0:
+                from ..estimate import level_map
+                return _network(entry.name)(image, level_map(image, sigma, gain))
             return _network(entry.name)(image, sigma)
     else:
         def denoise(image: np.ndarray) -> np.ndarray:
@@ -96,8 +113,12 @@ def register_entry(entry: weights.Entry, *, replace: bool = False) -> None:
     elif entry.noise_map:
         hi = SIGMA_MAX
         params = [FloatParam("sigma", default=25 / 255, lo=0.0, hi=hi, step=1 / 255,
-                             help="Noise std in [0, 1] units given to the network's noise-level map")]
-        auto = _sigma_auto
+                             help="Noise std in [0, 1] units given to the network's noise-level map (at the "
+                                  "image's mean brightness when gain > 0)"),
+                  FloatParam("gain", default=0.0, lo=0.0, hi=GAIN_MAX, step=0.0001,
+                             help="Noise variance added per unit of brightness (1/peak for photon noise): the map "
+                                  "follows the brightness, σ² = sigma² + gain·(local − mean); 0 = one level")]
+        auto = _sigma_auto if entry.noise == "gaussian" else _white_auto
     else:
         params, auto = [], None
     register(entry.name, kind="denoiser", family="learned", title=entry.title, params=params, auto=auto,

@@ -52,7 +52,8 @@ class DRUNet(nn.Module):
         With True the last convolution starts at zero, so the untrained network is the identity.
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) of any size, ``sigma`` a tensor of shape (N,) or (N, 1)
-    (one level per image, shared by its channels, as in the paper). Returns the denoised (N, C, H, W).
+    (one level per image, shared by its channels, as in the paper) or a per-pixel map (N, 1, H, W).
+    Returns the denoised (N, C, H, W).
     The state-dict keys are ``m_head``, ``m_down1..L``, ``m_body``, ``m_upL..1``, ``m_tail``.
     """
 
@@ -105,13 +106,7 @@ class DRUNet(nn.Module):
         if self.noise_map:
             if sigma is None:
                 raise ValueError("this DRUNet takes a noise level: forward(x, sigma)")
-            level = sigma.to(x.dtype).reshape(-1)
-            if level.numel() == 1:
-                level = level.expand(n)
-            if level.numel() != n:
-                raise ValueError(f"DRUNet takes one noise level per image: sigma of shape (N,) or (N, 1) with "
-                                 f"N={n}, got {tuple(sigma.shape)}")
-            features = torch.cat([x, level[:, None, None, None].expand(n, 1, h, w)], dim=1)
+            features = torch.cat([x, self._level_map(sigma.to(x.dtype), n, h, w)], dim=1)
         ph, pw = (-h) % self.pad_multiple, (-w) % self.pad_multiple
         if ph or pw:
             features = F.pad(features, (0, pw, 0, ph), mode="replicate")
@@ -123,3 +118,16 @@ class DRUNet(nn.Module):
             out = getattr(self, f"m_up{i}")(out + skips[i])
         out = self.m_tail(out + skips[0])[..., :h, :w]
         return x - out if self.residual else out
+
+    @staticmethod
+    def _level_map(sigma: torch.Tensor, n: int, h: int, w: int) -> torch.Tensor:
+        """The (N, 1, H, W) level channel: one level per image spread over it, or a per-pixel (N, 1, H, W) map."""
+        if sigma.dim() == 4 and sigma.shape[1:] == (1, h, w):
+            return sigma.expand(n, -1, -1, -1)
+        level = sigma.reshape(-1)
+        if level.numel() == 1:
+            level = level.expand(n)
+        if level.numel() != n:
+            raise ValueError(f"DRUNet takes one noise level per image: sigma of shape (N,) or (N, 1) with "
+                             f"N={n}, or a map (N, 1, H, W); got {tuple(sigma.shape)}")
+        return level[:, None, None, None].expand(n, 1, h, w)

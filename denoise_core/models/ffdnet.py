@@ -46,7 +46,8 @@ class FFDNet(nn.Module):
         Noise-level maps given to the network: one per channel (None, ours) or 1 shared by all (the paper's).
 
     ``forward(x, sigma)``: ``x`` is (N, C, H, W) with even H and W, ``sigma`` a tensor of shape (N,)
-    or (N, C). Returns the denoised (N, C, H, W).
+    or (N, C), or a per-pixel map (N, 1, H, W) (noise that varies with brightness). Returns the
+    denoised (N, C, H, W).
     """
 
     multiple = 2
@@ -97,15 +98,22 @@ class FFDNet(nn.Module):
         if self.noise_map:
             if sigma is None:
                 raise ValueError("this FFDNet takes a noise level: forward(x, sigma)")
-            level = sigma.to(x.dtype).reshape(x.shape[0], -1)
-            if level.shape[1] != self.level_maps:
-                level = level.mean(dim=1, keepdim=True).expand(-1, self.level_maps)
-            level_map = level[:, :, None, None].expand(-1, -1, small.shape[2], small.shape[3])
+            level_map = self._level_map(sigma.to(x.dtype), x.shape[0], small.shape[2:])
             if self.multiplicative:
                 level_map = level_map * brightness(small, self.channels)
             features = torch.cat([small, level_map], dim=1)
         out = self.body(features)
         return F.pixel_shuffle(small - out if self.residual else out, 2)
+
+    def _level_map(self, sigma: torch.Tensor, n: int, size: torch.Size) -> torch.Tensor:
+        """The (N, level_maps, h, w) level map at half resolution: from one level per image (or channel), or
+        from a per-pixel (N, 1, H, W) map averaged over each 2×2 block."""
+        if sigma.dim() == 4:
+            return F.avg_pool2d(sigma.mean(dim=1, keepdim=True), 2).expand(-1, self.level_maps, -1, -1)
+        level = sigma.reshape(n, -1)
+        if level.shape[1] != self.level_maps:
+            level = level.mean(dim=1, keepdim=True).expand(-1, self.level_maps)
+        return level[:, :, None, None].expand(-1, -1, size[0], size[1])
 
 
 def brightness(small: torch.Tensor, channels: int) -> torch.Tensor:
