@@ -255,3 +255,9 @@ def test_auto_on_real_noise_prints_old_and_new_auto_per_method(smoke):
     assert set(table) == {"noisy", "nlm", "median 3×3"}
     assert table["nlm"][1] > table["nlm"][0]  # the real-noise estimate gains on camera noise
     assert table["median 3×3"][0] == table["median 3×3"][1]  # no level: the same both times
+
+
+def test_estimate_speed_times_both_estimates_beside_the_median_filter(smoke):
+    out, _ = smoke("benchmarks/estimate_speed.py")
+    timed = rows(out, r"^  (\w+)\s+(\d+\.\d{4}) s\s+(\d+\.\d\d) × the median filter$")
+    assert set(timed) == {"noise_level", "real_noise_level"} and out.count("× the median filter") == 4
