@@ -77,7 +77,11 @@ def settled(driver, ready: str) -> bool:
     return not running and bool(driver.find_elements("css selector", ready))
 
 
-def timed(driver, act, ready: str = ".js-plotly-plot .main-svg", timeout: float = 600) -> float:
+CHARTS = "svg.metric-bars, .js-plotly-plot .main-svg"
+"""The metric charts of the Metrics tab (static SVG now; plotly charts in older versions)."""
+
+
+def timed(driver, act, ready: str = CHARTS, timeout: float = 600) -> float:
     start = time.perf_counter()
     act()
     time.sleep(0.05)  # let the rerun begin before looking for its end

@@ -1,4 +1,7 @@
 """AppTest of Denoise & Compare: methods from the registry, cached results, metrics, shareable links."""
+import json
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -149,12 +152,17 @@ def test_a_cancelled_run_leaves_the_rest_for_later(open_page):
 
 def test_the_projector_theme_follows_the_session_and_enlarges_the_charts(open_page):
     at = open_page("compare", m="median").run()
-    plain = at.get("plotly_chart")[0].proto.spec
+
+    def font_size(at) -> int:
+        chart = next(m.value for m in at.markdown if "metric-bars" in m.value)  # the PSNR bars, an SVG
+        return int(re.search(r'font-size="(\d+)"', chart)[1])
+
+    plain = font_size(at)
     at.toggle(key="w.projector").set_value(True).run()
     assert not at.exception and at.session_state[state.PROJECTOR] is True
-    import json
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["font"]["size"] == 17 and spec["layout"]["font"]["size"] > json.loads(plain)["layout"]["font"]["size"]
-    assert spec["layout"]["colorway"][:3] == ["#0072B2", "#E69F00", "#009E73"]  # told apart by colour-blind viewers
+    assert font_size(at) == 17 > plain
     at.switch_page("pages/1_Noise_Lab.py").run()
     assert at.toggle(key="w.projector").value is True  # on every page
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)  # and in its charts
+    assert spec["layout"]["font"]["size"] == 17
+    assert spec["layout"]["colorway"][:3] == ["#0072B2", "#E69F00", "#009E73"]  # told apart by colour-blind viewers

@@ -169,9 +169,8 @@ def test_pages_render_slider_and_charts(server, browser, small_sample):
 
     open_page(browser, f"{server}/Denoise_and_Compare{query}&noise=salt_pepper&n.amount=0.05&m=median,gaussian",
               'iframe[title*="compare_slider"]', timeout=120)
-    charts = wait_until(browser, lambda d: d.find_elements("css selector", ".js-plotly-plot .main-svg"), 30,
-                        "the metric charts")
-    assert charts
+    charts = wait_until(browser, lambda d: d.find_elements("css selector", "svg.metric-bars"), 30, "the metric charts")
+    assert len(charts) >= 4
     frame = browser.find_element("css selector", 'iframe[title*="compare_slider"]')
     assert frame.size["width"] > 0.5 * WIDTH - 400, "the slider does not fill the page width"
     assert frame.size["height"] > 100, "the slider did not size itself"
@@ -222,20 +221,22 @@ def test_a_chart_of_twenty_methods_shows_every_full_name(server, browser):
     methods = registry.methods("denoiser")[:20]
     assert len(methods) == 20
     open_page(browser, f"{server}/Denoise_and_Compare?img=ct&m={','.join(m.name for m in methods)}",  # 128×128: quick
-              ".js-plotly-plot .main-svg", timeout=240)
-    first = wait_until(browser, lambda d: next(c for c in d.find_elements("css selector", ".js-plotly-plot")
-                                               if c.find_element("css selector", ".gtitle").text.startswith("PSNR")),
+              "svg.metric-bars", timeout=240)
+    first = wait_until(browser, lambda d: next(c for c in d.find_elements("css selector", "svg.metric-bars")
+                                               if c.get_attribute("aria-label").startswith("PSNR")),
                        60, "the PSNR chart")  # one bar per method
-    labels = [t.text for t in first.find_elements("css selector", ".ytick text")]
+    labels = [t.text for t in first.find_elements("css selector", "text.bar-label")]
     assert sorted(labels) == sorted(m.title for m in methods), labels  # all twenty, in full
-    boxes = [t.rect for t in first.find_elements("css selector", ".ytick text")]
+    boxes = [t.rect for t in first.find_elements("css selector", "text.bar-label")]
     tops = sorted(box["y"] for box in boxes)
     assert min(b - a for a, b in zip(tops, tops[1:])) >= 10, "labels overlap"
+    bars = first.find_element("css selector", "rect").rect  # the names end left of the bars, none cut off
+    assert all(box["x"] >= first.rect["x"] and box["x"] + box["width"] <= bars["x"] for box in boxes), boxes
 
 
 def test_a_region_is_drawn_by_dragging_a_box_on_the_image(server, browser):
     from selenium.webdriver.common.action_chains import ActionChains
-    open_page(browser, f"{server}/Denoise_and_Compare?img=ct&m=median", ".js-plotly-plot .main-svg")
+    open_page(browser, f"{server}/Denoise_and_Compare?img=ct&m=median", "svg.metric-bars")
     browser.find_element("xpath", "//*[@role='tab'][contains(., 'Region of interest')]").click()
     drawing = wait_until(browser, lambda d: [c for c in d.find_elements("css selector", ".js-plotly-plot")
                                              if c.is_displayed() and c.find_elements("css selector", ".imagelayer")],

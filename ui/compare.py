@@ -410,16 +410,15 @@ def show_metrics(frame: pd.DataFrame, direction: dict, formats: dict, has_clean:
     twins = {base for c in scaled for base in (c.rsplit(" (", 1)[0], c.rsplit(" (", 1)[0] + " (/255)")}
     numeric = [c for c in frame.columns if c not in ("method", "parameters", *twins)]
     methods = frame[frame["method"] != NOISY]
-    per_row = 1 if len(methods) > 8 else 2 if len(methods) > 3 else 3  # full method names need the width
+    per_row = 1 if len(methods) > 8 else 2  # full method names need the width
     noisy = frame[frame["method"] == NOISY]
     for start in range(0, len(numeric), per_row):
         cols = st.columns(per_row)
         for column, name in zip(cols, numeric[start:start + per_row]):
             values = {m: float(v) for m, v in zip(methods["method"], methods[name]) if pd.notna(v)}
             reference = ("noisy input", float(noisy[name].iloc[0])) if len(noisy) and pd.notna(noisy[name].iloc[0]) else None
-            with column:
-                views.show_chart(views.bars(values, title=name, higher_is_better=direction.get(name),
-                                            fmt=formats.get(name, ".3g"), reference=reference), key=f"cmp.bar.{name}")
+            column.markdown(views.bars_svg(values, title=name, higher_is_better=direction.get(name),
+                                           fmt=formats.get(name, ".3g"), reference=reference), unsafe_allow_html=True)
 
 
 def show_downloads(clean: np.ndarray | None, noisy: np.ndarray, noisy_key: str, results: list[Result],
