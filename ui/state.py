@@ -504,6 +504,15 @@ def apply_forensics_url() -> None:
     st.session_state[FORENSICS] = settings
     st.session_state[FORENSICS_URL] = given
     forget_widgets("w.fx.")
+    if problems:
+        st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
+
+
+def write_forensics_url() -> None:
+    """Mirror the configuration and the Noise Forensics settings into the address bar."""
+    extra = _forensics_params(forensics_settings())
+    write_url(with_methods=False, extra=extra)
+    st.session_state[FORENSICS_URL] = extra
 
 
 # --- sweeps ------------------------------------------------------------------------------------
@@ -558,13 +567,6 @@ def apply_sweep_url() -> None:
     forget_widgets("w.sw.")
     if problems:
         st.session_state[NOTICE] = "Link partly applied: " + "; ".join(problems)
-
-
-def write_forensics_url() -> None:
-    """Mirror the configuration and the Noise Forensics settings into the address bar."""
-    extra = _forensics_params(forensics_settings())
-    write_url(with_methods=False, extra=extra)
-    st.session_state[FORENSICS_URL] = extra
 
 
 def write_sweep_url(settings: dict) -> None:
