@@ -10,6 +10,7 @@ from denoise_core.benchmark.sweep import ROW_COLUMNS, records
 from denoise_core.cli import main
 from denoise_core.paths import DB_VAR, SHARED_DATA
 from test_app_downloads import download, media  # noqa: F401  (the files behind the download buttons)
+from test_app_bundles import open_bundle
 from test_bundle import verify
 from ui import state
 
@@ -52,9 +53,14 @@ def test_a_sweep_from_the_page_draws_bands_and_lists_crossovers(open_page, media
     assert len(rows) == 1 * 4 * 2 * 2 * 2  # image × levels × seeds × methods × metrics
     assert any("over 8 pairs" in markdown.value for markdown in at.markdown)  # the paired test
     assert at.query_params["sw.range"] == "5:75:4" and at.query_params["sw.m"] == "median,wiener"
-    (tmp_path / "sweep.zip").write_bytes(download(at, "w.sw.bundle.0", media))
+    data = download(at, "w.sw.bundle.0", media)
+    (tmp_path / "sweep.zip").write_bytes(data)
     code, out, _ = verify(tmp_path / "sweep.zip", capsys)  # every number of the sweep, recomputed
     assert code == 0 and "32 of 32 numbers match" in out, out
+    home = open_bundle(open_page("home", img="coffee"), data)  # reopens the Sweeps page as it was
+    assert not home.exception and home.session_state[state.PAGE] == "Sweeps"
+    assert home.query_params["sw.range"] == "5:75:4" and home.query_params["sw.m"] == "median,wiener"
+    assert crossover_list(home)["ahead above"].tolist() == ["Median filter"]  # the stored sweep, shown again
 
 
 def test_a_link_brings_the_settings_back_and_shows_the_stored_sweep(open_page):

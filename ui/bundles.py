@@ -15,7 +15,8 @@ from denoise_core.errors import BundleError, DenoiseError, one_line
 
 from . import cache, compare, controls, memo, page, state, views
 
-COMPARE_PAGE = "pages/2_Denoise_and_Compare.py"
+PAGES = {"compare": "pages/2_Denoise_and_Compare.py", "sweep": "pages/6_Sweeps.py"}
+"""The page a bundle of each kind reopens at its view."""
 VERIFY = "python -m denoise_core bundle verify FILE.zip"
 
 
@@ -72,19 +73,21 @@ def _compare_zip(session: str, key: str, _source: bundle.Input, _shots: list[bun
 
 @st.cache_data(max_entries=4, show_spinner="Writing the bundle…")
 def _run_zip(db: str, run_id: int, rows: int, outputs: bool, kind: str = "benchmark",
-             _figures: tuple[bundle.Figure, ...] = ()) -> bytes:
-    """A stored run's bundle (``rows`` keys the cache to the run's state)."""
-    return bundle.benchmark_bundle(Store(db), run_id, outputs=outputs, kind=kind, figures=_figures)
+             _figures: tuple[bundle.Figure, ...] = (), view: tuple = ()) -> bytes:
+    """A stored run's bundle (``rows`` keys the cache to the run's state; ``view``: the link's items)."""
+    return bundle.benchmark_bundle(Store(db), run_id, outputs=outputs, kind=kind, figures=_figures, view=dict(view))
 
 
-def sweep_download(config: dict, rows: int, figure: bundle.Figure, column, key: str) -> None:
-    """A sweep's bundle to download in ``column`` (its run in the results store, its figure in the report)."""
+def sweep_download(config: dict, rows: int, figure: bundle.Figure, view: dict, column, key: str) -> None:
+    """A sweep's bundle to download in ``column`` (its run in the results store, its figure in the report, ``view``
+    the Sweeps link that reopens it)."""
     store = Store()
     run_id = store.complete_run(config)
     if run_id is None:
         return
     try:
-        data = _run_zip(str(store.path), run_id, rows, False, "sweep", (figure,))
+        data = _run_zip(str(store.path), run_id, rows, False, "sweep", (figure,),
+                        tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(view.items())))
     except DenoiseError as error:
         views.error_line(error)
         return
@@ -143,8 +146,8 @@ def vote_download(round_: Round, votes: pd.DataFrame, ranking: pd.DataFrame, tau
 
 
 def open_box() -> None:
-    """Open a bundle: a Denoise & Compare bundle reopens that page as it was (image, noise, seed, methods, parameters,
-    view); another kind shows its leaderboard. A bundle that cannot be read is one error line."""
+    """Open a bundle: a Denoise & Compare or a sweep bundle reopens its page as it was (image, noise, seed, methods,
+    parameters, view); another kind shows its leaderboard. A bundle that cannot be read is one error line."""
     upload = st.file_uploader("Open a bundle (.zip)", type=["zip"], key="w.bundle.open",
                               help="A bundle downloaded from Denoise & Compare or the Benchmark page")
     if upload is None:
@@ -153,7 +156,7 @@ def open_box() -> None:
     token = (upload.name, len(data), upload.file_id)
     try:
         opened = bundle.read_bundle(data)
-        if opened.manifest["kind"] == "compare" and state.get(state.BUNDLE_OPENED) != token:
+        if opened.manifest["kind"] in PAGES and state.get(state.BUNDLE_OPENED) != token:
             state.put(state.BUNDLE_OPENED, token)
             restore(opened)
         show_opened(opened)
@@ -162,19 +165,19 @@ def open_box() -> None:
 
 
 def restore(opened: bundle.Bundle) -> None:
-    """Make the bundle's image the current one (a sample by its name, else the bundle's own copy) and open Denoise &
-    Compare at the bundle's view (the link it was made from)."""
+    """Make the bundle's image the current one (a sample by its name, else the bundle's own copy) and open the page it
+    came from (``PAGES``) at the bundle's view (the link it was made from)."""
     if not opened.manifest["inputs"]:
         raise BundleError("the bundle holds no input image to reopen")
     item = opened.manifest["inputs"][0]
     pixels, meta = opened.input(item["group"], item["image"])
     context = opened.manifest.get("context")
     view = link(context.get("view") if isinstance(context, dict) else None)
-    if not item.get("sample"):
+    if not item.get("sample") and opened.manifest["kind"] == "compare":
         has_clean = bool((opened.rows["noise"] != bundle.NO_NOISE).all())
         state.set_image(pixels, meta, sample=None, has_clean=has_clean)
         view = {**view, "img": "upload"}
-    st.switch_page(COMPARE_PAGE, query_params=view)
+    st.switch_page(PAGES[opened.manifest["kind"]], query_params=view)
 
 
 def link(view: object) -> dict[str, str | list[str]]:

@@ -316,6 +316,7 @@ def _downloads(index: int, config: dict, rows: pd.DataFrame, means: pd.DataFrame
     svg.download_button("Figure (SVG)", drawn["svg"], f"sweep-{index + 1}.svg", mime="image/svg+xml",
                         key=f"w.sw.svg.{index}")
     figure = bundle.Figure(labels[0], drawn["png"])
-    bundles.sweep_download(config, len(rows), figure, zipped, key=f"w.sw.bundle.{index}")
+    view = {**state.url_dict(with_methods=False), **state.sweep_query(state.get(state.SWEEP_RESULT)[0])}
+    bundles.sweep_download(config, len(rows), figure, view, zipped, key=f"w.sw.bundle.{index}")
     with st.expander("Rows"):
         st.dataframe(rows, hide_index=True, width="stretch")

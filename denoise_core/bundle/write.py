@@ -210,10 +210,10 @@ def compare_bundle(source: Input, shots: Sequence[Shot], *, noise: str, noise_pa
 
 
 def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False, kind: str = "benchmark",
-                     figures: Sequence[Figure] = ()) -> bytes:
+                     figures: Sequence[Figure] = (), view: Mapping[str, Any] | None = None) -> bytes:
     """The bundle of stored benchmark run ``run_id``: its rows, its clean images (read again as the run read them),
     its config; with ``outputs`` every case's output image too (each case is recomputed: about as long as the run).
-    ``kind`` "sweep" for a sweep's run; ``figures`` go into its report.
+    ``kind`` "sweep" for a sweep's run; ``figures`` go into its report; ``view``: the app's link that reopens it.
 
     Raises
     ------
@@ -227,7 +227,8 @@ def benchmark_bundle(store: Store, run_id: int, *, outputs: bool = False, kind: 
     weights = {label: entry["sha256"] for label, entry in info["weights"].items()}
     files = _recomputed_outputs(rows, inputs, methods) if outputs else {}
     context = {"run": {key: info[key] for key in ("id", "name", "status", "started", "finished", "engine")},
-               "config": config, "run_machine": info["machine"], "run_versions": info["versions"]}
+               "config": config, "run_machine": info["machine"], "run_versions": info["versions"],
+               **({"view": dict(view)} if view else {})}
     return write_bundle(kind, rows, inputs, methods, outputs=files, context=context, weights=weights, figures=figures)
 
 
