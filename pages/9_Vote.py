@@ -7,15 +7,4 @@ page.setup("Vote", icon=":material/how_to_vote:")
 st.title("Blind A/B vote")
 st.caption("Judge the results by eye before seeing any number: each of you gets pairs in an own order, sides "
            "drawn at random and the methods hidden.")
-if classroom.lecturer():
-    with st.expander("Open a round (lecturer)", icon=":material/add_circle:",
-                     expanded=not classroom.joining(state.VOTE_CODE)):
-        vote.round_form()
-joined = classroom.join("vote", state.VOTE_CODE)
-if joined is not None:
-    if classroom.lecturer():
-        classroom.show_code(joined)
-    vote.ballot(joined)
-    if classroom.lecturer():
-        st.divider()
-        vote.reveal_view(joined)
+classroom.round_page("vote", state.VOTE_CODE, "Open a round (lecturer)", vote.round_form, vote.ballot, vote.reveal_view)

@@ -6,6 +6,8 @@ Outside classroom mode (``$DENOISE_WORKBENCH_CLASSROOM_PASSCODE`` unset) every s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from denoise_core import paths, registry, samples
@@ -94,6 +96,25 @@ def join(kind: str, key: str) -> rounds.Round | None:
         views.error_line(f"class code {code} is a {found.kind}: open it on the {found.kind.capitalize()} page")
         return None
     return found
+
+
+def round_page(kind: str, key: str, opener: str, form: Callable[[], None],
+               student: Callable[[rounds.Round], None], results: Callable[[rounds.Round], None]) -> None:
+    """The layout of a classroom page: the lecturer's ``form`` that opens a round (under ``opener``), then the round
+    joined (its code in session key ``key``): the lecturer sees its code, everyone the ``student`` part, and the
+    lecturer the ``results`` under it."""
+    if lecturer():
+        with st.expander(opener, icon=":material/add_circle:", expanded=not joining(key)):
+            form()
+    joined = join(kind, key)
+    if joined is None:
+        return
+    if lecturer():
+        show_code(joined)
+    student(joined)
+    if lecturer():
+        st.divider()
+        results(joined)
 
 
 def put_code(key: str, code: str) -> None:
